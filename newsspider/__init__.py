@@ -1,0 +1,1 @@
+"""newsspider: a Scrapy crawler that turns georgiatoday.ge into clean JSON Lines."""

@@ -1,0 +1,318 @@
+"""Article page: one short method per output field, sources in precedence order.
+
+``ArticlePage`` wraps a parsed page (a parsel ``Selector``) and answers "is this an
+article?" and "what is its title / published / body / …?".  It returns *raw* values
+(strings as the page has them, lists, ``None``); ``newsspider.loaders.ArticleLoader``
+normalizes them.  The JSON-LD graph, the meta tags and the article container are found
+once in ``__init__``; field methods only look inside them.
+
+Source order per field (see README "Fields"): Yoast JSON-LD graph → meta tags → visible
+JNews markup → other JSON-LD (JNews's own ``"@type": "article"`` script and other SEO
+plugins' graphs, whose dates carry wrong offsets on real sites).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any
+
+from lxml.html import HtmlElement
+from parsel import Selector
+
+from newsspider.extraction import body as bodytext
+from newsspider.extraction.jsonld import Graph, Node, StructuredData, names, node_types
+from newsspider.extraction.jsonld import parse_structured_data, text_list, text_value
+
+# --- selectors (XPath: tag-qualified, scoped to the article container) -------------------
+BODY_CLASS = "//body/@class"
+META_TAGS = "//meta[@content]"
+LINK_CANONICAL = '//link[@rel="canonical"]/@href'
+LINK_SHORTLINK = '//link[@rel="shortlink"]/@href'
+HTML_LANG = "/html/@lang"
+TITLE_TAG = "//title"
+#: The single-post column (header, featured image, content); not the sidebar or footer.
+ARTICLE_CONTAINER = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_singlepage ")]'
+#: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
+BODY_CLASS_RAW = re.compile(r"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
+ENTRY_HEADER = './/div[contains(concat(" ", normalize-space(@class), " "), " entry-header ")]'
+H1_TITLE = './/h1[contains(concat(" ", normalize-space(@class), " "), " jeg_post_title ")]'
+H2_SUBTITLE = './/h2[contains(concat(" ", normalize-space(@class), " "), " jeg_post_subtitle ")]'
+POST_META = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_post_meta ")]'
+META_AUTHOR_LINKS = './/div[contains(@class, "jeg_meta_author")]//a'
+META_DATE = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_meta_date ")]'
+META_CATEGORY_LINKS = './/div[contains(@class, "jeg_meta_category")]//a'
+CONTENT_INNER = './/div[contains(concat(" ", normalize-space(@class), " "), " content-inner ")]'
+POST_TAG_LINKS = './/div[contains(@class, "jeg_post_tags")]//a'
+FEATURED = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_featured ")]'
+FEATURED_CAPTION = './/p[contains(@class, "wp-caption-text")]'
+PAGE_LINKS = './/div[contains(@class, "jeg_pagelinks")]//a[@href]/@href'
+
+TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+Georgia Today\s*$")
+TRUNCATED = ("…", "...")
+POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
+PAGED_CLASS = re.compile(r"\bsingle-paged-(\d+)\b")
+SHORTLINK_ID = re.compile(r"[?&]p=(\d+)\b")
+AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+|\s*&\s*")
+
+
+class NotAnArticle(ValueError):
+    """The page is not an article (listing, static page, broken shell …)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def _text(el: HtmlElement | None) -> str | None:
+    if el is None:
+        return None
+    text = bodytext.normalize_text(el.text_content())
+    return text or None
+
+
+def _first(values: list[Any]) -> Any:
+    return values[0] if values else None
+
+
+class ArticlePage:
+    """One parsed page; field methods return raw values in precedence order."""
+
+    def __init__(self, root: Selector, url: str, html: str | None = None) -> None:
+        self.root = root
+        self.url = url
+        classes = _first(root.xpath(BODY_CLASS).getall())
+        if classes is None and html is not None:
+            match = BODY_CLASS_RAW.search(html)
+            classes = match.group(1) if match else None
+        self.body_classes: set[str] = set((classes or "").split())
+        containers = root.root.xpath(ARTICLE_CONTAINER) if root.root is not None else []
+        # Elementor layouts have no .jeg_inner_content: fall back to the whole page.
+        self.container: HtmlElement | None = containers[0] if containers else root.root
+        headers = self.container.xpath(ENTRY_HEADER) if self.container is not None else []
+        self.header: HtmlElement | None = headers[0] if headers else self.container
+
+    # --- cached page parts --------------------------------------------------------------
+    @cached_property
+    def data(self) -> StructuredData:
+        return parse_structured_data(self.root)
+
+    @cached_property
+    def meta(self) -> dict[str, list[str]]:
+        """``<meta>`` contents by lower-cased ``property``/``name``, in document order."""
+        found: dict[str, list[str]] = {}
+        for el in self.root.root.xpath(META_TAGS) if self.root.root is not None else []:
+            key = el.get("property") or el.get("name")
+            if key:
+                found.setdefault(key.lower(), []).append(el.get("content"))
+        return found
+
+    def _meta(self, key: str) -> str | None:
+        return _first(self.meta.get(key, []))
+
+    @cached_property
+    def article_node(self) -> Node | None:
+        return self.data.primary.article()
+
+    @cached_property
+    def secondary_article(self) -> Node | None:
+        return self.data.secondary.article()
+
+    @cached_property
+    def webpage_node(self) -> Node | None:
+        node = self.article_node
+        if node is not None:
+            page = self.data.primary.resolve(node.get("mainEntityOfPage") or node.get("isPartOf"))
+            if isinstance(page, dict) and "webpage" in node_types(page):
+                return page
+        return self.data.primary.first(["WebPage"])
+
+    @cached_property
+    def title_h1(self) -> HtmlElement | None:
+        found = self.header.xpath(H1_TITLE) if self.header is not None else []
+        if not found and self.container is not None:
+            found = self.container.xpath(H1_TITLE)
+        return found[0] if found else None
+
+    @cached_property
+    def post_meta(self) -> HtmlElement | None:
+        found = self.header.xpath(POST_META) if self.header is not None else []
+        return found[0] if found else None
+
+    @cached_property
+    def content(self) -> HtmlElement | None:
+        found = self.container.xpath(CONTENT_INNER) if self.container is not None else []
+        return found[0] if found else None
+
+    @cached_property
+    def featured(self) -> HtmlElement | None:
+        found = self.container.xpath(FEATURED) if self.container is not None else []
+        return found[0] if found else None
+
+    # --- page type ----------------------------------------------------------------------
+    def check_article(self) -> None:
+        """Raise ``NotAnArticle`` unless the page has the structure of a post."""
+        classes = self.body_classes
+        if "single-post" not in classes and not ("single" in classes and self.post_id_class()):
+            kind = next((k for k in ("home", "archive", "page", "search", "error404") if k in classes), "other")
+            raise NotAnArticle("not_a_post", f"page type {kind!r}")
+        if self.title_h1 is None:
+            raise NotAnArticle("no_title_heading", "no h1.jeg_post_title")
+        if self.content is None:
+            raise NotAnArticle("no_content_container", "no div.content-inner")
+
+    def page_number(self) -> int:
+        """1 for the first page of a post, N for ``/<slug>/N/`` of a multi-page post."""
+        match = PAGED_CLASS.search(" ".join(self.body_classes))
+        return int(match.group(1)) if match else 1
+
+    def page_links(self) -> list[str]:
+        """Links of the ``<!--nextpage-->`` navigation (``.jeg_pagelinks``) in the content."""
+        return self.content.xpath(PAGE_LINKS) if self.content is not None else []
+
+    # --- fields -------------------------------------------------------------------------
+    def url_candidates(self) -> list[str]:
+        candidates = []
+        if self.webpage_node is not None and self.page_number() == 1:
+            candidates.append(text_value(self.webpage_node.get("url")))
+        if self.page_number() == 1:
+            candidates += [_first(self.root.xpath(LINK_CANONICAL).getall()), self._meta("og:url")]
+        date_links = self.post_meta.xpath(META_DATE + "//a/@href") if self.post_meta is not None else []
+        candidates.append(_first(date_links))
+        return [c for c in candidates if c]
+
+    def post_id(self) -> str | None:
+        shortlink = _first(self.root.xpath(LINK_SHORTLINK).getall()) or ""
+        match = SHORTLINK_ID.search(shortlink)
+        return match.group(1) if match else self.post_id_class()
+
+    def post_id_class(self) -> str | None:
+        match = POSTID_CLASS.search(" ".join(self.body_classes))
+        return match.group(1) if match else None
+
+    def title(self) -> str | None:
+        h1 = _text(self.title_h1)
+        headline = text_value(self.article_node.get("headline")) if self.article_node else None
+        if headline and not (h1 and headline != h1 and _looks_truncated(headline, h1)):
+            return headline
+        if h1:
+            return h1
+        for raw in (self._meta("og:title"), _text(_first(self.root.root.xpath(TITLE_TAG)))):
+            if raw:
+                return TITLE_SUFFIX.sub("", raw)
+        return None
+
+    def subtitle(self) -> str | None:
+        found = self.header.xpath(H2_SUBTITLE) if self.header is not None else []
+        return _text(found[0]) if found else None
+
+    def summary(self) -> str | None:
+        if self.webpage_node is not None:
+            described = text_value(self.webpage_node.get("description"))
+            if described:
+                return described
+        return self._meta("description") or self._meta("og:description")
+
+    def authors(self) -> list[str]:
+        if self.article_node is not None:
+            found = names(self.data.primary, self.article_node.get("author"))
+            if found:
+                return found
+        byline = self.post_meta.xpath(META_AUTHOR_LINKS) if self.post_meta is not None else []
+        if byline:
+            return [t for t in (_text(a) for a in byline) if t]
+        meta_author = self._meta("author")
+        if meta_author and not meta_author.startswith("http"):
+            return AUTHOR_SEPARATOR.split(meta_author)
+        if self.post_meta is None and self.secondary_article is not None:
+            return names(self.data.secondary, self.secondary_article.get("author"))
+        return []
+
+    def published(self) -> str | None:
+        return self._date("datePublished", "article:published_time", visible=True)
+
+    def modified(self) -> str | None:
+        return self._date("dateModified", "article:modified_time", visible=False)
+
+    def _date(self, key: str, meta_key: str, *, visible: bool) -> str | None:
+        if self.article_node is not None and text_value(self.article_node.get(key)):
+            return text_value(self.article_node.get(key))
+        if self._meta(meta_key):
+            return self._meta(meta_key)
+        if self.secondary_article is not None and text_value(self.secondary_article.get(key)):
+            return text_value(self.secondary_article.get(key))
+        if visible and self.post_meta is not None:
+            return _text(_first(self.post_meta.xpath(META_DATE)))
+        return None
+
+    def categories(self) -> list[str]:
+        if self.article_node is not None:
+            sections = text_list(self.article_node.get("articleSection"))
+            if sections:
+                return sections
+        links = self.post_meta.xpath(META_CATEGORY_LINKS) if self.post_meta is not None else []
+        return [t for t in (_text(a) for a in links) if t]
+
+    def tags(self) -> list[str]:
+        if self.article_node is not None:
+            keywords = text_list(self.article_node.get("keywords"))
+            if keywords:
+                return keywords
+        links = self.content.xpath(POST_TAG_LINKS) if self.content is not None else []
+        if not links and self.container is not None:
+            links = self.container.xpath(POST_TAG_LINKS)
+        return [t for t in (_text(a) for a in links) if t]
+
+    @cached_property
+    def _primary_image(self) -> Node | None:
+        graph: Graph = self.data.primary
+        for holder in (self.article_node, self.webpage_node):
+            if holder is None:
+                continue
+            for key in ("image", "primaryImageOfPage"):
+                ref = holder.get(key)
+                node = graph.resolve(ref[0] if isinstance(ref, list) and ref else ref)
+                if isinstance(node, dict) and (node.get("url") or node.get("contentUrl")):
+                    return node
+        return None
+
+    def image_url(self) -> str | None:
+        if self._primary_image is not None:
+            return text_value(self._primary_image.get("url") or self._primary_image.get("contentUrl"))
+        if self.article_node is not None:
+            return None  # a Yoast graph without a primary image: the post has none
+        if self.featured is None:
+            return None  # no featured-image slot: og:image would be an inline image
+        link = _first(self.featured.xpath(".//a/@href"))
+        if link:
+            return str(link)
+        img = _first(self.featured.xpath(".//img"))
+        if img is not None:
+            return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
+        return self._meta("og:image")
+
+    def image_caption(self) -> str | None:
+        if self._primary_image is not None:
+            caption = text_value(self._primary_image.get("caption"))
+            if caption:
+                return caption
+        if self.featured is not None:
+            return _text(_first(self.featured.xpath(FEATURED_CAPTION)))
+        return None
+
+    def body_parts(self) -> tuple[list[str], str | None]:
+        """Body paragraphs of this page and the trailing credit line's value, if any."""
+        if self.content is None:
+            return [], None
+        return bodytext.split_credit(bodytext.paragraphs(self.content))
+
+    def language(self) -> str | None:
+        for holder in (self.article_node, self.webpage_node):
+            if holder is not None and text_value(holder.get("inLanguage")):
+                return text_value(holder.get("inLanguage"))
+        return self._meta("og:locale") or _first(self.root.xpath(HTML_LANG).getall())
+
+
+def _looks_truncated(headline: str, full: str) -> bool:
+    stem = headline.rstrip("".join(TRUNCATED)).rstrip()
+    return headline.endswith(TRUNCATED) or (full.startswith(stem) and len(stem) < len(full))

@@ -1,0 +1,83 @@
+"""Listing pages (home, category archives and their pagination): what to follow.
+
+JNews prints posts as ``article.jeg_post`` blocks with an ``h3.jeg_post_title`` link; the
+main column is ``div.jeg_main_content``; hero blocks (``div.jeg_heroblock``) sit above it
+on the home page.  Sidebars, "Trending" and footer widgets use the same markup, so links
+are only taken from the main column and the hero blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector
+
+from newsspider.loaders import parse_date
+
+MAIN_COLUMN = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_main_content ")]'
+HERO_BLOCK = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_heroblock ")]'
+POST_BLOCK = './/article[contains(concat(" ", normalize-space(@class), " "), " jeg_post ")]'
+POST_TITLE_LINK = './/*[contains(concat(" ", normalize-space(@class), " "), " jeg_post_title ")]//a/@href'
+POST_DATE = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_meta_date ")]'
+#: Category links in the site's menus (top, main, mobile, footer) and post meta.
+MENU_LINKS = '//ul[contains(@class, "jeg_menu") or contains(@class, "menu")]//a/@href'
+NEXT_PAGE = (
+    '//link[@rel="next"]/@href'
+    ' | //a[contains(concat(" ", normalize-space(@class), " "), " page_nav ")'
+    ' and contains(concat(" ", normalize-space(@class), " "), " next ")]/@href'
+)
+CATEGORY_PATH = re.compile(r"^/category/[^?#]+$")
+PAGINATION_SUFFIX = re.compile(r"/page/\d+/?$")
+
+
+@dataclass
+class ListingEntry:
+    url: str
+    published: str | None = None
+    """The entry's visible date as ``YYYY-MM-DD`` (None for relative dates)."""
+
+
+@dataclass
+class Listing:
+    entries: list[ListingEntry] = field(default_factory=list)
+    next_page: str | None = None
+    categories: list[str] = field(default_factory=list)
+
+
+def _blocks(root: Selector) -> list[Selector]:
+    blocks = root.xpath(MAIN_COLUMN) + root.xpath(HERO_BLOCK)
+    return blocks or [root]
+
+
+def parse_listing(root: Selector, page_url: str) -> Listing:
+    """Article entries of the main listing blocks, the next page, the category links."""
+    listing = Listing()
+    seen: set[str] = set()
+    for block in _blocks(root):
+        for post in block.xpath(POST_BLOCK):
+            href = post.xpath(POST_TITLE_LINK).get()
+            if not href:
+                continue
+            url = urljoin(page_url, href.strip())
+            if url in seen:
+                continue
+            seen.add(url)
+            date_text = post.xpath(POST_DATE).xpath("string()").get()
+            listing.entries.append(ListingEntry(url, parse_date(date_text)))
+    next_href = root.xpath(NEXT_PAGE).get()
+    listing.next_page = urljoin(page_url, next_href.strip()) if next_href else None
+    listing.categories = category_links(root, page_url)
+    return listing
+
+
+def category_links(root: Selector, page_url: str) -> list[str]:
+    """First pages of the category archives linked from the site's menus."""
+    found: dict[str, None] = {}
+    for href in root.xpath(MENU_LINKS).getall():
+        url = urljoin(page_url, href.strip())
+        path = urlsplit(url).path
+        if CATEGORY_PATH.match(path) and not PAGINATION_SUFFIX.search(path):
+            found[url] = None
+    return list(found)

@@ -1,0 +1,42 @@
+"""Yoast sitemaps and robots.txt ``Sitemap:`` lines, via Scrapy's own sitemap helpers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+
+from newsspider.loaders import parse_date
+
+#: Yoast's sitemaps of posts (``post-sitemap.xml``, ``post-sitemap2.xml`` …).
+POST_SITEMAP = re.compile(r"/post-sitemap\d*\.xml$")
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    url: str
+    lastmod: str | None
+    """``<lastmod>`` as ISO 8601 with offset, or None."""
+
+
+def robots_sitemaps(robots_text: bytes, base_url: str) -> list[str]:
+    return list(sitemap_urls_from_robots(robots_text, base_url=base_url))
+
+
+def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
+    """(``"sitemapindex"`` or ``"urlset"``, entries); raises ValueError on a non-sitemap."""
+    try:
+        sitemap = Sitemap(body)
+    except Exception as exc:  # lxml raises several types on garbage
+        raise ValueError(f"not a sitemap: {exc}") from exc
+    entries = [
+        SitemapEntry(entry["loc"].strip(), parse_date(entry.get("lastmod")))
+        for entry in sitemap
+        if entry.get("loc")
+    ]
+    return sitemap.type or "", entries
+
+
+def is_post_sitemap(url: str) -> bool:
+    return bool(POST_SITEMAP.search(url.split("?", 1)[0]))

@@ -1,0 +1,74 @@
+"""The output contract: one ``ArticleItem`` per article, one JSON object per line.
+
+The field docstrings are the documentation of the format; ``newsspider/schema/
+article.schema.json`` says the same in JSON Schema and every test item is checked
+against it.  Normalization lives in ``newsspider.loaders``, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ArticleItem:
+    url: str | None = None
+    """Canonical article URL on ``https://georgiatoday.ge`` (no tracking parameters, no
+    fragment, trailing slash; non-ASCII slugs percent-encoded with lower-case hex as
+    WordPress stores them)."""
+
+    post_id: int | None = None
+    """WordPress post id (shortlink ``?p=N`` or body class ``postid-N``), or null."""
+
+    title: str | None = None
+    """Headline as printed, entities decoded, without the " - Georgia Today" suffix."""
+
+    subtitle: str | None = None
+    """JNews subtitle (``h2.jeg_post_subtitle``), or null."""
+
+    summary: str | None = None
+    """Meta/og description, or null."""
+
+    authors: list[str] = field(default_factory=list)
+    """Author display names as the byline shows them, in byline order."""
+
+    published: str | None = None
+    """ISO 8601 with UTC offset, as the page gives it (``2025-04-28T10:41:09+00:00``); a
+    local time without offset is Asia/Tbilisi (``+04:00``); a plain ``YYYY-MM-DD`` only
+    when the page gives no time at all."""
+
+    modified: str | None = None
+    """Last modification, same format as ``published``, or null."""
+
+    categories: list[str] = field(default_factory=list)
+    """Category names in the order the post meta shows them."""
+
+    tags: list[str] = field(default_factory=list)
+    """Tag names in page order."""
+
+    body: str | None = None
+    """Article text only: one paragraph per ``p``/heading/``li``/quote paragraph/``<br>``
+    line, joined with a blank line (``\\n\\n``); NFC, whitespace collapsed.  All pages of a
+    multi-page post, in order."""
+
+    image_url: str | None = None
+    """Featured image URL (full size), or null when the post has none."""
+
+    image_caption: str | None = None
+    """Featured image caption, or null."""
+
+    image_credit: str | None = None
+    """Featured image credit from a trailing "Header image: …"/"Photo: …" line (label
+    stripped), or null."""
+
+    language: str | None = None
+    """ISO 639-1 language of the page (``en``, ``ka``, …)."""
+
+    word_count: int | None = None
+    """Number of whitespace-separated words in ``body``."""
+
+    source: str | None = None
+    """Publication name: ``Georgia Today``."""
+
+    crawled_at: str | None = None
+    """When the article was fetched: ISO 8601 UTC (``2026-11-26T21:00:00+00:00``)."""

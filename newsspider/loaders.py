@@ -1,0 +1,181 @@
+"""``ArticleLoader``: the input/output processors that normalize every field.
+
+Extraction (``newsspider.extraction``) hands over raw values as the page has them; the
+processors here decode entities, normalize whitespace and Unicode, parse dates into
+ISO 8601 with offset, canonicalize URLs and turn ids into ints.  Each processor is a
+plain function, so the property-based tests can call it directly.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from itemloaders.processors import Compose, Identity, Join, MapCompose, TakeFirst
+from scrapy.loader import ItemLoader
+from w3lib.html import replace_entities
+
+from newsspider.extraction.body import normalize_text
+from newsspider.items import ArticleItem
+from newsspider.urls import normalize_url
+
+try:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    SITE_TIMEZONE: tzinfo = ZoneInfo("Asia/Tbilisi")
+except (ImportError, ZoneInfoNotFoundError):  # no tz database: Tbilisi is UTC+4 all year
+    SITE_TIMEZONE = timezone(timedelta(hours=4), "Asia/Tbilisi")
+
+PARAGRAPH_SEPARATOR = "\n\n"
+
+_ISO_DATETIME = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?"
+    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan", "იანვარი", "января", "январь", "enero"),
+            ("february", "feb", "თებერვალი", "февраля", "февраль", "febrero"),
+            ("march", "mar", "მარტი", "марта", "март", "marzo"),
+            ("april", "apr", "აპრილი", "апреля", "апрель", "abril"),
+            ("may", "მაისი", "мая", "май", "mayo"),
+            ("june", "jun", "ივნისი", "июня", "июнь", "junio"),
+            ("july", "jul", "ივლისი", "июля", "июль", "julio"),
+            ("august", "aug", "აგვისტო", "августа", "август", "agosto"),
+            ("september", "sep", "sept", "სექტემბერი", "сентября", "сентябрь", "septiembre"),
+            ("october", "oct", "ოქტომბერი", "октября", "октябрь", "octubre"),
+            ("november", "nov", "ნოემბერი", "ноября", "ноябрь", "noviembre"),
+            ("december", "dec", "დეკემბერი", "декабря", "декабрь", "diciembre"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_WORDY_DATE = re.compile(r"^(?:(?P<d1>\d{1,2})\s+(?:de\s+)?(?P<m1>[^\W\d_]+)\.?,?\s+(?:de\s+)?(?P<y1>\d{4})"
+                         r"|(?P<m2>[^\W\d_]+)\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4}))")
+_LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
+
+
+def clean_text(value: Any) -> str | None:
+    """Entities decoded, NFC, whitespace collapsed; empty strings become None."""
+    if not isinstance(value, str):
+        return None
+    return normalize_text(replace_entities(value)) or None
+
+
+def parse_date(value: Any) -> str | None:
+    """A date/time as the page gives it → ISO 8601 with offset, or ``YYYY-MM-DD``.
+
+    Offsets are kept as given (``Z`` is written ``+00:00``); a time with no offset is
+    local Tbilisi time.  Date-only texts ("March 18, 2025", "18/03/2025", Georgian month
+    names) give ``YYYY-MM-DD``.  Unparseable or impossible values give None.
+    """
+    text = clean_text(value)
+    if not text:
+        return None
+    try:
+        return _parse_datetime(text) or _parse_day(text)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_datetime(text: str) -> str | None:
+    match = _ISO_DATETIME.match(text)
+    if not match:
+        return None
+    clock = match.group("time")
+    if clock.count(":") == 1:
+        clock += ":00"
+    moment = datetime.fromisoformat(f"{match.group('date')}T{clock.zfill(8)}")
+    offset = match.group("tz")
+    if offset is None:
+        moment = moment.replace(tzinfo=SITE_TIMEZONE)
+    elif offset.upper() == "Z":
+        moment = moment.replace(tzinfo=timezone.utc)
+    else:
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        if delta >= timedelta(hours=24):
+            return None
+        moment = moment.replace(tzinfo=timezone(sign * delta))
+    stamp = moment.isoformat(timespec="seconds")
+    return stamp if stamp[-6] in "+-" else None
+
+
+def _parse_day(text: str) -> str | None:
+    text = text.lower()
+    if match := _ISO_DATE.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _NUMERIC_DATE.match(text):
+        day, month, year = (int(g) for g in match.groups())
+    elif match := _WORDY_DATE.match(text):
+        if match.group("y1"):
+            day, month_name, year = int(match.group("d1")), match.group("m1"), int(match.group("y1"))
+        else:
+            day, month_name, year = int(match.group("d2")), match.group("m2"), int(match.group("y2"))
+        if month_name not in _MONTHS:
+            return None
+        month = _MONTHS[month_name]
+    else:
+        return None
+    return date(year, month, day).isoformat()
+
+
+def parse_post_id(value: Any) -> int | None:
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+
+
+def parse_language(value: Any) -> str | None:
+    """``en-US`` / ``en_US`` / ``ka-GE`` → ``en`` / ``ka``."""
+    text = clean_text(value)
+    match = _LANGUAGE.match(text) if text else None
+    return match.group(1).lower() if match else None
+
+
+def canonical_url(value: Any) -> str | None:
+    text = clean_text(value)
+    if not text or not text.lower().startswith(("http://", "https://")):
+        return None
+    return normalize_url(text)
+
+
+def absolute_http_url(value: Any) -> str | None:
+    text = clean_text(value)
+    return text if text and text.lower().startswith(("http://", "https://")) else None
+
+
+def unique(values: list[Any]) -> list[Any]:
+    """Drop repeated values, keeping the first occurrence's position."""
+    return list(dict.fromkeys(values))
+
+
+class ArticleLoader(ItemLoader):
+    """Loads an ``ArticleItem``; add raw values, get a normalized item."""
+
+    default_item_class = ArticleItem
+    default_input_processor = MapCompose(clean_text)
+    default_output_processor = TakeFirst()
+
+    url_in = MapCompose(canonical_url)
+    post_id_in = MapCompose(parse_post_id)
+    published_in = MapCompose(parse_date)
+    modified_in = MapCompose(parse_date)
+    language_in = MapCompose(parse_language)
+    image_url_in = MapCompose(absolute_http_url)
+
+    authors_out = Compose(unique)
+    categories_out = Compose(unique)
+    tags_out = Compose(unique)
+
+    body_in = MapCompose(clean_text)
+    body_out = Compose(Join(PARAGRAPH_SEPARATOR), lambda text: text or None)
+
+    word_count_in = Identity()

@@ -1,0 +1,70 @@
+"""Item pipelines: small classes, one job each, in the order of ``ITEM_PIPELINES``.
+
+1. ``RequireFields`` — drop items missing a required field (WARNING + stat).
+2. ``DropDuplicates`` — drop a second item for the same canonical URL or post id.
+
+Each counts what it drops under ``newsspider/dropped/<reason>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
+
+STAT_PREFIX = "newsspider/dropped"
+
+
+class _CountingPipeline:
+    def __init__(self, stats: StatsCollector | None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler.stats)
+
+    def drop(self, adapter: ItemAdapter, reason: str) -> DropItem:
+        if self.stats is not None:
+            self.stats.inc_value(f"{STAT_PREFIX}/{reason}")
+        return DropItem(f"{reason}: {adapter.get('url')}")
+
+
+class RequireFields(_CountingPipeline):
+    """An item needs ``url``, ``title``, a non-empty ``body``, ``published`` and at
+    least one author; anything else is a broken page, dropped with its reason."""
+
+    REQUIRED = ("url", "title", "body", "published")
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        adapter = ItemAdapter(item)
+        for name in self.REQUIRED:
+            value = adapter.get(name)
+            if not isinstance(value, str) or not value.strip():
+                raise self.drop(adapter, f"missing_{name}")
+        authors = adapter.get("authors")
+        if not isinstance(authors, list) or not authors:
+            raise self.drop(adapter, "missing_authors")
+        return item
+
+
+class DropDuplicates(_CountingPipeline):
+    """Emit each article once per run: same canonical URL or same post id = duplicate."""
+
+    def __init__(self, stats: StatsCollector | None) -> None:
+        super().__init__(stats)
+        self.urls: set[str] = set()
+        self.post_ids: set[int] = set()
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        adapter = ItemAdapter(item)
+        url, post_id = adapter.get("url"), adapter.get("post_id")
+        if url in self.urls or (post_id is not None and post_id in self.post_ids):
+            raise self.drop(adapter, "duplicate")
+        self.urls.add(url)
+        if post_id is not None:
+            self.post_ids.add(post_id)
+        return item

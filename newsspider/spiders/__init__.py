@@ -1,0 +1,1 @@
+"""Spiders of the project (routing only; extraction lives in ``newsspider.extraction``)."""
