@@ -48,7 +48,7 @@ def extract_html(
 def _read(source: str) -> bytes:
     if source.startswith(("http://", "https://")):
         request = urllib.request.Request(source, headers={"User-Agent": "newsspider-extract"})
-        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 (user's URL)
+        with urllib.request.urlopen(request, timeout=30) as reply:
             data: bytes = reply.read()
             return data
     return Path(source).read_bytes()

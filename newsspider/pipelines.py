@@ -64,7 +64,7 @@ class DropDuplicates(_CountingPipeline):
         url, post_id = adapter.get("url"), adapter.get("post_id")
         if url in self.urls or (post_id is not None and post_id in self.post_ids):
             raise self.drop(adapter, "duplicate")
-        self.urls.add(url)
+        self.urls.add(str(url))
         if post_id is not None:
             self.post_ids.add(post_id)
         return item

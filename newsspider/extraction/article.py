@@ -21,8 +21,16 @@ from lxml.html import HtmlElement
 from parsel import Selector
 
 from newsspider.extraction import body as bodytext
-from newsspider.extraction.jsonld import Graph, Node, StructuredData, names, node_types
-from newsspider.extraction.jsonld import parse_structured_data, text_list, text_value
+from newsspider.extraction.jsonld import (
+    Graph,
+    Node,
+    StructuredData,
+    names,
+    node_types,
+    parse_structured_data,
+    text_list,
+    text_value,
+)
 
 # --- selectors (XPath: tag-qualified, scoped to the article container) -------------------
 BODY_CLASS = "//body/@class"

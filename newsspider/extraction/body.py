@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
 from lxml.html import HtmlElement
 
 #: Elements whose whole subtree is never article text.

@@ -100,10 +100,6 @@ def parse_structured_data(root: Selector) -> StructuredData:
             continue
         is_yoast = "yoast-schema-graph" in (script.attrib.get("class") or "")
         (primary if is_yoast else secondary).add(data)
-    if not primary:
-        # No Yoast graph: another plugin's @graph with an Article node still beats nothing,
-        # but it stays "secondary" (its dates are not trusted over the meta tags).
-        pass
     return StructuredData(primary=primary, secondary=secondary)
 
 

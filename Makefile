@@ -1,0 +1,37 @@
+# newsspider — every target sets up .venv first (Python >= 3.10 as $(PYTHON)).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_PORT ?= 8765
+
+.PHONY: setup crawl test lint demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## crawl georgiatoday.ge (JSON Lines under output/georgiatoday/)
+crawl: $(STAMP)
+	$(BIN)/scrapy crawl georgiatoday $(ARGS)
+
+## the test suite (the command CI runs)
+test: $(STAMP)
+	$(BIN)/ruff check newsspider tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check newsspider tests bench
+	$(BIN)/mypy
+
+## crawl the bundled offline snapshot (demo/site) served on 127.0.0.1
+demo: $(STAMP)
+	$(BIN)/python -m newsspider.demo --port $(DEMO_PORT) --output output/demo.jsonl
+
+clean:
+	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

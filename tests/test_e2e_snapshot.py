@@ -1,0 +1,75 @@
+"""End to end: the real ``scrapy crawl`` on the bundled snapshot reproduces truth.jsonl.
+
+``demo/site`` is the public georgiatoday.ge sample (home, a category with page 2, four
+articles — one in two pages, one Georgian with a percent-encoded slug — a static page,
+robots.txt, sitemaps, feed); ``demo/truth.jsonl`` holds the exact expected items.  Related
+posts and most listing entries point at articles that are not in the sample: dead links.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO, log_records, read_jsonl, run_crawl
+
+from newsspider.devserver import MirrorServer
+
+SITE = REPO / "demo" / "site"
+TRUTH = REPO / "demo" / "truth.jsonl"
+INFORMATIONAL = {"features", "bad"}
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], Path, int, list]:
+    tmp = tmp_path_factory.mktemp("snapshot")
+    out = tmp / "out.jsonl"
+    with MirrorServer(SITE) as server:
+        result = run_crawl(server.base_url, out)
+        requests = server.requests.snapshot()
+    return read_jsonl(out), out.with_suffix(".log"), result.returncode, requests
+
+
+def test_exit_status_zero_and_no_error_records(crawl: tuple) -> None:
+    _, log, status, _ = crawl
+    assert status == 0
+    assert log_records(log, "ERROR") == []
+    assert log_records(log, "CRITICAL") == []
+
+
+def test_every_article_once_and_field_for_field(crawl: tuple, schema_validator) -> None:
+    items, *_ = crawl
+    truth = [json.loads(line) for line in TRUTH.read_text(encoding="utf-8").splitlines()]
+    by_url = {item["url"]: item for item in items}
+    assert len(by_url) == len(items), "duplicate items"
+    assert sorted(by_url) == sorted(t["url"] for t in truth), "missing or extra items"
+    for expected in truth:
+        got = by_url[expected["url"]]
+        for field, value in expected.items():
+            if field not in INFORMATIONAL:
+                assert got[field] == value, f"{expected['url']}: {field}"
+        assert got["word_count"] == len(got["body"].split())
+        assert got["source"] == "Georgia Today"
+        schema_validator.validate(got)
+
+
+def test_dead_links_are_warnings_not_errors(crawl: tuple) -> None:
+    _, log, _, requests = crawl
+    dead = [r for r in requests if r.status == 404]
+    assert dead, "the snapshot links to articles it does not hold"
+    warnings = "\n".join(log_records(log, "WARNING"))
+    assert "Dead link (HTTP 404)" in warnings
+
+
+def test_static_page_and_listings_never_emitted(crawl: tuple) -> None:
+    items, *_ = crawl
+    urls = {item["url"] for item in items}
+    assert not any("/category/" in u or u.endswith("/about-us/") or u == "https://georgiatoday.ge/" for u in urls)
+
+
+def test_fetches_stay_on_base_url_and_identify_themselves(crawl: tuple) -> None:
+    _, _, _, requests = crawl
+    assert requests
+    assert all("newsspider" in (r.user_agent or "") for r in requests)
+    assert any(r.path.startswith("/category/politics/page/2/") for r in requests), "pagination followed"

@@ -1,0 +1,85 @@
+"""The loader's processors and URL helpers on values real pages carry."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsspider.loaders import canonical_url, clean_text, parse_date, parse_language, parse_post_id
+from newsspider.urls import OriginMap, normalize_url
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-04-28T10:41:09+00:00", "2025-04-28T10:41:09+00:00"),  # Yoast: offset kept
+        ("2022-04-21T20:37:15-06:00", "2022-04-21T20:37:15-06:00"),
+        ("2025-04-28T10:41:09Z", "2025-04-28T10:41:09+00:00"),
+        ("2025-04-28T10:41:09.123+0400", "2025-04-28T10:41:09+04:00"),
+        ("2025-06-01T18:30:00", "2025-06-01T18:30:00+04:00"),  # no offset: Tbilisi
+        ("2016-10-13 18:06:38", "2016-10-13T18:06:38+04:00"),  # JNews JSON-LD format
+        ("March 18, 2025", "2025-03-18"),  # visible JNews date: date only
+        (" February 21, 2025 ", "2025-02-21"),
+        ("18 March 2025", "2025-03-18"),
+        ("21/04/2022", "2022-04-21"),
+        ("21 მარტი, 2025", "2025-03-21"),
+        ("13 de octubre de 2016", "2016-10-13"),
+        ("2 years ago", None),  # relative dates carry no date
+        ("2025-02-30T10:00:00+00:00", None),  # impossible
+        ("2025-02-01T10:00:00+25:00", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_date(raw: str | None, expected: str | None) -> None:
+    assert parse_date(raw) == expected
+
+
+def test_clean_text_decodes_entities_and_normalizes() -> None:
+    assert clean_text("Business &amp; Economy") == "Business & Economy"
+    assert clean_text("Georgia&#8217;s\u00a0 mobile\n library ") == "Georgia’s mobile library"
+    # decomposed "é" becomes NFC; curly quotes are kept as printed
+    assert clean_text("“Cafe\u0301”") == "“Café”"
+    assert clean_text("  \u00a0 ") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("en-US", "en"), ("ka_GE", "ka"), ("ka-GE", "ka"), ("ru", "ru"), ("english", None), ("", None)],
+)
+def test_parse_language(raw: str, expected: str | None) -> None:
+    assert parse_language(raw) == expected
+
+
+def test_parse_post_id() -> None:
+    assert parse_post_id("321040") == 321040
+    assert parse_post_id(" 7 ") == 7
+    assert parse_post_id("0") is None
+    assert parse_post_id("12a") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://georgiatoday.ge/some-slug/?utm_source=fb&utm_medium=x", "https://georgiatoday.ge/some-slug/"),
+        ("https://georgiatoday.ge/some-slug?fbclid=abc#comments", "https://georgiatoday.ge/some-slug/"),
+        ("https://georgiatoday.ge/%E1%83%A5%E1%83%A3/", "https://georgiatoday.ge/%e1%83%a5%e1%83%a3/"),
+        ("https://georgiatoday.ge/ქუ/", "https://georgiatoday.ge/%e1%83%a5%e1%83%a3/"),
+        ("https://georgiatoday.ge/?p=123", "https://georgiatoday.ge/?p=123"),
+        ("https://georgiatoday.ge/robots.txt", "https://georgiatoday.ge/robots.txt"),
+    ],
+)
+def test_normalize_url(raw: str, expected: str) -> None:
+    assert normalize_url(raw) == expected
+    assert canonical_url(raw) == expected
+
+
+def test_origin_map_rewrites_between_site_and_mirror() -> None:
+    origins = OriginMap("https://georgiatoday.ge", "http://127.0.0.1:8000/")
+    assert origins.to_fetch("https://georgiatoday.ge/a-slug?utm_source=x") == "http://127.0.0.1:8000/a-slug/"
+    assert origins.to_canonical("http://127.0.0.1:8000/a-slug/") == "https://georgiatoday.ge/a-slug/"
+    assert origins.is_site("https://www.georgiatoday.ge/x/")
+    assert origins.is_site("http://127.0.0.1:8000/x/")
+    assert not origins.is_site("http://127.0.0.1:9999/x/")
+    assert not origins.is_site("https://facebook.com/GeorgiaToday")
+    with pytest.raises(ValueError, match="origin must be an http"):
+        OriginMap("https://georgiatoday.ge", "ftp://mirror")
