@@ -61,6 +61,8 @@ TRUNCATED = ("…", "...")
 POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
 PAGED_CLASS = re.compile(r"\bsingle-paged-(\d+)\b")
 SHORTLINK_ID = re.compile(r"[?&]p=(\d+)\b")
+#: A complete WordPress page ends with ``</html>`` (maybe followed by a cache comment).
+PAGE_END = re.compile(r"</html\s*>", re.IGNORECASE)
 AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+|\s*&\s*")
 
 
@@ -89,6 +91,7 @@ class ArticlePage:
     def __init__(self, root: Selector, url: str, html: str | None = None) -> None:
         self.root = root
         self.url = url
+        self.html = html
         classes = _first(root.xpath(BODY_CLASS).getall())
         if classes is None and html is not None:
             match = BODY_CLASS_RAW.search(html)
@@ -168,6 +171,8 @@ class ArticlePage:
             raise NotAnArticle("no_title_heading", "no h1.jeg_post_title")
         if self.content is None:
             raise NotAnArticle("no_content_container", "no div.content-inner")
+        if self.html is not None and not PAGE_END.search(self.html[-8192:]):
+            raise NotAnArticle("truncated_page", "the HTML stops before </html>")
 
     def page_number(self) -> int:
         """1 for the first page of a post, N for ``/<slug>/N/`` of a multi-page post."""

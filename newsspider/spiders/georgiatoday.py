@@ -25,6 +25,8 @@ from newsspider.urls import OriginMap
 logger = logging.getLogger(__name__)
 
 MODES = ("full", "incremental")
+#: ``NotAnArticle`` reasons that mean "an article, but broken": dropped, not skipped.
+BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container"})
 STAT = "newsspider"
 
 
@@ -158,8 +160,12 @@ class GeorgiaTodaySpider(scrapy.Spider):
             try:
                 page.check_article()
             except NotAnArticle as exc:
-                logger.info("Not an article: %s (%s)", response.url, exc)
-                self._inc(f"skipped/{exc.reason}")
+                if exc.reason in BROKEN_PAGE_REASONS:
+                    logger.warning("Broken article page dropped: %s (%s)", response.url, exc)
+                    self._inc(f"dropped/{exc.reason}")
+                else:
+                    logger.info("Not an article: %s (%s)", response.url, exc)
+                    self._inc(f"skipped/{exc.reason}")
                 return
             if page.page_number() > 1:
                 # Landed on /<slug>/N/: the post starts at its first page.
