@@ -38,6 +38,7 @@ NEWSSPIDER_STATE_PATH = "state/georgiatoday.sqlite3"
 
 # --- Scrapy ---------------------------------------------------------------------------------
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "newsspider.logformatter.ConciseLogFormatter"
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

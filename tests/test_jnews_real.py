@@ -24,7 +24,9 @@ from newsspider.urls import OriginMap
 REAL = FIXTURES / "jnews-real"
 LABELS = [json.loads(line) for line in (REAL / "labels.jsonl").read_text(encoding="utf-8").splitlines() if line]
 ARTICLES = [label for label in LABELS if label["kind"] == "article"]
-LISTINGS = [label for label in LABELS if label["kind"] == "listing" and "\\" not in label["url"] + str(label.get("next_page"))]
+LISTINGS = [
+    label for label in LABELS if label["kind"] == "listing" and "\\" not in f"{label['url']}{label.get('next_page')}"
+]
 
 
 def _origin(url: str) -> str:
