@@ -19,6 +19,29 @@ DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
+# --- robustness (docs/robustness.md) -------------------------------------------------------
+# Retries with exponential backoff + jitter, Retry-After and robots Crawl-delay honoured,
+# site-wide slowdown on repeated 429/503; expected trouble is logged at WARNING, never ERROR.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "newsspider.middlewares.PoliteRobotsTxtMiddleware": 100,
+    "newsspider.middlewares.BackoffRetryMiddleware": 550,
+}
+RETRY_TIMES = 5  # 6 tries in all, spread over ~1+2+4+8+16 s of backoff
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 520, 521, 522, 524, 408]
+NEWSSPIDER_RETRY_BASE_DELAY = 1.0  # seconds before the 1st retry; doubles per retry
+NEWSSPIDER_RETRY_MAX_DELAY = 30.0  # cap of one backoff wait
+NEWSSPIDER_RETRY_JITTER = 0.5  # +-50 % random spread of each backoff wait
+NEWSSPIDER_RETRY_AFTER_MAX = 60.0  # cap on a server's Retry-After
+NEWSSPIDER_ROBOTS_RETRY_TIMES = 2  # robots.txt blocks every request: give up on it sooner
+NEWSSPIDER_CRAWL_DELAY_MAX = 30.0  # cap on robots.txt Crawl-delay
+NEWSSPIDER_SLOWDOWN_WINDOW = 10  # last N responses of the site considered ...
+NEWSSPIDER_SLOWDOWN_RATIO = 0.5  # ... slow down when this share of them is 429/503
+NEWSSPIDER_SLOWDOWN_START_DELAY = 0.5  # first extra delay; doubles while it lasts
+NEWSSPIDER_SLOWDOWN_MAX_DELAY = 5.0  # cap of the extra site-wide delay
+NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 = none)
+
 # --- items --------------------------------------------------------------------------------
 ITEM_PIPELINES = {
     "newsspider.pipelines.RequireFields": 100,
@@ -27,14 +50,35 @@ ITEM_PIPELINES = {
 
 # --- output -------------------------------------------------------------------------------
 # -O/-o on the command line replace this default.
+# The default feed is atomic (written as *.part, renamed when the run ends) and not stored
+# when empty; see newsspider/feedstorage.py and docs/cron.md.
 FEEDS = {
-    "output/%(name)s/%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8"},
+    "output/%(name)s/%(time)s.jsonl": {
+        "format": "jsonlines", "encoding": "utf-8", "atomic": True, "store_empty": False,
+    },
+}
+FEED_STORAGES = {
+    "": "newsspider.feedstorage.AtomicFileFeedStorage",
+    "file": "newsspider.feedstorage.AtomicFileFeedStorage",
 }
 FEED_EXPORT_ENCODING = "utf-8"
 
 # --- project settings ---------------------------------------------------------------------
 # SQLite state for incremental runs; empty string disables it.
 NEWSSPIDER_STATE_PATH = "state/georgiatoday.sqlite3"
+# Incremental runs on an empty state only go this many days back (-a since=… overrides).
+NEWSSPIDER_INITIAL_WINDOW_DAYS = 7
+
+# --- cron: state, lock, summary line, health → exit status (docs/cron.md) -------------------
+COMMANDS_MODULE = "newsspider.commands"
+EXTENSIONS = {"newsspider.extensions.CronRun": 500}
+NEWSSPIDER_HEALTH_ENABLED = True
+NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS = 0
+NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS = 0  # listing pages answering 200 without article links
+NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO = 0.10  # of article pages (duplicates not counted)
+NEWSSPIDER_HEALTH_MIN_COVERAGE = {"title": 0.99, "published": 0.99, "body": 0.99, "authors": 0.90}
+NEWSSPIDER_HEALTH_MAX_FAILED_RATIO = 0.05  # requests failing after all retries (404 = dead link, not failed)
+NEWSSPIDER_HEALTH_MIN_BAD = 2  # a ratio threshold only trips with at least this many bad ones
 
 # --- Scrapy ---------------------------------------------------------------------------------
 LOG_LEVEL = "INFO"

@@ -144,8 +144,16 @@ class GeorgiaTodaySpider(scrapy.Spider):
             logger.info("Stopped paging %s (%s)", response.url, reason)
             self._inc(f"listing/stopped_{reason}")
             return
+        # Hard cap per chain, whatever the pages look like (a trap inventing new links).
+        page_number = response.meta.get("listing_page", 1)
+        limit = self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES", 0)
+        if limit and page_number >= limit:
+            logger.warning("Stopped paging %s (NEWSSPIDER_MAX_LISTING_PAGES=%d reached)", response.url, limit)
+            self._inc("listing/stopped_max_pages")
+            return
         request = self._follow(listing.next_page, self.parse_listing,
-                               meta={"chain": response.meta.get("chain", response.url)})
+                               meta={"chain": response.meta.get("chain", response.url),
+                                     "listing_page": page_number + 1})
         if request is not None:
             yield request
 

@@ -1,0 +1,255 @@
+"""Property-based tests (hypothesis): extraction and the loader processors never crash.
+
+* ``extract_html`` on random bytes, random tag soup and real fixture pages mutated
+  (truncated, tags deleted or duplicated, NULs and garbage injected, charsets broken or
+  contradicted by a BOM) either raises ``NotAnArticle`` or returns an item that is
+  well-typed, and — unless the ``RequireFields`` pipeline drops it with a reason — valid
+  against ``newsspider/schema/article.schema.json``.
+* The processors (``parse_date``, ``clean_text``, ``canonical_url``, ``parse_language``,
+  ``parse_post_id``) take any value and return their documented type.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scrapy.exceptions import DropItem
+
+from newsspider.extract import extract_html
+from newsspider.extraction import NotAnArticle
+from newsspider.items import ArticleItem
+from newsspider.loaders import canonical_url, clean_text, parse_date, parse_language, parse_post_id
+from newsspider.pipelines import RequireFields
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SCHEMA = REPO / "newsspider" / "schema" / "article.schema.json"
+URL = "https://georgiatoday.ge/some-article/"
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: Article pages to mutate: the fixtures that are articles (expected item, not an error).
+ARTICLE_PAGES = [
+    p for p in sorted(FIXTURES.glob("*.html"))
+    if p.with_suffix(".json").exists() and '"title"' in p.with_suffix(".json").read_text(encoding="utf-8")
+][:12] or sorted((REPO / "demo" / "site").glob("*/index.html"))
+PAGE_BYTES = [p.read_bytes() for p in ARTICLE_PAGES]
+
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2})?$")
+
+
+def _validator() -> Any:
+    if not SCHEMA.exists():
+        return None
+    return jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+
+
+VALIDATOR = _validator()
+
+
+def check_item(item: ArticleItem) -> None:
+    """Types per ``newsspider/items.py``; schema-valid unless RequireFields drops it."""
+    assert isinstance(item, ArticleItem)
+    data = asdict(item)
+    for name in ("url", "title", "subtitle", "summary", "published", "modified", "body", "image_url",
+                 "image_caption", "image_credit", "language", "source", "crawled_at"):
+        assert data[name] is None or (isinstance(data[name], str) and data[name]), name
+    for name in ("authors", "categories", "tags"):
+        assert isinstance(data[name], list) and all(isinstance(v, str) and v for v in data[name]), name
+    assert data["post_id"] is None or (isinstance(data["post_id"], int) and data["post_id"] > 0)
+    assert isinstance(data["word_count"], int) and data["word_count"] >= 0
+    for name in ("published", "modified"):
+        assert data[name] is None or ISO_DATE.match(data[name]), (name, data[name])
+    json.dumps(data, ensure_ascii=False)  # serializable as the feed writes it
+    try:
+        RequireFields(None).process_item(item)
+    except DropItem:
+        return  # a counted drop with a reason: fine for a broken page
+    if VALIDATOR is not None:
+        errors = [f"{list(e.path)}: {e.message[:120]}" for e in VALIDATOR.iter_errors(data)]
+        assert not errors, errors
+
+
+def extract_or_not_article(body: bytes, url: str = URL) -> None:
+    try:
+        item = extract_html(body, url)
+    except NotAnArticle:
+        return
+    check_item(item)
+
+
+# --------------------------------------------------------------------------- mutations
+
+@st.composite
+def mutated_page(draw: st.DrawFn) -> bytes:
+    """A real article page with 1-4 random mutations."""
+    page = draw(st.sampled_from(PAGE_BYTES))
+    for _ in range(draw(st.integers(1, 4))):
+        if not page:
+            break
+        n = len(page)
+        kind = draw(st.sampled_from(["truncate", "delete", "duplicate", "nul", "garbage", "drop_tag",
+                                     "dup_tag", "charset", "bom", "huge_script"]))
+        i = draw(st.integers(0, n - 1))
+        if kind == "truncate":
+            page = page[:i]
+        elif kind == "delete":
+            page = page[:i] + page[i + draw(st.integers(1, 5000)):]
+        elif kind == "duplicate":
+            j = draw(st.integers(0, n - 1))
+            page = page[:j] + page[i:i + draw(st.integers(1, 5000))] + page[j:]
+        elif kind == "nul":
+            page = page[:i] + b"\x00" * draw(st.integers(1, 8)) + page[i:]
+        elif kind == "garbage":
+            page = page[:i] + draw(st.binary(min_size=1, max_size=64)) + page[i:]
+        elif kind in ("drop_tag", "dup_tag"):
+            tags = [m.span() for m in re.finditer(rb"<[^<>]{1,200}>", page)]
+            if tags:
+                start, end = draw(st.sampled_from(tags))
+                tag = page[start:end]
+                page = page[:start] + (tag + tag if kind == "dup_tag" else b"") + page[end:]
+        elif kind == "charset":
+            bad = draw(st.sampled_from([b"windows-1251", b"iso-8859-1", b"utf-16", b"bogus-charset", b""]))
+            page = re.sub(rb"charset=[\"']?[\w-]+", b"charset=" + bad, page, count=1, flags=re.I)
+        elif kind == "bom":
+            page = draw(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"])) + page
+        elif kind == "huge_script":
+            script = b"<script>var x = '" + b"A" * 300_000 + b"';</script>"
+            page = page[:i] + script + page[i:]
+    return page
+
+
+@PROPS
+@given(mutated_page())
+def test_mutated_real_pages_never_crash(page: bytes) -> None:
+    extract_or_not_article(page)
+
+
+@PROPS
+@given(st.binary(max_size=4000))
+def test_random_bytes_are_not_articles_or_valid(data: bytes) -> None:
+    extract_or_not_article(data)
+
+
+TAGS = ["html", "head", "body", "div", "p", "h1", "h2", "article", "script", "span", "a", "br", "meta",
+        "ul", "li", "blockquote", "figure", "iframe", "title"]
+CLASSES = ["single-post", "single", "postid-12", "jeg_singlepage", "entry-header", "jeg_post_title",
+           "content-inner", "jeg_post_meta", "jeg_meta_author", "jeg_meta_date", "jeg_post_tags",
+           "jeg_featured", "wp-caption-text", "jeg_pagelinks", "jeg_post_subtitle"]
+
+
+@st.composite
+def tag_soup(draw: st.DrawFn) -> str:
+    """Random JNews-flavoured markup: real class names, random nesting, no guarantees."""
+    parts = ['<body class="single single-post postid-12">'] if draw(st.booleans()) else []
+    for _ in range(draw(st.integers(0, 40))):
+        tag = draw(st.sampled_from(TAGS))
+        classes = " ".join(draw(st.lists(st.sampled_from(CLASSES), max_size=3)))
+        text = draw(st.text(max_size=30))
+        close = draw(st.booleans())
+        parts.append(f'<{tag} class="{classes}">{text}' + (f"</{tag}>" if close else ""))
+    if draw(st.booleans()):
+        ld = draw(st.sampled_from([
+            '{"@context":"https://schema.org","@graph":[{"@type":"NewsArticle","headline":"H",'
+            '"datePublished":"2025-01-01T10:00:00+04:00","author":{"name":"A"}}]}',
+            '{"@graph":[{"@type":["Article"],"headline":null,"author":[1,{"name":[]}],"datePublished":5}]}',
+            '{"@graph": {"@type": "Article"}}', "[1, 2, {]", '{"@type":"NewsArticle","image":[[]]}',
+        ]))
+        parts.append(f'<script type="application/ld+json">{ld}</script>')
+    return "".join(parts)
+
+
+@PROPS
+@given(tag_soup())
+def test_random_tag_soup_never_crashes(html: str) -> None:
+    extract_or_not_article(html.encode("utf-8", "surrogatepass"))
+
+
+@PROPS
+@given(st.sampled_from(PAGE_BYTES), st.sampled_from(["utf-8", "windows-1251", "latin-1", "utf-16"]))
+def test_charset_conflicts_between_header_meta_and_bom(page: bytes, header: str) -> None:
+    from newsspider.extract import page_from_bytes  # the crawl's decoding path
+
+    page_from_bytes(page, URL, encoding=header)  # an explicit (HTTP header) charset
+    extract_or_not_article(b"\xef\xbb\xbf" + page.replace(b"UTF-8", b"windows-1251", 1))
+
+
+# --------------------------------------------------------------------------- processors
+
+ANY_VALUE = st.one_of(st.none(), st.text(), st.integers(), st.floats(), st.binary(), st.lists(st.text()))
+
+DATE_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"\A\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2})?(\.\d{1,9})?\s*(Z|[+-]\d{2}:?\d{2})?)?\Z"),
+    st.from_regex(r"\A\d{1,2}[./]\d{1,2}[./]\d{4}\Z"),
+    st.builds(lambda d, m, y: f"{m} {d}, {y}", st.integers(-5, 40),
+              st.sampled_from(["March", "may", "Sept", "მარტი", "мая", "Foo"]), st.integers(0, 10000)),
+    st.builds(lambda d, m, y: f"{d} {m} {y}", st.integers(0, 99), st.sampled_from(["de octubre de", "June"]),
+              st.integers(0, 99999)),
+)
+
+
+@PROPS
+@given(st.one_of(DATE_TEXT, ANY_VALUE))
+def test_parse_date_returns_iso_or_none(value: Any) -> None:
+    result = parse_date(value)
+    assert result is None or ISO_DATE.match(result), result
+
+
+@PROPS
+@given(st.datetimes(timezones=st.timezones()))
+def test_parse_date_round_trips_aware_datetimes(moment: Any) -> None:
+    offset = moment.utcoffset()
+    if offset is None or offset.seconds % 60 or moment.year < 1000:
+        return
+    text = moment.replace(microsecond=0).isoformat()
+    result = parse_date(text)
+    assert result is not None and ISO_DATE.match(result)
+    assert result[:19] == text[:19]
+
+
+@PROPS
+@given(ANY_VALUE)
+def test_clean_text_returns_stripped_text_or_none(value: Any) -> None:
+    result = clean_text(value)
+    assert result is None or (isinstance(result, str) and result and result == result.strip())
+    if result is not None:
+        assert clean_text(result) == result  # idempotent
+
+
+@PROPS
+@given(st.one_of(ANY_VALUE, st.builds(lambda p, q: f"https://georgiatoday.ge/{p}?{q}", st.text(), st.text())))
+def test_canonical_url_is_http_url_without_fragment(value: Any) -> None:
+    result = canonical_url(value)
+    assert result is None or (result.startswith(("http://", "https://")) and "#" not in result)
+    if result is not None:
+        assert canonical_url(result) == result  # idempotent
+
+
+@PROPS
+@given(st.one_of(ANY_VALUE, st.from_regex(r"\A[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,3}\Z")))
+def test_parse_language_is_lowercase_code_or_none(value: Any) -> None:
+    result = parse_language(value)
+    assert result is None or re.fullmatch(r"[a-z]{2,3}", result)
+
+
+@PROPS
+@given(st.one_of(ANY_VALUE, st.integers().map(str), st.from_regex(r"\A\s*\d{1,25}\s*\Z")))
+def test_parse_post_id_is_positive_int_or_none(value: Any) -> None:
+    result = parse_post_id(value)
+    assert result is None or (type(result) is int and 0 < result < 2**63)
+
+
+@pytest.mark.parametrize("page", ARTICLE_PAGES[:3], ids=lambda p: p.stem)
+def test_every_truncation_point_is_safe(page: Path) -> None:
+    """Deterministic sweep: the page cut at 40 evenly spaced points."""
+    data = page.read_bytes()
+    for k in range(1, 41):
+        extract_or_not_article(data[: len(data) * k // 41])
