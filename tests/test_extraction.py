@@ -1,0 +1,62 @@
+"""Extraction on saved pages, compared field by field with the expected items.
+
+Each case is ``tests/fixtures/<case>.html`` (+ ``<case>.page2.html`` … for multi-page
+posts, listed in ``_pages``) with ``<case>.json``: the expected item, or
+``{"_not_article": true}`` for pages that must not become items, or ``{"_expect_drop":
+"<reason>"}`` for broken articles the pipeline must drop.  ``_source`` and ``_why`` say
+where the page came from and what it exercises (see tests/fixtures/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from scrapy.exceptions import DropItem
+
+from newsspider.extract import extract_html
+from newsspider.extraction import NotAnArticle
+from newsspider.pipelines import RequireFields
+
+CASES = sorted(p for p in FIXTURES.glob("*.json") if not p.name.startswith("_"))
+VOLATILE = {"crawled_at"}
+
+
+def _load(case: Path) -> tuple[dict, list[bytes], str]:
+    expected = json.loads(case.read_text(encoding="utf-8"))
+    names = expected.get("_pages") or [case.with_suffix(".html").name]
+    pages = [(FIXTURES / name).read_bytes() for name in names]
+    url = expected.get("_canonical_url") or expected.get("url") or "https://georgiatoday.ge/"
+    return expected, pages, url
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_fixture(case: Path, schema_validator) -> None:
+    expected, pages, url = _load(case)
+    if expected.get("_not_article"):
+        with pytest.raises(NotAnArticle):
+            extract_html(pages[0], url, pages[1:])
+        return
+    try:
+        item = asdict(extract_html(pages[0], url, pages[1:]))
+    except NotAnArticle as exc:
+        assert expected.get("_expect_drop"), f"{case.stem}: unexpectedly not an article ({exc})"
+        return
+    if expected.get("_expect_drop"):
+        with pytest.raises(DropItem, match=expected["_expect_drop"]):
+            RequireFields(None).process_item(item)
+        return
+    fields = [k for k in expected if not k.startswith("_") and k not in VOLATILE]
+    assert fields, f"{case.stem}: no expected fields"
+    mismatches = {k: (item.get(k), expected[k]) for k in fields if item.get(k) != expected[k]}
+    assert not mismatches, f"{case.stem}: " + "; ".join(
+        f"{k}: got {got!r} expected {want!r}" for k, (got, want) in mismatches.items()
+    )
+    schema_validator.validate(item)
+
+
+def test_there_are_fixtures() -> None:
+    assert len(CASES) >= 4
