@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import scrapy
@@ -17,9 +17,13 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from newsspider.article import load_article
+from itemadapter import ItemAdapter
+
 from newsspider.extraction import ArticlePage, NotAnArticle
+from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.listing import parse_listing
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
+from newsspider.state import State, newer
 from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
@@ -55,13 +59,19 @@ class GeorgiaTodaySpider(scrapy.Spider):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.origins = OriginMap(self.canonical_origin, (base_url or self.canonical_origin).rstrip("/"))
-        self.mode = (mode or "full").strip().lower()
+        self.mode = (mode or "incremental").strip().lower()
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.since = parse_since(since)
         host = self.origins.fetch.split("://", 1)[1].split(":", 1)[0]
         self.allowed_domains = [host]
         self._chains: dict[str, set[str]] = {}
+        # Bookkeeping of this run, saved in the state by newsspider.extensions.CronRun.
+        self.sitemap_lastmod: dict[str, str] = {}  # canonical url -> sitemap <lastmod>
+        self.aliases: dict[str, set[str]] = {}  # item url -> other URLs that led to it
+        self.outcomes: dict[str, str] = {}  # url -> dead:<status> / not_article / dropped:<reason>
+        self.unchanged: set[str] = set()  # recorded articles fetched again, unchanged
+        self.rechecked: set[str] = set()  # earlier failures answered this time
 
     # --- helpers ------------------------------------------------------------------------
     def _inc(self, key: str, count: int = 1) -> None:
@@ -78,14 +88,81 @@ class GeorgiaTodaySpider(scrapy.Spider):
     def _too_old(self, published: str | None) -> bool:
         return bool(self.since and published and published[:10] < self.since.isoformat())
 
+    # --- state (incremental runs) -------------------------------------------------------
+    @property
+    def crawl_state(self) -> State | None:
+        return State.for_crawler(self.crawler)
+
+    def _incremental(self) -> bool:
+        return self.mode == "incremental"
+
+    def _unseen(self, url: str) -> bool:
+        """Neither a recorded article nor a URL that already gave no article."""
+        state = self.crawl_state
+        canonical = self.origins.to_canonical(url)
+        return state is None or (not state.known(canonical) and state.outcome(canonical) is None)
+
+    def _set_since(self) -> None:
+        """Incremental runs without ``since``: the state's horizon, or on an empty state
+        the last ``NEWSSPIDER_INITIAL_WINDOW_DAYS`` days."""
+        state = self.crawl_state
+        horizon = state.get_meta("horizon") if state is not None else None
+        if self.since is None and self._incremental():
+            if state is None or (horizon is None and state.is_empty()):
+                days = self.settings.getint("NEWSSPIDER_INITIAL_WINDOW_DAYS", 7)
+                self.since = (datetime.now(timezone.utc) - timedelta(days=days)).date()
+                logger.info("Empty state: incremental run looks back %d days (since %s)", days, self.since)
+            elif horizon:
+                self.since = date.fromisoformat(horizon)
+        if state is not None and horizon is None and state.is_empty():
+            state.set_meta("horizon", self.since.isoformat() if self.since else "")
+
     # --- entry points -------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
+        if getattr(self.crawler, "newsspider_locked", False):
+            logger.warning("Another crawl holds the state lock: nothing to do")
+            return
+        self._set_since()
         home = self._follow(self.origins.canonical + "/", self.parse_listing)
         if home is not None:
             yield home
         robots = Request(self.origins.fetch + "/robots.txt", callback=self.parse_robots,
-                         errback=self.on_error, priority=-10)
+                         errback=self.on_robots_error, priority=-10, meta={"max_retry_times": 2})
         yield robots
+        if self._incremental():
+            feed = self._follow(self.origins.canonical + "/feed/", self.parse_feed)
+            if feed is not None:
+                yield feed
+        state = self.crawl_state
+        for url in state.pending_failed() if state is not None else ():
+            request = self._follow(url, self.parse_recheck, meta={"recheck": url})
+            if request is not None:
+                yield request
+
+    def parse_recheck(self, response: Response) -> Iterator[Any]:
+        """A URL that failed after all retries in an earlier run, answered now."""
+        self.rechecked.add(response.meta["recheck"])
+        path = self.origins.to_canonical(response.url).split("://", 1)[1].partition("/")[2]
+        if not path or path.startswith("category/"):
+            yield from self.parse_listing(response)
+        else:
+            yield from self.parse_article(response)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """``/feed/``: the newest posts; fetch those not in the state (incremental)."""
+        try:
+            entries = parse_feed(response.body)
+        except ValueError as exc:
+            logger.warning("Not a feed: %s (%s)", response.url, exc)
+            self._inc("skipped/bad_feed")
+            return
+        for entry in entries:
+            if self._too_old(entry.published) or not self._unseen(entry.url):
+                continue
+            self._inc("feed/new")
+            request = self._follow(entry.url, self.parse_article)
+            if request is not None:
+                yield request
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -109,10 +186,31 @@ class GeorgiaTodaySpider(scrapy.Spider):
                     request = self._follow(entry.url, self.parse_sitemap, priority=-10)
                     if request is not None:
                         yield request
-            elif not self._too_old(entry.lastmod):
+            elif self._wanted_from_sitemap(entry.url, entry.lastmod):
                 request = self._follow(entry.url, self.parse_article)
                 if request is not None:
                     yield request
+
+    def _wanted_from_sitemap(self, url: str, lastmod: str | None) -> bool:
+        """Full mode: every post within ``since``.  Incremental: a recorded article only
+        when its ``lastmod`` is newer than what the state holds; an unknown one within
+        ``since`` (or one that gave no article, once its ``lastmod`` is newer)."""
+        canonical = self.origins.to_canonical(url)
+        if lastmod:
+            self.sitemap_lastmod[canonical] = lastmod
+        state = self.crawl_state
+        if not self._incremental() or state is None:
+            return not self._too_old(lastmod)
+        record = state.lookup(canonical)
+        if record is not None:
+            if newer(lastmod, record.modified, record.lastmod, record.published):
+                self._inc("sitemap/changed")
+                return True
+            return False
+        outcome = state.outcome(canonical)
+        if outcome is not None:
+            return newer(lastmod, outcome[1])
+        return not self._too_old(lastmod)
 
     # --- listings -----------------------------------------------------------------------
     def parse_listing(self, response: Response) -> Iterator[Request]:
@@ -122,6 +220,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
         listing = parse_listing(response.selector, response.url)
         self._inc("pages/listing")
         for category in listing.categories:
+            if self._incremental() and not self._unseen(category):
+                continue  # a dead category link of an earlier run
             request = self._follow(category, self.parse_listing)
             if request is not None:
                 yield request
@@ -133,6 +233,12 @@ class GeorgiaTodaySpider(scrapy.Spider):
         new = [e for e in listing.entries if e.url not in chain]
         chain.update(e.url for e in listing.entries)
         fresh = [e for e in new if not self._too_old(e.published)]
+        known = False
+        if self._incremental():
+            # Stop paging at the first page without anything new: the rest is in the state.
+            unseen = [e for e in fresh if self._unseen(e.url)]
+            known = len(unseen) < len(fresh)
+            fresh = unseen
         for entry in fresh:
             request = self._follow(entry.url, self.parse_article)
             if request is not None:
@@ -140,7 +246,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if not listing.next_page:
             return
         if not fresh:
-            reason = "since" if new else "no_new_links"
+            reason = "known" if known else "since" if new else "no_new_links"
             logger.info("Stopped paging %s (%s)", response.url, reason)
             self._inc(f"listing/stopped_{reason}")
             return
@@ -171,9 +277,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 if exc.reason in BROKEN_PAGE_REASONS:
                     logger.warning("Broken article page dropped: %s (%s)", response.url, exc)
                     self._inc(f"dropped/{exc.reason}")
+                    self.outcomes[page.url] = f"dropped:{exc.reason}"
                 else:
                     logger.info("Not an article: %s (%s)", response.url, exc)
                     self._inc(f"skipped/{exc.reason}")
+                    self.outcomes[page.url] = "not_article"
                 return
             if page.page_number() > 1:
                 # Landed on /<slug>/N/: the post starts at its first page.
@@ -192,10 +300,19 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 yield request
                 return
         item = load_article(pages, self.origins, crawled_at=datetime.now(timezone.utc))
-        if self._too_old(item.published):
+        state = self.crawl_state
+        record = state.lookup(item.url) if state is not None and item.url else None
+        if record is None and self._too_old(item.published):
             self._inc("skipped/before_since")
             return
         self._inc("pages/article")
+        if item.url and pages[0].url != item.url:
+            self.aliases.setdefault(item.url, set()).add(pages[0].url)
+        if record is not None and state is not None and state.classify(ItemAdapter(item).asdict()) == "unchanged":
+            # Known and unchanged: not emitted again (outputs hold each version once).
+            self.unchanged.add(record.url)
+            self._inc("unchanged_skipped")
+            return
         yield item
 
     def _next_page_of_post(self, pages: tuple[ArticlePage, ...]) -> str | None:
@@ -208,6 +325,15 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return None
 
     # --- failures -----------------------------------------------------------------------
+    def on_robots_error(self, failure: Failure) -> Iterator[Request]:
+        """robots.txt unavailable (not a failed page: the robots middleware goes on without
+        its rules): read the default sitemap index instead of its ``Sitemap:`` lines."""
+        logger.warning("robots.txt unavailable (%s): using the default sitemap index", failure.getErrorMessage())
+        self._inc("skipped/robots_unavailable")
+        request = self._follow(self.origins.canonical + "/sitemap_index.xml", self.parse_sitemap, priority=-10)
+        if request is not None:
+            yield request
+
     def on_error(self, failure: Failure) -> None:
         """Expected trouble (dead link, timeout after retries): WARNING, counted."""
         request = failure.request if hasattr(failure, "request") else None
@@ -215,6 +341,10 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if response is not None:
             logger.warning("Dead link (HTTP %s): %s", response.status, response.url)
             self._inc(f"failed/http_{response.status}")
+            if response.status < 500 and response.status != 429:
+                self.outcomes[self.origins.to_canonical(response.url)] = f"dead:{response.status}"
+                if request is not None and request.meta.get("recheck"):
+                    self.rechecked.add(request.meta["recheck"])
         else:
             logger.warning("Request failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
             self._inc(f"failed/{failure.type.__name__ if failure.type else 'unknown'}")
