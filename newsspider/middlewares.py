@@ -11,8 +11,10 @@
   inside the middleware: nothing blocks, other requests keep flowing;
 * when the site keeps answering 429/503 (at least ``NEWSSPIDER_SLOWDOWN_RATIO`` of the
   last ``NEWSSPIDER_SLOWDOWN_WINDOW`` responses of a download slot), it raises that
-  slot's download delay (doubling, up to ``NEWSSPIDER_SLOWDOWN_MAX_DELAY``) so the whole
-  site is fetched more slowly; the extra delay halves again on healthy responses;
+  slot's download delay (doubling, up to ``NEWSSPIDER_SLOWDOWN_MAX_DELAY``, at most once
+  per second or per current delay, so a burst of answers to requests already in flight
+  counts once) so the whole site is fetched more slowly; the extra delay halves again on
+  each healthy response;
 * a request whose retries are exhausted is logged once at WARNING, counted under
   ``newsspider/failed/retries_exhausted``, recorded in the crawl state (issue 3:
   ``State.record_failed``) so the next run tries it again, and listed at the end of the
@@ -31,6 +33,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
+from time import monotonic
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -88,6 +91,14 @@ def parse_retry_after(value: bytes | str | None, now: datetime | None = None) ->
     return max(0.0, (when - now).total_seconds())
 
 
+def _late(crawler: Crawler, name: str) -> Any:
+    """``crawler.engine``/``crawler.spider``, or None before the crawl has started."""
+    try:
+        return getattr(crawler, name, None)
+    except RuntimeError:
+        return None
+
+
 class SitePoliteness:
     """Per download slot delay floor: robots ``Crawl-delay`` and the 429/503 slowdown.
 
@@ -111,6 +122,7 @@ class SitePoliteness:
         self.extra: dict[str, float] = {}
         self.recent: dict[str, deque[bool]] = {}
         self.applied: dict[str, float] = {}
+        self.raised_at: dict[str, float] = {}
         crawler.signals.connect(self._response_downloaded, signal=signals.response_downloaded)
 
     @classmethod
@@ -124,8 +136,7 @@ class SitePoliteness:
     # --- slot access ----------------------------------------------------------------
     @property
     def _downloader(self) -> Any:
-        engine = getattr(self.crawler, "engine", None)
-        return getattr(engine, "downloader", None)
+        return getattr(_late(self.crawler, "engine"), "downloader", None)
 
     def slot_key(self, request: Request) -> str:
         downloader = self._downloader
@@ -179,6 +190,10 @@ class SitePoliteness:
         count = sum(recent)
         before = self.extra.get(key, 0.0)
         if throttled and count >= self.min_throttled and count / len(recent) >= self.ratio:
+            now = monotonic()
+            if now - self.raised_at.get(key, -1e9) < max(1.0, before):
+                return  # answers to requests sent before the last raise: wait for the effect
+            self.raised_at[key] = now
             after = min(self.max_delay, max(self.start_delay, before * 2))
             if after != before:
                 stats = self.crawler.stats
@@ -238,7 +253,7 @@ class BackoffRetryMiddleware:
         if isinstance(exception, DownloadCancelledError) and "max size" in str(exception):
             self._count("dropped/too_large")
             logger.warning("Page too large, dropped: %s (%s)", request.url, exception)
-            return None
+            raise IgnoreRequest(f"page over DOWNLOAD_MAXSIZE: {exception}")  # a drop, not a failure
         if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
             return None
         return await self._retry(request, type(exception).__name__, None)
@@ -274,6 +289,10 @@ class BackoffRetryMiddleware:
         return new
 
     def _give_up(self, request: Request, reason: str, retries: int) -> None:
+        if urlparse_cached(request).path == "/robots.txt":  # not a page: the crawl goes on without it
+            logger.warning("Gave up on %s after %d retries (%s)", request.url, retries, reason)
+            self._count("robotstxt/gave_up")
+            return
         url = self._canonical(request.url)
         logger.warning("Gave up on %s after %d retries (%s); recorded for the next run", request.url, retries, reason)
         self._count("failed/retries_exhausted")
@@ -282,8 +301,7 @@ class BackoffRetryMiddleware:
         self._record_state(url, reason)
 
     def _canonical(self, url: str) -> str:
-        spider = getattr(self.crawler, "spider", None)
-        origins = getattr(spider, "origins", None)
+        origins = getattr(_late(self.crawler, "spider"), "origins", None)
         if origins is not None:
             try:
                 return str(origins.to_canonical(url)) if origins.is_site(url) else url

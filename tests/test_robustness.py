@@ -1,0 +1,149 @@
+"""Unit tests of the robustness pieces: Retry-After parsing, backoff, the 429/503
+slowdown, and the bounds on category pagination (no new links; hard page cap)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
+
+from newsspider import middlewares
+from newsspider.middlewares import BackoffRetryMiddleware, SitePoliteness, parse_retry_after
+from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
+
+REPO = Path(__file__).resolve().parent.parent
+LISTING = REPO / "demo" / "site" / "category" / "politics" / "index.html"
+NOW = datetime(2026, 1, 30, 12, 0, tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------- Retry-After
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (b"1", 1.0), ("120", 120.0), (" 3 ", 3.0), ("0", 0.0), ("1.5", 1.5),
+        (format_datetime(NOW + timedelta(seconds=30), usegmt=True), 30.0),
+        (format_datetime(NOW - timedelta(seconds=30), usegmt=True), 0.0),  # in the past: now
+        ("-5", 0.0), ("soon", None), ("", None), (None, None), ("nan", None), ("inf", None),
+    ],
+)
+def test_parse_retry_after(value: Any, expected: float | None) -> None:
+    assert parse_retry_after(value, now=NOW) == expected
+
+
+def _crawler(**settings: Any) -> Any:
+    from newsspider import settings as project
+
+    base = {k: getattr(project, k) for k in dir(project) if k.isupper()}
+    return get_crawler(GeorgiaTodaySpider, {**base, **settings})
+
+
+def test_backoff_grows_exponentially_with_jitter_and_caps() -> None:
+    mw = BackoffRetryMiddleware(_crawler(NEWSSPIDER_RETRY_BASE_DELAY=1.0, NEWSSPIDER_RETRY_JITTER=0.5,
+                                         NEWSSPIDER_RETRY_MAX_DELAY=8.0, NEWSSPIDER_RETRY_AFTER_MAX=60.0))
+    for attempt, nominal in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (9, 8.0)]:
+        waits = [mw.backoff(attempt) for _ in range(200)]
+        assert all(nominal * 0.5 <= w <= nominal * 1.5 for w in waits)
+        assert len(set(waits)) > 1  # jittered
+    # Retry-After is a floor, capped by NEWSSPIDER_RETRY_AFTER_MAX
+    assert all(mw.backoff(1, retry_after=10) >= 10 for _ in range(50))
+    assert all(mw.backoff(1, retry_after=3600) <= 60 for _ in range(50))
+
+
+def _clock(monkeypatch: pytest.MonkeyPatch, step: float) -> None:
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(middlewares, "monotonic", lambda: next(ticks) * step)
+
+
+def test_a_burst_of_throttled_answers_raises_the_delay_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clock(monkeypatch, 0.01)  # answers arriving together (requests already in flight)
+    polite = SitePoliteness(_crawler())
+    for _ in range(10):
+        polite.observe("site", True)
+    assert polite.floor("site") == 0.5
+
+
+def test_slowdown_rises_on_repeated_429_503_and_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clock(monkeypatch, 10.0)
+    polite = SitePoliteness(_crawler(NEWSSPIDER_SLOWDOWN_WINDOW=10, NEWSSPIDER_SLOWDOWN_RATIO=0.5,
+                                     NEWSSPIDER_SLOWDOWN_START_DELAY=0.5, NEWSSPIDER_SLOWDOWN_MAX_DELAY=4.0))
+    for _ in range(2):
+        polite.observe("site", True)
+    assert polite.floor("site") == 0  # two throttled answers: not yet "repeated"
+    for _ in range(10):
+        polite.observe("site", True)
+    assert polite.floor("site") == 4.0  # doubled up to the cap
+    for _ in range(10):
+        polite.observe("site", False)
+    assert polite.floor("site") == 0  # healthy again: extra delay gone
+
+
+def test_isolated_throttled_answers_do_not_slow_the_site() -> None:
+    polite = SitePoliteness(_crawler())
+    for i in range(100):  # one 503 in five, like first-try faults on some articles
+        polite.observe("site", i % 5 == 0)
+    assert polite.floor("site") == 0
+
+
+def test_crawl_delay_is_capped() -> None:
+    polite = SitePoliteness(_crawler(NEWSSPIDER_CRAWL_DELAY_MAX=5.0))
+    polite.set_crawl_delay("site", 3600)
+    assert polite.floor("site") == 5.0
+
+
+# --------------------------------------------------------------------------- pagination
+
+def _spider(**settings: Any) -> GeorgiaTodaySpider:
+    crawler = _crawler(**settings)
+    return GeorgiaTodaySpider.from_crawler(crawler, base_url="http://127.0.0.1:9")
+
+
+def _listing(url: str, html: str, meta: dict[str, Any] | None = None) -> HtmlResponse:
+    request = Request(url, meta=meta or {})
+    return HtmlResponse(url=url, body=html.encode("utf-8"), encoding="utf-8", request=request)
+
+
+def _page_with_fresh_links(html: str, page: int) -> str:
+    """The listing with every article link made unique to this page (a trap that never
+    repeats itself) and a next-page link."""
+    return re.sub(r'(href="https://georgiatoday\.ge/)([a-z0-9-]+/")', rf"\1trap-{page}-\2", html)
+
+
+def _follow_chain(spider: GeorgiaTodaySpider, html_for_page: Any, limit: int = 50) -> int:
+    """Feed the spider page after page of one chain; return how many pages it asked for."""
+    url, meta, pages = "http://127.0.0.1:9/category/politics/", {}, 0
+    while pages < limit:
+        pages += 1
+        response = _listing(url, html_for_page(pages), meta)
+        listing_requests = [r for r in spider.parse_listing(response)
+                            if r.callback == spider.parse_listing and "/page/" in r.url]
+        if not listing_requests:
+            return pages
+        url, meta = listing_requests[0].url, listing_requests[0].meta
+    return pages
+
+
+def test_paging_stops_when_a_page_repeats_seen_links() -> None:
+    html = LISTING.read_text(encoding="utf-8")
+    spider = _spider()
+    assert _follow_chain(spider, lambda page: html) == 2  # page 2 = page 1 again: stop
+    assert spider.crawler.stats.get_value("newsspider/listing/stopped_no_new_links") == 1
+
+
+def test_paging_stops_at_the_hard_cap() -> None:
+    html = LISTING.read_text(encoding="utf-8")
+    spider = _spider(NEWSSPIDER_MAX_LISTING_PAGES=4)
+    assert _follow_chain(spider, lambda page: _page_with_fresh_links(html, page)) == 4
+    assert spider.crawler.stats.get_value("newsspider/listing/stopped_max_pages") == 1
+
+
+def test_paging_without_cap_follows_fresh_pages() -> None:
+    html = LISTING.read_text(encoding="utf-8")
+    spider = _spider(NEWSSPIDER_MAX_LISTING_PAGES=0)
+    assert _follow_chain(spider, lambda page: _page_with_fresh_links(html, page), limit=12) == 12
