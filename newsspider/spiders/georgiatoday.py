@@ -102,6 +102,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
         canonical = self.origins.to_canonical(url)
         return state is None or (not state.known(canonical) and state.outcome(canonical) is None)
 
+    def _redirected_from(self, response: Response) -> set[str]:
+        """Canonical forms of the site URLs this response was redirected from."""
+        return {self.origins.to_canonical(u) for u in response.meta.get("redirect_urls", ())
+                if self.origins.is_site(u)}
+
     def _set_since(self) -> None:
         """Incremental runs without ``since``: the state's horizon, or on an empty state
         the last ``NEWSSPIDER_INITIAL_WINDOW_DAYS`` days."""
@@ -277,11 +282,13 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 if exc.reason in BROKEN_PAGE_REASONS:
                     logger.warning("Broken article page dropped: %s (%s)", response.url, exc)
                     self._inc(f"dropped/{exc.reason}")
-                    self.outcomes[page.url] = f"dropped:{exc.reason}"
+                    for url in {page.url, *self._redirected_from(response)}:
+                        self.outcomes[url] = f"dropped:{exc.reason}"
                 else:
                     logger.info("Not an article: %s (%s)", response.url, exc)
                     self._inc(f"skipped/{exc.reason}")
-                    self.outcomes[page.url] = "not_article"
+                    for url in {page.url, *self._redirected_from(response)}:
+                        self.outcomes[url] = "not_article"
                 return
             if page.page_number() > 1:
                 # Landed on /<slug>/N/: the post starts at its first page.
@@ -292,11 +299,15 @@ class GeorgiaTodaySpider(scrapy.Spider):
                     yield first
                 return
         pages = (*pages, page)
+        # URLs that led to page 1 (as linked, before redirects): aliases in the state.
+        first_urls = (set(response.meta.get("first_urls", ())) if len(pages) > 1
+                      else {page.url, *self._redirected_from(response)})
         next_url = self._next_page_of_post(pages)
         if next_url is not None:
             request = self._follow(next_url, self.parse_article, cb_kwargs={"pages": pages}, dont_filter=True)
             if request is not None:
                 request.meta["post_page"] = len(pages) + 1
+                request.meta["first_urls"] = sorted(first_urls)
                 yield request
                 return
         item = load_article(pages, self.origins, crawled_at=datetime.now(timezone.utc))
@@ -306,8 +317,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
             self._inc("skipped/before_since")
             return
         self._inc("pages/article")
-        if item.url and pages[0].url != item.url:
-            self.aliases.setdefault(item.url, set()).add(pages[0].url)
+        if item.url and first_urls - {item.url}:
+            self.aliases.setdefault(item.url, set()).update(first_urls - {item.url})
         if record is not None and state is not None and state.classify(ItemAdapter(item).asdict()) == "unchanged":
             # Known and unchanged: not emitted again (outputs hold each version once).
             self.unchanged.add(record.url)
