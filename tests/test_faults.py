@@ -266,6 +266,7 @@ def test_hostile_site_dead_links_once_redirects_followed(hostile_crawl: Crawl) -
     assert crawl.stat("newsspider/failed/http_410") == 1
     assert len(crawl.hits("/loop-a/")) + len(crawl.hits("/loop-b/")) <= 25
     assert not any("elsewhere" in r.path for r in crawl.requests)
+    assert crawl.stat("offsite/filtered") >= 1  # the off-site redirect target was never fetched
     assert [r.status for r in crawl.hits("/old-slug-of-article/")] == [301]
 
 
