@@ -1,0 +1,121 @@
+"""Part 3: crawl throughput and memory against a large synthetic mirror.
+
+``tests/sitegen.py`` writes a georgiatoday.ge mirror with N articles (same markup as the
+sample); ``newsspider.devserver.MirrorServer`` serves it on 127.0.0.1 from this process.
+Each crawl runs in a subprocess (``bench/crawl_worker.py``) whose RSS is sampled with psutil
+every 50 ms together with the server's request count (the crawl's progress):
+
+1. ours: the ``georgiatoday`` spider, politeness off, items to a JSON Lines feed;
+2. baseline: the download-only spider replaying the exact request list of crawl 1.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from pages import REPO
+
+WORK = Path(__file__).resolve().parent / ".work"
+WORKER = Path(__file__).resolve().parent / "crawl_worker.py"
+FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+
+
+def build_site(n_articles: int, seed: int = 5) -> Path:
+    site = WORK / f"site-{n_articles}-s{seed}"
+    marker = site / ".bench-complete"
+    if marker.is_file():
+        return site
+    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(REPO))
+    import sitegen  # type: ignore[import-not-found]
+
+    started = time.perf_counter()
+    try:
+        sitegen.generate_site(site, n_articles=n_articles, seed=seed)
+        templates = "tests/fixtures/site-templates"
+    except Exception as exc:  # noqa: BLE001  (repo templates mid-edit: use the sample itself)
+        if not Path(sitegen.SAMPLE_DIR).is_dir():
+            raise
+        print(f"  sitegen with repo templates failed ({exc}); using {sitegen.SAMPLE_DIR}", file=sys.stderr)
+        sitegen.generate_site(site, n_articles=n_articles, seed=seed, template_dir=Path(sitegen.SAMPLE_DIR))
+        templates = str(sitegen.SAMPLE_DIR)
+    marker.write_text(f"templates={templates}\ngenerated in {time.perf_counter() - started:.1f}s\n")
+    return site
+
+
+def _crawl(kind: str, server: Any, args: list[str], workdir: Path) -> dict[str, Any]:
+    server.requests.clear()
+    cmd = [sys.executable, str(WORKER), kind, server.base_url, str(workdir), *args]
+    samples: list[tuple[float, int, int]] = []  # (t, requests served, rss bytes)
+    started = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while proc.poll() is None:
+            try:
+                rss = proc.memory_info().rss
+            except psutil.Error:
+                break
+            samples.append((time.perf_counter() - started, len(server.requests), rss))
+            time.sleep(0.05)
+        out, err = proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} crawl failed ({proc.returncode}):\n{err.decode(errors='replace')[-3000:]}")
+    stats = json.loads(out.decode().strip().splitlines()[-1])
+    total = len(server.requests)
+    at = {}
+    for frac in FRACTIONS:
+        hit = next((s for s in samples if s[1] >= frac * total), samples[-1] if samples else None)
+        at[f"{int(frac * 100)}%"] = hit[2] / 2**20 if hit else None
+    cpu = stats["cpu_user"] + stats["cpu_sys"]
+    return {
+        **stats,
+        "wall": wall,
+        "served": total,
+        "pages_per_s": stats["responses"] / stats["elapsed"] if stats["elapsed"] else None,
+        "cpu_ms_per_page": cpu * 1000 / stats["responses"] if stats["responses"] else None,
+        "peak_rss_mb": max((s[2] for s in samples), default=0) / 2**20,
+        "rss_at": at,
+        "samples": len(samples),
+        "requests_log": server.requests.paths(),
+    }
+
+
+def run(n_articles: int) -> dict[str, Any]:
+    sys.path.insert(0, str(REPO))
+    from newsspider.devserver import MirrorServer
+
+    t0 = time.perf_counter()
+    site = build_site(n_articles)
+    gen_s = time.perf_counter() - t0
+    workdir = WORK / "crawl"
+    workdir.mkdir(parents=True, exist_ok=True)
+    for old in workdir.glob("state-*"):
+        old.unlink()  # each crawl starts from an empty state
+    with MirrorServer(site, host="127.0.0.1") as server:
+        ours = _crawl("ours", server, [], workdir)
+        urls = workdir / "requested-paths.txt"
+        urls.write_text("\n".join(ours.pop("requests_log")) + "\n", encoding="utf-8")
+        base = _crawl("baseline", server, [str(urls)], workdir)
+        base.pop("requests_log")
+    items = workdir / "items.jsonl"
+    n_items = sum(1 for _ in items.open(encoding="utf-8")) if items.is_file() else 0
+    return {
+        "n_articles": n_articles,
+        "site_gen_s": gen_s,
+        "ours": ours,
+        "baseline": base,
+        "items_in_feed": n_items,
+        "throughput_ratio": (ours["pages_per_s"] / base["pages_per_s"]) if base["pages_per_s"] else None,
+        "peak_rss_ratio": (ours["peak_rss_mb"] / base["peak_rss_mb"]) if base["peak_rss_mb"] else None,
+    }

@@ -1,0 +1,98 @@
+"""One crawl in its own process (started by ``bench/crawl.py``, which samples its RSS).
+
+    python bench/crawl_worker.py ours     BASE_URL WORKDIR
+    python bench/crawl_worker.py baseline BASE_URL WORKDIR URLS_FILE
+
+``ours`` is ``scrapy crawl georgiatoday -a base_url=BASE_URL`` with the project settings,
+politeness off and a JSON Lines feed. ``baseline`` is the download-only spider: it requests
+the exact list of paths our crawl requested (read from the mirror server's log, same order,
+redirects not followed, every status accepted) and parses nothing. Both print one JSON line
+of stats on stdout at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.chdir(REPO)  # scrapy.cfg → project settings
+
+import scrapy  # noqa: E402
+from scrapy.crawler import CrawlerProcess  # noqa: E402
+from scrapy.utils.project import get_project_settings  # noqa: E402
+
+POLITENESS_OFF = {
+    "ROBOTSTXT_OBEY": False,
+    "AUTOTHROTTLE_ENABLED": False,
+    "DOWNLOAD_DELAY": 0,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+    "LOG_LEVEL": "WARNING",
+}
+
+
+class DownloadOnlySpider(scrapy.Spider):
+    name = "download_only"
+
+    def __init__(self, base_url: str, urls_file: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+        self.paths = Path(urls_file).read_text(encoding="utf-8").splitlines()
+
+    async def start(self):  # type: ignore[override]
+        for path in self.paths:
+            yield scrapy.Request(self.base_url + path, callback=self.parse, dont_filter=True,
+                                 meta={"dont_redirect": True, "handle_httpstatus_all": True})
+
+    def parse(self, response: Any) -> None:
+        return None
+
+
+def main() -> int:
+    kind, base_url, workdir = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = get_project_settings()
+    settings.setdict(POLITENESS_OFF, priority="cmdline")
+    settings.set("LOG_FILE", str(workdir / f"crawl-{kind}.log"), priority="cmdline")
+    settings.set("NEWSSPIDER_STATE_PATH", str(workdir / f"state-{kind}-{os.getpid()}.sqlite3"), priority="cmdline")
+    if kind == "ours":
+        items = workdir / "items.jsonl"
+        settings.set("FEEDS", {str(items): {"format": "jsonlines", "encoding": "utf-8", "overwrite": True}},
+                     priority="cmdline")
+    else:
+        settings.set("FEEDS", {}, priority="cmdline")
+    process = CrawlerProcess(settings, install_root_handler=False)
+    if kind == "ours":
+        crawler = process.create_crawler("georgiatoday")
+        process.crawl(crawler, base_url=base_url, mode="full")
+    else:
+        crawler = process.create_crawler(DownloadOnlySpider)
+        process.crawl(crawler, base_url=base_url, urls_file=sys.argv[4])
+    started = time.perf_counter()
+    process.start()
+    elapsed = time.perf_counter() - started
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({
+        "kind": kind,
+        "elapsed": elapsed,
+        "responses": stats.get("response_received_count", 0),
+        "requests": stats.get("downloader/request_count", 0),
+        "items": stats.get("item_scraped_count", 0),
+        "articles": stats.get("newsspider/pages/article", 0),
+        "errors": {k: v for k, v in stats.items() if "error" in k or k.startswith("log_count/ERROR")},
+        "cpu_user": usage.ru_utime, "cpu_sys": usage.ru_stime,
+        "maxrss_kb": usage.ru_maxrss,
+    }, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
