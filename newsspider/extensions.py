@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -93,10 +94,8 @@ class CronRun:
         for slot in getattr(exporter, "slots", ()) or ():
             file = getattr(slot, "file", None)
             if file is not None and hasattr(file, "flush"):
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     file.flush()
-                except (OSError, ValueError):
-                    pass
 
     def _count_fields(self, item: Any) -> None:
         adapter = ItemAdapter(item)
@@ -153,7 +152,7 @@ class CronRun:
             for url in getattr(spider, "unchanged", set()):
                 state.touch(url, lastmod=lastmods.get(url), aliases=aliases.get(url, ()))
             state.record_outcomes(getattr(spider, "outcomes", {}))
-            answered = getattr(spider, "rechecked", set())
+            answered: set[str] = getattr(spider, "rechecked", set())
             if answered:
                 state.resolve_failed(answered)
             if reason == "finished" and getattr(spider, "mode", None) == "full" and not getattr(spider, "since", None):

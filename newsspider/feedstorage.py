@@ -103,7 +103,9 @@ class AtomicFileFeedStorage(FileFeedStorage):
         self.part_path: Path | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None) -> AtomicFileFeedStorage:
+    def from_crawler(
+        cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
+    ) -> AtomicFileFeedStorage:
         storage = cls(uri, feed_options=feed_options)
         storage.crawler = crawler
         return storage
@@ -119,7 +121,8 @@ class AtomicFileFeedStorage(FileFeedStorage):
 
     def store(self, file: IO[bytes]) -> None:
         if not self.atomic or self.part_path is None:
-            return super().store(file)
+            super().store(file)
+            return
         file.flush()
         os.fsync(file.fileno())
         file.close()

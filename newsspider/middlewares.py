@@ -33,9 +33,9 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from time import monotonic
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -262,7 +262,7 @@ class BackoffRetryMiddleware:
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
         delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        delay *= 1 + random.uniform(-self.jitter, self.jitter)  # noqa: S311 (not crypto)
+        delay *= 1 + random.uniform(-self.jitter, self.jitter)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.retry_after_max))
         return max(0.0, delay)
@@ -314,7 +314,7 @@ class BackoffRetryMiddleware:
         run requests it again.  Without a state (disabled, locked) the URL is only in the
         stats and the end-of-run log line."""
         try:
-            from newsspider.state import State  # noqa: PLC0415 (optional: state may be disabled)
+            from newsspider.state import State
         except ImportError:
             return
         state = State.for_crawler(self.crawler)
@@ -322,7 +322,7 @@ class BackoffRetryMiddleware:
             return
         try:
             state.record_failed(url, reason)
-        except Exception as exc:  # noqa: BLE001 (a state problem must not stop the crawl)
+        except Exception as exc:
             logger.warning("Could not record failed URL %s in the crawl state: %s", url, exc)
 
     def _count(self, key: str) -> None:
@@ -391,7 +391,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             return
         try:
             delay = parser.crawl_delay(self._user_agent())
-        except Exception:  # noqa: BLE001 (a parser backend without crawl-delay support)
+        except Exception:
             delay = None
         if delay:
             key = self.politeness.slot_key(request)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["ArticleRecord", "State", "StateLock", "content_hash", "parse_moment", "utcnow"]
 
@@ -116,7 +116,7 @@ class StateLock:
     Re-acquiring a lock this process already holds succeeds (the crawl command takes it
     before the crawler starts; the state extension takes it again)."""
 
-    _held: dict[str, int] = {}
+    _held: ClassVar[dict[str, int]] = {}
 
     def __init__(self, state_path: str | os.PathLike[str]) -> None:
         self.path = str(Path(state_path).resolve()) + ".lock"

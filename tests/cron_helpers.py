@@ -38,7 +38,9 @@ class RaiseInSpider:
     def from_crawler(cls, crawler: Any) -> RaiseInSpider:
         return cls(crawler.settings.getint("CRON_TEST_RAISE", 0))
 
-    async def process_spider_output(self, response: Any, result: AsyncIterator[Any], spider: Any = None) -> AsyncIterator[Any]:
+    async def process_spider_output(
+        self, response: Any, result: AsyncIterator[Any], spider: Any = None
+    ) -> AsyncIterator[Any]:
         async for entry in result:
             if self.left > 0 and type(entry).__name__ == "ArticleItem":
                 self.left -= 1

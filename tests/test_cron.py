@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sitegen import SiteManifest, generate_site, local_path
 
 from newsspider.devserver import FaultPlan, FaultRule, MirrorServer
 from newsspider.state import State, StateLock
-from sitegen import SiteManifest, generate_site, local_path
 
 REPO = Path(__file__).resolve().parent.parent
 N_ARTICLES = 40
@@ -133,8 +133,12 @@ def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteMan
     # The synthetic site's newest article is from 2026-01-30, long before "now"… unless a
     # window that wide is asked for.
     with MirrorServer(site_v1.root) as server:
-        feeds = {str(tmp_path / "out" / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}}
-        run = crawl(server.base_url, tmp_path, "inc", "-s", f"FEEDS={json.dumps(feeds)}", mode="incremental", output=False)
+        feeds = {
+            str(tmp_path / "out" / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}
+        }
+        run = crawl(
+            server.base_url, tmp_path, "inc", "-s", f"FEEDS={json.dumps(feeds)}", mode="incremental", output=False
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         assert "Empty state: incremental run looks back 7 days" in log_of(tmp_path, "inc")
         assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -17,6 +17,7 @@ request log:
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 import time
@@ -95,7 +96,7 @@ def _assert_exact(crawl: Crawl, urls: list[str]) -> None:
 def _retry_gaps(crawl: Crawl, path: str) -> list[tuple[int, float]]:
     """(status of a failed try, seconds until the next try) for one path."""
     hits = crawl.hits(path)
-    return [(a.status, b.time - a.time) for a, b in zip(hits, hits[1:])]
+    return [(a.status, b.time - a.time) for a, b in itertools.pairwise(hits)]
 
 
 # --------------------------------------------------------------------------- 1. evaluation
@@ -235,7 +236,7 @@ def test_hostile_site_robots_rules_kept(hostile_crawl: Crawl) -> None:
     assert hostile_crawl.hits(a[0].path) == []  # Disallow: never fetched
     robots_at = min(r.time for r in hostile_crawl.requests if r.path == "/robots.txt")
     times = sorted(r.time for r in hostile_crawl.requests if r.time > robots_at)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) > 20
     assert min(gaps) >= CRAWL_DELAY * 0.9, sorted(gaps)[:5]
 

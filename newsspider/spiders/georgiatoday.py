@@ -13,12 +13,11 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import scrapy
+from itemadapter import ItemAdapter
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from newsspider.article import load_article
-from itemadapter import ItemAdapter
-
 from newsspider.extraction import ArticlePage, NotAnArticle
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.listing import parse_listing

@@ -1,0 +1,560 @@
+"""Static HTTP server for an offline georgiatoday.ge mirror, with fault injection.
+
+The mirror layout is the one of ``shared/reference/georgiatoday-sample`` and of the
+synthetic sites written by ``tests/sitegen.py``: every page is stored as
+``<decoded URL path>/index.html``; ``robots.txt`` and the ``*.xml`` sitemaps sit at the
+root; the RSS feed is ``feed/index.xml`` (served at ``/feed/``).
+
+URL → file mapping (query strings are ignored for the lookup):
+
+* the path is percent-decoded as UTF-8 (upper- or lower-case hex both work);
+* ``/x/y/`` → ``root/x/y/index.html`` (or ``index.xml``, as for the feed);
+* ``/robots.txt``, ``/post-sitemap.xml`` … → that file;
+* ``/x/y`` whose directory exists → ``301`` to ``/x/y/`` (query kept), like WordPress;
+* anything else → ``404`` with a small HTML body.
+
+Tests use :class:`MirrorServer` as a context manager and read ``server.requests`` to check
+request counts, user agents and politeness delays. :class:`FaultPlan` makes chosen paths
+fail (status sequences, ``Retry-After``, slow responses, dropped connections, truncated
+bodies, redirects, a failing robots.txt).
+
+CLI (used by ``make demo``): ``python -m newsspider.devserver ROOT [--host H] [--port N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fnmatch
+import mimetypes
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import overload
+from urllib.parse import unquote, urlsplit
+
+__all__ = [
+    "DROPPED",
+    "FaultPlan",
+    "FaultRule",
+    "LoggedRequest",
+    "MirrorServer",
+    "RequestLog",
+    "main",
+    "resolve_path",
+]
+
+HTML_TYPE = "text/html; charset=UTF-8"
+XML_TYPE = "application/xml; charset=UTF-8"
+RSS_TYPE = "application/rss+xml; charset=UTF-8"
+TEXT_TYPE = "text/plain; charset=UTF-8"
+NOT_FOUND_BODY = (
+    b"<!doctype html>\n<html><head><title>Page not found - Georgia Today</title></head>"
+    b'<body class="error404"><h1>404 Not Found</h1><p>Nothing was found at this location.</p>'
+    b"</body></html>\n"
+)
+STATUS_BODY = "<!doctype html>\n<html><body><h1>{code} {reason}</h1></body></html>\n"
+DROPPED = 0
+"""Status recorded in the request log for a connection closed without a response."""
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@dataclass
+class FaultRule:
+    """How requests whose path matches ``pattern`` misbehave.
+
+    ``pattern`` is an exact path (``/category/politics/page/2/``) or an :mod:`fnmatch` glob
+    (``/category/*``; ``*`` also matches ``/``), percent-encoded or not. Pattern and request
+    path are compared both as given and percent-decoded (query string removed), so
+    ``ExpectedArticle.path`` matches whatever hex case the client sends.
+
+    Per matching request, in this order:
+
+    1. ``delay`` seconds of sleep before anything is sent (a slow server);
+    2. ``drop``: close the connection without any response;
+    3. ``redirect_to``: answer ``redirect_status`` with ``Location: redirect_to`` (a path
+       starting with ``/`` is made absolute against the server; an absolute URL, e.g. an
+       off-site one, is sent as is; two rules pointing at each other make a loop);
+    4. ``statuses``: the n-th matching request gets ``statuses[n]``; the **last entry
+       repeats** (``[503, 503, 200]`` = first two tries fail, then normal service; ``[500]``
+       = always 500). A ``2xx`` entry means "serve normally". Error responses carry
+       ``Retry-After: retry_after`` when set;
+    5. ``short_body``: the page is served with its full ``Content-Length`` but only half of
+       the bytes, then the connection is closed.
+
+    ``times`` limits ``delay``/``drop``/``redirect_to``/``short_body`` to the first
+    ``times`` matching requests (``None`` = every request); ``statuses`` has its own
+    sequence.
+    """
+
+    pattern: str
+    statuses: list[int] = field(default_factory=list)
+    retry_after: str | None = None
+    delay: float = 0.0
+    drop: bool = False
+    short_body: bool = False
+    redirect_to: str | None = None
+    redirect_status: int = 301
+    times: int | None = None
+
+    def matches(self, raw_path: str, decoded_path: str) -> bool:
+        """True when the rule applies to this request path (query already removed)."""
+        patterns = {self.pattern, unquote(self.pattern, encoding="utf-8", errors="replace")}
+        return any(
+            path == pattern or fnmatch.fnmatchcase(path, pattern)
+            for path in (raw_path, decoded_path)
+            for pattern in patterns
+        )
+
+
+@dataclass(frozen=True)
+class FaultAction:
+    """What the server does for one request, decided by :meth:`FaultPlan.action_for`."""
+
+    delay: float = 0.0
+    drop: bool = False
+    redirect_to: str | None = None
+    redirect_status: int = 301
+    status: int | None = None
+    retry_after: str | None = None
+    short_body: bool = False
+
+
+NO_FAULT = FaultAction()
+
+
+@dataclass
+class FaultPlan:
+    """A list of :class:`FaultRule` (first match wins) plus a robots.txt switch.
+
+    ``robots_status`` makes ``/robots.txt`` always answer that status (e.g. ``503`` or
+    ``404``); ``robots_retry_after`` adds a ``Retry-After`` header to it.
+    """
+
+    rules: list[FaultRule] = field(default_factory=list)
+    robots_status: int | None = None
+    robots_retry_after: str | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hits: dict[int, int] = {}
+
+    def hits(self, rule: FaultRule) -> int:
+        """How many requests ``rule`` has matched so far."""
+        with self._lock:
+            return self._hits.get(id(rule), 0)
+
+    def action_for(self, raw_path: str, decoded_path: str) -> FaultAction:
+        """Decide (and count) the fault for one request."""
+        if self.robots_status is not None and decoded_path == "/robots.txt":
+            return FaultAction(status=self.robots_status, retry_after=self.robots_retry_after)
+        for rule in self.rules:
+            if rule.matches(raw_path, decoded_path):
+                return self._apply(rule)
+        return NO_FAULT
+
+    def _apply(self, rule: FaultRule) -> FaultAction:
+        with self._lock:
+            n = self._hits.get(id(rule), 0)
+            self._hits[id(rule)] = n + 1
+        status = rule.statuses[min(n, len(rule.statuses) - 1)] if rule.statuses else None
+        if status is not None and 200 <= status < 300:
+            status = None
+        active = rule.times is None or n < rule.times
+        return FaultAction(
+            delay=rule.delay if active else 0.0,
+            drop=rule.drop and active,
+            redirect_to=rule.redirect_to if active else None,
+            redirect_status=rule.redirect_status,
+            status=status,
+            retry_after=rule.retry_after,
+            short_body=rule.short_body and active,
+        )
+
+
+# --------------------------------------------------------------------------- request log
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the server saw it.
+
+    ``time`` is :func:`time.monotonic` when the request was parsed; ``path`` is the raw
+    request target (percent-encoding and query string as sent); ``status`` is the status
+    sent, or ``0`` (:data:`DROPPED`) when the connection was closed without a response.
+    """
+
+    time: float
+    method: str
+    path: str
+    status: int
+    user_agent: str
+    headers: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+class RequestLog:
+    """A thread-safe, append-only list of :class:`LoggedRequest`.
+
+    A request is appended when its status is decided, before any byte of the response is
+    sent, so a client that got a response always finds it logged. Entries are in that order
+    (sort by ``time`` for arrival order). Iterating, indexing and ``len`` work on a snapshot;
+    :meth:`clear` empties it.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+
+    def append(self, item: LoggedRequest) -> None:
+        """Record one request."""
+        with self._lock:
+            self._items.append(item)
+
+    def snapshot(self) -> list[LoggedRequest]:
+        """A copy of the log as a plain list."""
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        """Forget every logged request."""
+        with self._lock:
+            self._items.clear()
+
+    def paths(self) -> list[str]:
+        """The raw paths requested, in order."""
+        return [r.path for r in self.snapshot()]
+
+    def count(self, path: str) -> int:
+        """How many requests had exactly this raw path (query included)."""
+        return sum(1 for r in self.snapshot() if r.path == path)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        return iter(self.snapshot())
+
+    @overload
+    def __getitem__(self, index: int) -> LoggedRequest: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[LoggedRequest]: ...
+    def __getitem__(self, index: int | slice) -> LoggedRequest | list[LoggedRequest]:
+        return self.snapshot()[index]
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Result of mapping a URL path onto the mirror: a file, a redirect, or nothing."""
+
+    file: Path | None = None
+    redirect: str | None = None
+
+
+def resolve_path(root: Path, raw_path: str) -> Resolved:
+    """Map a raw request path (no query) to a file under ``root`` or a slash redirect."""
+    decoded = unquote(raw_path, encoding="utf-8", errors="replace")
+    parts = [p for p in decoded.split("/") if p]
+    if any(p in (".", "..") or "\x00" in p for p in parts):
+        return Resolved()
+    target = root.joinpath(*parts)
+    if decoded.endswith("/") or not parts:
+        for index in ("index.html", "index.xml"):
+            if (target / index).is_file():
+                return Resolved(file=target / index)
+        return Resolved()
+    if target.is_file():
+        return Resolved(file=target)
+    if target.is_dir():
+        return Resolved(redirect=raw_path + "/")
+    return Resolved()
+
+
+def content_type_for(path: Path) -> str:
+    """The Content-Type header for a mirror file."""
+    name = path.name
+    if name.endswith(".html"):
+        return HTML_TYPE
+    if name == "index.xml" and path.parent.name == "feed":
+        return RSS_TYPE
+    if name.endswith(".xml"):
+        return XML_TYPE
+    if name.endswith(".txt"):
+        return TEXT_TYPE
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+# --------------------------------------------------------------------------- handler
+
+
+class MirrorRequestHandler(BaseHTTPRequestHandler):
+    """Serves one connection; configuration comes from the owning :class:`_Server`."""
+
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "nginx"
+    sys_version = ""
+    timeout = 10.0  # idle keep-alive connections are closed after this many seconds
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms stalls
+    _started = 0.0
+
+    def do_GET(self) -> None:
+        """Handle GET."""
+        self._handle(send_body=True)
+
+    def do_HEAD(self) -> None:
+        """Handle HEAD (headers only)."""
+        self._handle(send_body=False)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the default stderr access log (``server.requests`` has it all)."""
+
+    # -- request flow
+
+    def _handle(self, send_body: bool) -> None:
+        self._started = time.monotonic()
+        raw_path = urlsplit(self.path).path or "/"
+        decoded = unquote(raw_path, encoding="utf-8", errors="replace")
+        action = self.server.faults.action_for(raw_path, decoded)
+        if action.delay:
+            self.server.stopping.wait(action.delay)
+        if action.drop:
+            self._log(DROPPED)
+            self._drop()
+            return
+        self._respond(raw_path, action, send_body)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Log the request (before any byte is sent, so tests never race) and respond."""
+        self._log(code)
+        super().send_response(code, message)
+
+    def _respond(self, raw_path: str, action: FaultAction, send_body: bool) -> None:
+        if action.redirect_to is not None:
+            self._redirect(action.redirect_status, action.redirect_to, send_body)
+        elif action.status is not None:
+            self._error(action.status, action.retry_after, send_body)
+        else:
+            self._serve(raw_path, action.short_body, send_body)
+
+    def _serve(self, raw_path: str, truncate: bool, send_body: bool) -> None:
+        resolved = resolve_path(self.server.root, raw_path)
+        if resolved.redirect is not None:
+            query = urlsplit(self.path).query
+            self._redirect(301, resolved.redirect + (f"?{query}" if query else ""), send_body)
+        elif resolved.file is None:
+            self._reply(404, HTML_TYPE, NOT_FOUND_BODY, send_body)
+        else:
+            body = self._read(resolved.file)
+            self._reply(200, content_type_for(resolved.file), body, send_body, truncate=truncate)
+
+    def _read(self, file: Path) -> bytes:
+        body = file.read_bytes()
+        origin = self.server.rewrite_origin
+        if origin and file.suffix in (".html", ".xml", ".txt"):
+            body = body.replace(origin.encode(), self.server.base_url.encode())
+        return body
+
+    # -- response helpers
+
+    def _reply(
+        self,
+        status: int,
+        ctype: str,
+        body: bytes,
+        send_body: bool,
+        headers: dict[str, str] | None = None,
+        truncate: bool = False,
+    ) -> None:
+        """Send a complete response; ``truncate`` sends half the body, then closes."""
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body[: len(body) // 2] if truncate else body)
+
+    def _redirect(self, status: int, location: str, send_body: bool) -> None:
+        if location.startswith("/"):
+            location = self.server.base_url + location
+        body = f'<html><body><a href="{location}">Moved</a></body></html>\n'.encode()
+        self._reply(status, HTML_TYPE, body, send_body, headers={"Location": location})
+
+    def _error(self, status: int, retry_after: str | None, send_body: bool) -> None:
+        reason = self.responses.get(status, ("Error",))[0]
+        body = STATUS_BODY.format(code=status, reason=reason).encode()
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        ctype = TEXT_TYPE if self.path.startswith("/robots.txt") else HTML_TYPE
+        self._reply(status, ctype, body, send_body, headers=headers)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _log(self, status: int) -> None:
+        self.server.requests.append(
+            LoggedRequest(
+                time=self._started or time.monotonic(),
+                method=self.command or "",
+                path=self.path,
+                status=status,
+                user_agent=self.headers.get("User-Agent", "") if self.headers else "",
+                headers=dict(self.headers.items()) if self.headers else {},
+            )
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer carrying the mirror configuration for its handlers."""
+
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    request_queue_size = 128  # the default (5) drops SYNs under crawler concurrency: 1 s stalls
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        root: Path,
+        faults: FaultPlan,
+        rewrite_origin: str | None,
+    ) -> None:
+        super().__init__(address, MirrorRequestHandler)
+        self.root = root
+        self.faults = faults
+        self.rewrite_origin = rewrite_origin
+        self.requests = RequestLog()
+        self.stopping = threading.Event()
+        self.base_url = f"http://{address[0]}:{self.server_address[1]}"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Ignore clients that hang up mid-response; report anything else."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- public server
+
+
+class MirrorServer:
+    """Serve a mirror directory over HTTP from a background thread.
+
+    >>> with MirrorServer(Path("site")) as server:  # doctest: +SKIP
+    ...     urllib.request.urlopen(server.base_url + "/robots.txt")
+
+    ``port=0`` picks a free port. ``rewrite_origin`` (e.g. ``"https://georgiatoday.ge"``)
+    replaces that origin with :attr:`base_url` in served HTML/XML/text bodies; it is off by
+    default, so pages keep their real absolute links.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: FaultPlan | None = None,
+        rewrite_origin: str | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.faults = faults if faults is not None else FaultPlan()
+        self._httpd = _Server((host, port), self.root, self.faults, rewrite_origin)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` without a trailing slash."""
+        return self._httpd.base_url
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def requests(self) -> RequestLog:
+        """Every request handled so far (thread-safe)."""
+        return self._httpd.requests
+
+    def url(self, path_or_url: str) -> str:
+        """Local URL for a path (``/feed/``) or a site URL (``https://georgiatoday.ge/x/``)."""
+        parts = urlsplit(path_or_url)
+        path = parts.path or "/"
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{self.base_url}{path}{query}"
+
+    def start(self) -> MirrorServer:
+        """Start serving in a daemon thread; returns ``self``."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"MirrorServer:{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        self._httpd.stopping.set()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until :meth:`stop` or KeyboardInterrupt."""
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._httpd.server_close()
+
+    def __enter__(self) -> MirrorServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m newsspider.devserver ROOT [--host H] [--port N]``."""
+    parser = argparse.ArgumentParser(prog="python -m newsspider.devserver", description="Serve an offline site mirror.")
+    parser.add_argument("root", type=Path, help="mirror directory (e.g. a sitegen output)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        parser.error(f"not a directory: {args.root}")
+    server = MirrorServer(args.root, host=args.host, port=args.port)
+    print(server.base_url, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
