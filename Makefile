@@ -33,5 +33,9 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m newsspider.demo --port $(DEMO_PORT) --output output/demo.jsonl
 
+## accuracy/speed/crawl benchmarks -> bench/RESULTS.md (own venv in bench/.work); BENCH_ARGS=--quick
+bench:
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache

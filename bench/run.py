@@ -16,9 +16,9 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
-import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -176,7 +176,8 @@ def part_crawl(args, out: list[str], goals: list[str]) -> dict:
                  f"({res['throughput_ratio']:.2f}×) |")
     goals.append(f"| peak RSS ≤ 1.5× download-only | {verdict(res['peak_rss_ratio'] <= 1.5)} "
                  f"({res['peak_rss_ratio']:.2f}×) |")
-    goals.append(f"| RSS flat across the crawl (25%→100% growth ≤ 10%) | {verdict(growth is not None and growth <= 0.10)} "
+    flat = verdict(growth is not None and growth <= 0.10)
+    goals.append(f"| RSS flat across the crawl (25%→100% growth ≤ 10%) | {flat} "
                  f"({'n/a' if growth is None else f'{growth * 100:+.0f}%'}) |")
     return res
 
@@ -221,19 +222,25 @@ def main(argv: list[str] | None = None) -> int:
     tools = tools_mod.load_tools()
     try:
         import psutil
-        cpu_model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu_model = next(
+                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+                platform.processor(),
+            )
         mem = f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM"
-    except Exception:  # noqa: BLE001
+    except Exception:
         cpu_model, mem = platform.processor(), ""
     head = [
         "# newsspider benchmark results\n",
         f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {os.cpu_count()} CPUs ({cpu_model}), {mem}, {platform.system()} {platform.release()}",
         f"- Python {platform.python_version()}; command: `{command}` (from the repository root)",
-        "- tools: " + ", ".join(f"{t.name} {t.version}" if t.extract else f"{t.name} **unavailable** ({t.unavailable[:80]})"
-                                for t in tools)
+        "- tools: "
+        + ", ".join(
+            f"{t.name} {t.version}" if t.extract else f"{t.name} **unavailable** ({t.unavailable[:80]})" for t in tools
+        )
         + "".join(f"; {p}: **unavailable** ({why})" for p, why in failed_peers.items()),
-        f"- page sets: " + ", ".join(f"{s}: {n}" for s, n in
+        "- page sets: " + ", ".join(f"{s}: {n}" for s, n in
                                     __import__("collections").Counter(p.set for p in pages).items())
         + ("; " + "; ".join(notes) if notes else ""),
         "",
@@ -251,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crawl ({args.articles} articles) …", file=sys.stderr, flush=True)
         results["crawl"] = part_crawl(args, out, goals)
     elapsed = time.perf_counter() - started
-    text = "\n".join(head + ["## Goals\n", *goals, "", *out, f"_Total bench time: {elapsed:.0f} s._", ""])
+    text = "\n".join([*head, "## Goals\n", *goals, "", *out, f"_Total bench time: {elapsed:.0f} s._", ""])
     print(text)
     (WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
     if not args.no_write:

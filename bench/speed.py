@@ -19,7 +19,6 @@ import warnings
 from typing import Any
 
 import lxml.html
-
 from pages import LabeledPage
 from tools import Tool
 
@@ -59,7 +58,7 @@ def run(pages: list[LabeledPage], tools: list[Tool], rounds: int, peer_rounds: i
                 n = rounds if tool.name in ("lxml floor", "newsspider") else peer_rounds
                 try:
                     row[tool.name] = _median_cpu(tool.speed_call, body, page.url, n)
-                except Exception:  # noqa: BLE001  (a peer crashing on a page: no time)
+                except Exception:
                     row[tool.name] = None
             rows.append(row)
     names = [t.name for t in timed]

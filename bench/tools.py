@@ -75,7 +75,7 @@ def _ours() -> Tool:
 def _trafilatura() -> Tool:
     try:
         import trafilatura
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Tool("trafilatura", None, unavailable=f"{type(exc).__name__}: {exc}")
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     logging.getLogger("htmldate").setLevel(logging.CRITICAL)
@@ -101,7 +101,7 @@ def _newspaper() -> Tool:
     try:
         import newspaper
         from newspaper import Article
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Tool("newspaper4k", None, unavailable=f"{type(exc).__name__}: {exc}")
 
     def one(body: bytes, url: str) -> Any:
@@ -128,7 +128,7 @@ def _newsplease() -> Tool:
             from newsplease import NewsPlease
         from importlib.metadata import version
         ver = version("news-please")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Tool("news-please", None, unavailable=f"{type(exc).__name__}: {exc}")
     for name in ("newsplease", "readability", "newspaper"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -149,7 +149,7 @@ def _version(dist: str) -> str:
     try:
         from importlib.metadata import version
         return version(dist)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "source"
 
 
@@ -163,5 +163,5 @@ def safe_run(tool: Tool, pages: list[bytes], url: str) -> Result:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return tool.extract(pages, url)
-    except Exception as exc:  # noqa: BLE001  (a crashing peer is a miss, not a failed bench)
+    except Exception as exc:
         return Result(error=f"{type(exc).__name__}: {exc}")
