@@ -82,6 +82,10 @@ class CronRun:
     def spider_opened(self, spider: Spider) -> None:
         if self.locked:
             return
+        if self.state is not None:
+            spider.resume_after = self.state.begin_run()  # type: ignore[attr-defined]
+            if spider.resume_after:  # type: ignore[attr-defined]
+                logger.info("The run started %s did not finish: resuming after it", spider.resume_after)  # type: ignore[attr-defined]
         for uri, options in self.settings.getdict("FEEDS").items():
             if isinstance(options, dict) and options.get("atomic"):
                 directory = str(Path(str(uri).replace("%(name)s", spider.name)).parent)
@@ -157,6 +161,8 @@ class CronRun:
                 state.resolve_failed(answered)
             if reason == "finished" and getattr(spider, "mode", None) == "full" and not getattr(spider, "since", None):
                 state.set_meta("horizon", "")
+            if reason == "finished":
+                state.end_run()
         except Exception:  # the run's output is already safe; never fail the close
             logger.exception("Could not save the run's bookkeeping in %s", state.path)
 

@@ -294,6 +294,21 @@ class State:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("DELETE FROM failed WHERE url = ?", [(u,) for u in urls])
 
+    def begin_run(self) -> str | None:
+        """Mark a run as open; returns when an earlier run that never finished started
+        (it was killed or stopped), so a full run can resume after it instead of
+        emitting its articles a second time."""
+        interrupted = self.get_meta("open_run_started")
+        if interrupted is None:
+            self.set_meta("open_run_started", utcnow())
+        return interrupted
+
+    def end_run(self) -> None:
+        """The run finished: the next full run starts from scratch."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("DELETE FROM meta WHERE key = ?", ("open_run_started",))
+
     def set_meta(self, key: str, value: str) -> None:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")

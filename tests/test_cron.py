@@ -128,6 +128,11 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
         run4 = crawl(server.base_url, tmp_path, "run4", mode="incremental")
         assert run4.returncode == 0 and items_of(tmp_path / "run4.jsonl") == []
 
+        # A full run after finished runs is a complete export again, state or not.
+        run5 = crawl(server.base_url, tmp_path, "run5", mode="full")
+        assert run5.returncode == 0, run5.stderr[-2000:]
+        assert sorted(i["url"] for i in items_of(tmp_path / "run5.jsonl")) == sorted(v2.article_urls)
+
 
 def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteManifest) -> None:
     # The synthetic site's newest article is from 2026-01-30, long before "now"… unless a

@@ -22,7 +22,7 @@ from newsspider.extraction import ArticlePage, NotAnArticle
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.listing import parse_listing
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
-from newsspider.state import State, newer
+from newsspider.state import ArticleRecord, State, newer
 from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
         self.outcomes: dict[str, str] = {}  # url -> dead:<status> / not_article / dropped:<reason>
         self.unchanged: set[str] = set()  # recorded articles fetched again, unchanged
         self.rechecked: set[str] = set()  # earlier failures answered this time
+        # Set by CronRun: start of an earlier run that never finished (killed), or None.
+        self.resume_after: str | None = None
 
     # --- helpers ------------------------------------------------------------------------
     def _inc(self, key: str, count: int = 1) -> None:
@@ -318,12 +320,24 @@ class GeorgiaTodaySpider(scrapy.Spider):
         self._inc("pages/article")
         if item.url and first_urls - {item.url}:
             self.aliases.setdefault(item.url, set()).update(first_urls - {item.url})
-        if record is not None and state is not None and state.classify(ItemAdapter(item).asdict()) == "unchanged":
+        if (
+            record is not None
+            and state is not None
+            and self._skip_unchanged(record)
+            and state.classify(ItemAdapter(item).asdict()) == "unchanged"
+        ):
             # Known and unchanged: not emitted again (outputs hold each version once).
             self.unchanged.add(record.url)
             self._inc("unchanged_skipped")
             return
         yield item
+
+    def _skip_unchanged(self, record: ArticleRecord) -> bool:
+        """Incremental runs emit only new and changed articles; a full run emits every
+        article, except those an interrupted earlier run already exported (resume)."""
+        if self._incremental():
+            return True
+        return bool(self.resume_after and record.last_seen >= self.resume_after)
 
     def _next_page_of_post(self, pages: tuple[ArticlePage, ...]) -> str | None:
         """URL of page N+1 of a multi-page post (``/<slug>/N+1/``), if the post has one."""
