@@ -70,3 +70,15 @@ def test_structural_listing_with_relative_backslash_links() -> None:
 
 def test_every_real_page_is_present() -> None:
     assert {Path(label["file"]).name for label in LABELS} <= {p.name for p in REAL.glob("*.html")}
+
+
+def test_empty_category_notice_is_recognised() -> None:
+    """JNews prints "No Content Available" in an empty category: not a markup change."""
+    html = (FIXTURES / "category-politics.html").read_text(encoding="utf-8")
+    start = html.index('<div class="jeg_posts')
+    end = html.index("</article>", html.rindex('<article class="jeg_post', 0, html.index("page_info"))) + 10
+    emptied = html[:start] + "<div class='jeg_empty_module'>No Content Available</div>" + html[end:]
+    listing = parse_listing(Selector(text=emptied), "https://georgiatoday.ge/category/politics/")
+    assert listing.entries == [] and listing.says_empty
+    full = parse_listing(Selector(text=html), "https://georgiatoday.ge/category/politics/")
+    assert len(full.entries) == 10 and not full.says_empty

@@ -28,6 +28,8 @@ NEXT_PAGE = (
     ' | //a[contains(concat(" ", normalize-space(@class), " "), " page_nav ")'
     ' and contains(concat(" ", normalize-space(@class), " "), " next ")]/@href'
 )
+#: JNews's "No Content Available" notice of a block (an empty category is not a broken page).
+EMPTY_NOTICE = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_empty_module ")]'
 CATEGORY_PATH = re.compile(r"^/category/[^?#]+$")
 PAGINATION_SUFFIX = re.compile(r"/page/\d+/?$")
 
@@ -44,6 +46,8 @@ class Listing:
     entries: list[ListingEntry] = field(default_factory=list)
     next_page: str | None = None
     categories: list[str] = field(default_factory=list)
+    says_empty: bool = False
+    """The main column shows JNews's "No Content Available" notice."""
 
 
 def _blocks(root: Selector) -> list[Selector]:
@@ -66,6 +70,8 @@ def parse_listing(root: Selector, page_url: str) -> Listing:
             seen.add(url)
             date_text = post.xpath(POST_DATE).xpath("string()").get()
             listing.entries.append(ListingEntry(url, parse_date(date_text)))
+    if not listing.entries:
+        listing.says_empty = any(block.xpath(EMPTY_NOTICE) for block in _blocks(root))
     next_href = root.xpath(NEXT_PAGE).get()
     listing.next_page = urljoin(page_url, next_href.strip()) if next_href else None
     listing.categories = category_links(root, page_url)

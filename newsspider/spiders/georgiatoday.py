@@ -231,7 +231,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
             request = self._follow(category, self.parse_listing)
             if request is not None:
                 yield request
-        if not listing.entries:
+        if not listing.entries and listing.says_empty:
+            logger.info("Listing says it has no posts: %s", response.url)
+            self._inc("listing/no_posts")
+        elif not listing.entries:
+            # Posts were expected here: the markup may have changed under our selectors.
             logger.warning("Listing page without article links: %s", response.url)
             self._inc("listing/empty")
         # Links already seen in this listing's page chain: a pagination trap repeats them.
