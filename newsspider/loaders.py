@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from itemloaders.processors import Compose, Identity, Join, MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
@@ -130,7 +130,7 @@ def _parse_day(text: str) -> str | None:
 
 def parse_post_id(value: Any) -> int | None:
     text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
 
 
 def parse_language(value: Any) -> str | None:
@@ -158,7 +158,27 @@ def unique(values: list[Any]) -> list[Any]:
 
 
 class ArticleLoader(ItemLoader):
-    """Loads an ``ArticleItem``; add raw values, get a normalized item."""
+    """Loads an ``ArticleItem``; add raw values, get a normalized item.
+
+    Processors are looked up once per field and class: ItemLoader otherwise rebuilds an
+    ItemAdapter (and runs ``dataclasses.fields``) on every ``add_value``, which cost more
+    than the extraction itself.  ``ArticleItem`` declares no per-field processors, so the
+    class attributes below are the whole answer.
+    """
+
+    _processors: ClassVar[dict[tuple[type, str, str], Any]] = {}
+
+    def get_input_processor(self, field_name: str) -> Any:
+        key = (type(self), "in", field_name)
+        if key not in self._processors:
+            self._processors[key] = super().get_input_processor(field_name)
+        return self._processors[key]
+
+    def get_output_processor(self, field_name: str) -> Any:
+        key = (type(self), "out", field_name)
+        if key not in self._processors:
+            self._processors[key] = super().get_output_processor(field_name)
+        return self._processors[key]
 
     default_item_class = ArticleItem
     default_input_processor = MapCompose(clean_text)

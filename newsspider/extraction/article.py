@@ -33,26 +33,36 @@ from newsspider.extraction.jsonld import (
 )
 
 # --- selectors (XPath: tag-qualified, scoped to the article container) -------------------
-BODY_CLASS = "//body/@class"
-META_TAGS = "//meta[@content]"
-LINK_CANONICAL = '//link[@rel="canonical"]/@href'
-LINK_SHORTLINK = '//link[@rel="shortlink"]/@href'
+BODY_CLASS = "/html/body/@class"
 HTML_LANG = "/html/@lang"
-TITLE_TAG = "//title"
-#: The single-post column (header, featured image, content); not the sidebar or footer.
-ARTICLE_CONTAINER = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_singlepage ")]'
+#: Everything the page's ``<head>`` tells us, in one query: meta tags, canonical and
+#: shortlink, JSON-LD scripts, the title.  ``DOCUMENT_PARTS`` is the fallback for broken
+#: pages where the parser moved head elements into the body.
+HEAD_PARTS = (
+    '/html/head/meta[@content] | /html/head/link[@rel="canonical" or @rel="shortlink"]'
+    ' | /html/head/script[@type="application/ld+json"] | /html/head/title'
+)
+DOCUMENT_PARTS = HEAD_PARTS.replace("/html/head/", "//")
+LD_SCRIPTS_ANYWHERE = '//script[@type="application/ld+json"]'
+#: The article's landmarks, found in one pass over the document and told apart by class:
+#: the single-post column (``div.jeg_singlepage``: header, featured image, content — not
+#: the footer), its ``div.entry-header``, ``h1.jeg_post_title``, ``div.jeg_featured`` and
+#: the content container ``div.content-inner``.
+LANDMARKS = (
+    '//div[contains(@class, "jeg_singlepage") or contains(@class, "entry-header")'
+    ' or contains(@class, "content-inner") or contains(@class, "jeg_featured")]'
+    ' | //h1[contains(@class, "jeg_post_title")]'
+)
+CONTAINER_CLASS, HEADER_CLASS, TITLE_CLASS = "jeg_singlepage", "entry-header", "jeg_post_title"
+CONTENT_CLASS, FEATURED_CLASS = "content-inner", "jeg_featured"
 #: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
 BODY_CLASS_RAW = re.compile(r"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
-ENTRY_HEADER = './/div[contains(concat(" ", normalize-space(@class), " "), " entry-header ")]'
-H1_TITLE = './/h1[contains(concat(" ", normalize-space(@class), " "), " jeg_post_title ")]'
-H2_SUBTITLE = './/h2[contains(concat(" ", normalize-space(@class), " "), " jeg_post_subtitle ")]'
-POST_META = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_post_meta ")]'
+H2_SUBTITLE = './/h2[contains(concat(" ", @class, " "), " jeg_post_subtitle ")]'
+POST_META = './/div[contains(concat(" ", @class, " "), " jeg_post_meta ")]'
 META_AUTHOR_LINKS = './/div[contains(@class, "jeg_meta_author")]//a'
-META_DATE = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_meta_date ")]'
+META_DATE = './/div[contains(concat(" ", @class, " "), " jeg_meta_date ")]'
 META_CATEGORY_LINKS = './/div[contains(@class, "jeg_meta_category")]//a'
-CONTENT_INNER = './/div[contains(concat(" ", normalize-space(@class), " "), " content-inner ")]'
 POST_TAG_LINKS = './/div[contains(@class, "jeg_post_tags")]//a'
-FEATURED = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_featured ")]'
 FEATURED_CAPTION = './/p[contains(@class, "wp-caption-text")]'
 PAGE_LINKS = './/div[contains(@class, "jeg_pagelinks")]//a[@href]/@href'
 
@@ -90,33 +100,73 @@ class ArticlePage:
 
     def __init__(self, root: Selector, url: str, html: str | None = None) -> None:
         self.root = root
+        self.tree: HtmlElement | None = root.root if isinstance(root.root, HtmlElement) else None
         self.url = url
         self.html = html
-        classes = _first(root.xpath(BODY_CLASS).getall())
-        if classes is None and html is not None:
+        classes = _first(self._xpath(BODY_CLASS))
+        broken = classes is None
+        if broken and html is not None:
             match = BODY_CLASS_RAW.search(html)
             classes = match.group(1) if match else None
         self.body_classes: set[str] = set((classes or "").split())
-        containers = root.root.xpath(ARTICLE_CONTAINER) if root.root is not None else []
-        # Elementor layouts have no .jeg_inner_content: fall back to the whole page.
-        self.container: HtmlElement | None = containers[0] if containers else root.root
-        headers = self.container.xpath(ENTRY_HEADER) if self.container is not None else []
-        self.header: HtmlElement | None = headers[0] if headers else self.container
+        self._sort_head(self._xpath(DOCUMENT_PARTS if broken else HEAD_PARTS))
+        if not self.meta and not broken:
+            self._sort_head(self._xpath(DOCUMENT_PARTS))
+        marks = self._landmarks()
+        # Elementor layouts have no .jeg_singlepage: fall back to the whole page.
+        self.container: HtmlElement | None = marks.get(CONTAINER_CLASS, self.tree)
+        self.header: HtmlElement | None = marks.get(HEADER_CLASS, self.container)
+        self.title_h1: HtmlElement | None = marks.get(TITLE_CLASS)
+        self.content: HtmlElement | None = marks.get(CONTENT_CLASS)
+        self.featured: HtmlElement | None = marks.get(FEATURED_CLASS)
+
+    def _landmarks(self) -> dict[str, HtmlElement]:
+        """The first element of each landmark class; all but the container inside it."""
+        found: dict[str, HtmlElement] = {}
+        for el in self._xpath(LANDMARKS):
+            tokens = (el.get("class") or "").split()
+            if el.tag == "h1":
+                names = [TITLE_CLASS] if TITLE_CLASS in tokens else []
+            else:
+                names = [n for n in (CONTAINER_CLASS, HEADER_CLASS, CONTENT_CLASS, FEATURED_CLASS) if n in tokens]
+            for name in names:
+                if name in found:
+                    continue
+                container = found.get(CONTAINER_CLASS)
+                if name != CONTAINER_CLASS and container is not None and not _inside(el, container):
+                    continue
+                found[name] = el
+        return found
+
+    def _xpath(self, query: str) -> list[Any]:
+        """A document-level query on the lxml tree (no parsel wrappers: strings stay str)."""
+        return self.tree.xpath(query) if self.tree is not None else []
+
+    def _sort_head(self, parts: list[HtmlElement]) -> None:
+        self.meta: dict[str, list[str]] = {}
+        """``<meta>`` contents by lower-cased ``property``/``name``, in document order."""
+        self.links: dict[str, list[str]] = {}
+        """``href`` of ``<link rel=canonical|shortlink>`` by ``rel``."""
+        self.ld_scripts: list[HtmlElement] = []
+        self.title_tag: HtmlElement | None = None
+        for el in parts:
+            tag = el.tag
+            if tag == "meta":
+                key = el.get("property") or el.get("name")
+                if key:
+                    self.meta.setdefault(key.lower(), []).append(el.get("content"))
+            elif tag == "link":
+                self.links.setdefault(el.get("rel"), []).append(el.get("href"))
+            elif tag == "script":
+                self.ld_scripts.append(el)
+            elif self.title_tag is None:
+                self.title_tag = el
 
     # --- cached page parts --------------------------------------------------------------
     @cached_property
     def data(self) -> StructuredData:
-        return parse_structured_data(self.root)
-
-    @cached_property
-    def meta(self) -> dict[str, list[str]]:
-        """``<meta>`` contents by lower-cased ``property``/``name``, in document order."""
-        found: dict[str, list[str]] = {}
-        for el in self.root.root.xpath(META_TAGS) if self.root.root is not None else []:
-            key = el.get("property") or el.get("name")
-            if key:
-                found.setdefault(key.lower(), []).append(el.get("content"))
-        return found
+        # Yoast prints its graph in <head>; other plugins may print theirs in the body.
+        return parse_structured_data(self.ld_scripts or self._xpath(LD_SCRIPTS_ANYWHERE))
 
     def _meta(self, key: str) -> str | None:
         return _first(self.meta.get(key, []))
@@ -139,25 +189,8 @@ class ArticlePage:
         return self.data.primary.first(["WebPage"])
 
     @cached_property
-    def title_h1(self) -> HtmlElement | None:
-        found = self.header.xpath(H1_TITLE) if self.header is not None else []
-        if not found and self.container is not None:
-            found = self.container.xpath(H1_TITLE)
-        return found[0] if found else None
-
-    @cached_property
     def post_meta(self) -> HtmlElement | None:
         found = self.header.xpath(POST_META) if self.header is not None else []
-        return found[0] if found else None
-
-    @cached_property
-    def content(self) -> HtmlElement | None:
-        found = self.container.xpath(CONTENT_INNER) if self.container is not None else []
-        return found[0] if found else None
-
-    @cached_property
-    def featured(self) -> HtmlElement | None:
-        found = self.container.xpath(FEATURED) if self.container is not None else []
         return found[0] if found else None
 
     # --- page type ----------------------------------------------------------------------
@@ -189,13 +222,13 @@ class ArticlePage:
         if self.webpage_node is not None and self.page_number() == 1:
             candidates.append(text_value(self.webpage_node.get("url")))
         if self.page_number() == 1:
-            candidates += [_first(self.root.xpath(LINK_CANONICAL).getall()), self._meta("og:url")]
+            candidates += [_first(self.links.get("canonical", [])), self._meta("og:url")]
         date_links = self.post_meta.xpath(META_DATE + "//a/@href") if self.post_meta is not None else []
         candidates.append(_first(date_links))
         return [c for c in candidates if c]
 
     def post_id(self) -> str | None:
-        shortlink = _first(self.root.xpath(LINK_SHORTLINK).getall()) or ""
+        shortlink = _first(self.links.get("shortlink", [])) or ""
         match = SHORTLINK_ID.search(shortlink)
         return match.group(1) if match else self.post_id_class()
 
@@ -210,7 +243,7 @@ class ArticlePage:
             return headline
         if h1:
             return h1
-        for raw in (self._meta("og:title"), _text(_first(self.root.root.xpath(TITLE_TAG)))):
+        for raw in (self._meta("og:title"), _text(self.title_tag)):
             if raw:
                 return TITLE_SUFFIX.sub("", raw)
         return None
@@ -323,7 +356,11 @@ class ArticlePage:
         for holder in (self.article_node, self.webpage_node):
             if holder is not None and text_value(holder.get("inLanguage")):
                 return text_value(holder.get("inLanguage"))
-        return self._meta("og:locale") or _first(self.root.xpath(HTML_LANG).getall())
+        return self._meta("og:locale") or _first(self._xpath(HTML_LANG))
+
+
+def _inside(el: HtmlElement, ancestor: HtmlElement) -> bool:
+    return any(parent is ancestor for parent in el.iterancestors())
 
 
 def _looks_truncated(headline: str, full: str) -> bool:

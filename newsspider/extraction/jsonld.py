@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsel import Selector
+from lxml.html import HtmlElement
 from w3lib.html import replace_entities
 
-LD_SCRIPTS = '//script[@type="application/ld+json"]'
 ARTICLE_TYPES = frozenset(
     {"article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
      "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "socialmediaposting"}
@@ -89,16 +88,15 @@ class StructuredData:
     secondary: Graph
 
 
-def parse_structured_data(root: Selector) -> StructuredData:
-    """Parse every JSON-LD script of the page once; broken JSON is skipped, not fatal."""
+def parse_structured_data(scripts: Iterable[HtmlElement]) -> StructuredData:
+    """Parse the page's JSON-LD scripts once; broken JSON is skipped, not fatal."""
     primary, secondary = Graph(), Graph()
-    for script in root.xpath(LD_SCRIPTS):
-        text = script.xpath("string()").get() or ""
+    for script in scripts:
         try:
-            data = json.loads(text, strict=False)
-        except ValueError:
+            data = json.loads(script.text or "", strict=False)
+        except (ValueError, RecursionError):
             continue
-        is_yoast = "yoast-schema-graph" in (script.attrib.get("class") or "")
+        is_yoast = "yoast-schema-graph" in (script.get("class") or "")
         (primary if is_yoast else secondary).add(data)
     return StructuredData(primary=primary, secondary=secondary)
 
