@@ -18,7 +18,7 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from newsspider.article import load_article
-from newsspider.extraction import ArticlePage, NotAnArticle
+from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.listing import parse_listing
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
@@ -65,6 +65,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
         host = self.origins.fetch.split("://", 1)[1].split(":", 1)[0]
         self.allowed_domains = [host]
         self._chains: dict[str, set[str]] = {}
+        self._categories_followed: set[str] = set()
+        self._article_requests: set[str] = set()
         # Bookkeeping of this run, saved in the state by newsspider.extensions.CronRun.
         self.sitemap_lastmod: dict[str, str] = {}  # canonical url -> sitemap <lastmod>
         self.aliases: dict[str, set[str]] = {}  # item url -> other URLs that led to it
@@ -84,7 +86,14 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if not self.origins.is_site(url):
             self._inc("links/offsite")
             return None
-        return Request(self.origins.to_fetch(url), callback=callback, errback=self.on_error, **kwargs)
+        target = self.origins.to_fetch(url)
+        if callback == self.parse_article and not kwargs.get("dont_filter"):
+            # An article is linked from several listings and the sitemap: yield it once
+            # (Scrapy's dupefilter would drop the repeats, after building each request).
+            if target in self._article_requests:
+                return None
+            self._article_requests.add(target)
+        return Request(target, callback=callback, errback=self.on_error, **kwargs)
 
     def _too_old(self, published: str | None) -> bool:
         return bool(self.since and published and published[:10] < self.since.isoformat())
@@ -219,13 +228,21 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return not self._too_old(lastmod)
 
     # --- listings -----------------------------------------------------------------------
-    def parse_listing(self, response: Response) -> Iterator[Request]:
+    def parse_listing(self, response: Response) -> list[Request]:
+        # A list, not a generator: a suspended generator would keep the page's parsed
+        # tree alive until Scrapy resumes it (~1 MB per page in flight).
+        return list(self._listing_outputs(response))
+
+    def _listing_outputs(self, response: Response) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
             self._inc("skipped/not_html")
             return
-        listing = parse_listing(response.selector, response.url)
+        listing = parse_listing(page_selector(response), response.url)
         self._inc("pages/listing")
         for category in listing.categories:
+            if category in self._categories_followed:
+                continue  # every page repeats the menus: follow each category once
+            self._categories_followed.add(category)
             if self._incremental() and not self._unseen(category):
                 continue  # a dead category link of an earlier run
             request = self._follow(category, self.parse_listing)
@@ -274,12 +291,15 @@ class GeorgiaTodaySpider(scrapy.Spider):
             yield request
 
     # --- articles -----------------------------------------------------------------------
-    def parse_article(self, response: Response, pages: tuple[ArticlePage, ...] = ()) -> Iterator[Any]:
+    def parse_article(self, response: Response, pages: tuple[ArticlePage, ...] = ()) -> list[Any]:
+        return list(self._article_outputs(response, pages))  # a list: see parse_listing
+
+    def _article_outputs(self, response: Response, pages: tuple[ArticlePage, ...]) -> Iterator[Any]:
         if not isinstance(response, TextResponse):
             logger.warning("Not an HTML page: %s (%s)", response.url, response.headers.get("Content-Type"))
             self._inc("skipped/not_html")
             return
-        page = ArticlePage(response.selector, self.origins.to_canonical(response.url), response.text)
+        page = ArticlePage(page_selector(response), self.origins.to_canonical(response.url), response.text)
         if not pages:
             try:
                 page.check_article()
