@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string, url_query_cleaner
@@ -38,9 +39,12 @@ def strip_tracking(url: str) -> str:
     return url_query_cleaner(url, tracking, remove=True) if tracking else url.split("#", 1)[0]
 
 
+@lru_cache(maxsize=16384)
 def normalize_url(url: str) -> str:
     """Percent-encode (lower-case hex, as WordPress stores slugs), drop tracking
-    parameters and the fragment, and end directory-like paths with a slash."""
+    parameters and the fragment, and end directory-like paths with a slash.
+
+    Cached: every page repeats the same menu, category and article links."""
     parts = urlsplit(strip_tracking(safe_url_string(url.strip())))
     path = _lower_hex(parts.path) or "/"
     if not path.endswith("/") and not _FILE_SEGMENT.search(path):
