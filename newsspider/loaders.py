@@ -195,7 +195,9 @@ class ArticleLoader(ItemLoader):
     categories_out = Compose(unique)
     tags_out = Compose(unique)
 
-    body_in = MapCompose(clean_text)
+    # Paragraphs are DOM text: entities are already decoded once by the parser, and
+    # decoding again would turn a literal "&amp;" in an article into "&".
+    body_in = MapCompose(normalize_text)
     body_out = Compose(Join(PARAGRAPH_SEPARATOR), lambda text: text or None)
 
     word_count_in = Identity()

@@ -83,3 +83,18 @@ def test_origin_map_rewrites_between_site_and_mirror() -> None:
     assert not origins.is_site("https://facebook.com/GeorgiaToday")
     with pytest.raises(ValueError, match="origin must be an http"):
         OriginMap("https://georgiatoday.ge", "ftp://mirror")
+
+
+
+def test_body_text_is_not_entity_decoded_twice() -> None:
+    """The parser decodes entities once; a literal "&amp;" in an article stays."""
+    from conftest import FIXTURES
+
+    from newsspider.extract import extract_html
+
+    html = (FIXTURES / "sample-batumi-boulevard.html").read_text(encoding="utf-8")
+    start = html.index('<div class="content-inner ">') + len('<div class="content-inner ">')
+    end = html.index('<div class="jeg_post_tags">')
+    text = "<p>In HTML, write &amp;amp; for an ampersand &amp; &lt;p&gt; for a paragraph.</p>"
+    item = extract_html(html[:start] + text + html[end:], "https://georgiatoday.ge/x/")
+    assert item.body == "In HTML, write &amp; for an ampersand & <p> for a paragraph."
