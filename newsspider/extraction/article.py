@@ -322,7 +322,16 @@ class ArticlePage:
                     return node
         return None
 
+    @cached_property
+    def _featured_slot_empty(self) -> bool:
+        """JNews prints an empty ``div.jeg_featured`` when the post has no featured image
+        (Yoast may still name the first inline image as the page's primary image)."""
+        slot = self.featured
+        return slot is not None and len(slot) == 0 and not (slot.text or "").strip()
+
     def image_url(self) -> str | None:
+        if self._featured_slot_empty:
+            return None
         if self._primary_image is not None:
             return text_value(self._primary_image.get("url") or self._primary_image.get("contentUrl"))
         if self.article_node is not None:
@@ -338,6 +347,8 @@ class ArticlePage:
         return self._meta("og:image")
 
     def image_caption(self) -> str | None:
+        if self._featured_slot_empty:
+            return None
         if self._primary_image is not None:
             caption = text_value(self._primary_image.get("caption"))
             if caption:
