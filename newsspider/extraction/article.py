@@ -17,6 +17,7 @@ import re
 from functools import cached_property
 from typing import Any
 
+from lxml import etree
 from lxml.html import HtmlElement
 from parsel import Selector
 
@@ -44,17 +45,22 @@ HEAD_PARTS = (
 )
 DOCUMENT_PARTS = HEAD_PARTS.replace("/html/head/", "//")
 LD_SCRIPTS_ANYWHERE = '//script[@type="application/ld+json"]'
-#: The article's landmarks, found in one pass over the document and told apart by class:
-#: the single-post column (``div.jeg_singlepage``: header, featured image, content — not
-#: the footer), its ``div.entry-header``, ``h1.jeg_post_title``, ``div.jeg_featured`` and
-#: the content container ``div.content-inner``.
-LANDMARKS = (
-    '//div[contains(@class, "jeg_singlepage") or contains(@class, "entry-header")'
-    ' or contains(@class, "content-inner") or contains(@class, "jeg_featured")]'
-    ' | //h1[contains(@class, "jeg_post_title")]'
-)
-CONTAINER_CLASS, HEADER_CLASS, TITLE_CLASS = "jeg_singlepage", "entry-header", "jeg_post_title"
-CONTENT_CLASS, FEATURED_CLASS = "content-inner", "jeg_featured"
+
+
+def _first_with_class(tag: str, cls: str, scope: str = ".") -> etree.XPath:
+    """The first ``<tag>`` (in document order) whose class list holds ``cls``; the
+    ``(...)[1]`` form lets libxml2 stop at the first match instead of scanning the page."""
+    return etree.XPath(f'({scope}//{tag}[contains(concat(" ", @class, " "), " {cls} ")])[1]')
+
+
+#: The single-post column (header, featured image, content — not the sidebar or footer),
+#: and inside it the header, the title, the featured-image slot and the content container.
+ARTICLE_CONTAINER = _first_with_class("div", "jeg_singlepage", scope="")
+ENTRY_HEADER = _first_with_class("div", "entry-header")
+H1_TITLE = _first_with_class("h1", "jeg_post_title")
+CONTENT_INNER = _first_with_class("div", "content-inner")
+FEATURED = _first_with_class("div", "jeg_featured")
+
 #: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
 BODY_CLASS_RAW = re.compile(r"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
 H2_SUBTITLE = './/h2[contains(concat(" ", @class, " "), " jeg_post_subtitle ")]'
@@ -112,31 +118,19 @@ class ArticlePage:
         self._sort_head(self._xpath(DOCUMENT_PARTS if broken else HEAD_PARTS))
         if not self.meta and not broken:
             self._sort_head(self._xpath(DOCUMENT_PARTS))
-        marks = self._landmarks()
+        found = ARTICLE_CONTAINER(self.tree) if self.tree is not None else []
         # Elementor layouts have no .jeg_singlepage: fall back to the whole page.
-        self.container: HtmlElement | None = marks.get(CONTAINER_CLASS, self.tree)
-        self.header: HtmlElement | None = marks.get(HEADER_CLASS, self.container)
-        self.title_h1: HtmlElement | None = marks.get(TITLE_CLASS)
-        self.content: HtmlElement | None = marks.get(CONTENT_CLASS)
-        self.featured: HtmlElement | None = marks.get(FEATURED_CLASS)
+        self.container: HtmlElement | None = found[0] if found else self.tree
+        header = self._landmark(ENTRY_HEADER)
+        self.header: HtmlElement | None = header if header is not None else self.container
+        self.title_h1: HtmlElement | None = self._landmark(H1_TITLE)
+        self.content: HtmlElement | None = self._landmark(CONTENT_INNER)
+        self.featured: HtmlElement | None = self._landmark(FEATURED)
 
-    def _landmarks(self) -> dict[str, HtmlElement]:
-        """The first element of each landmark class; all but the container inside it."""
-        found: dict[str, HtmlElement] = {}
-        for el in self._xpath(LANDMARKS):
-            tokens = (el.get("class") or "").split()
-            if el.tag == "h1":
-                names = [TITLE_CLASS] if TITLE_CLASS in tokens else []
-            else:
-                names = [n for n in (CONTAINER_CLASS, HEADER_CLASS, CONTENT_CLASS, FEATURED_CLASS) if n in tokens]
-            for name in names:
-                if name in found:
-                    continue
-                container = found.get(CONTAINER_CLASS)
-                if name != CONTAINER_CLASS and container is not None and not _inside(el, container):
-                    continue
-                found[name] = el
-        return found
+    def _landmark(self, query: etree.XPath) -> HtmlElement | None:
+        """The first match of a landmark query inside the article container."""
+        found = query(self.container) if self.container is not None else []
+        return found[0] if found else None
 
     def _xpath(self, query: str) -> list[Any]:
         """A document-level query on the lxml tree (no parsel wrappers: strings stay str)."""
@@ -368,10 +362,6 @@ class ArticlePage:
             if holder is not None and text_value(holder.get("inLanguage")):
                 return text_value(holder.get("inLanguage"))
         return self._meta("og:locale") or _first(self._xpath(HTML_LANG))
-
-
-def _inside(el: HtmlElement, ancestor: HtmlElement) -> bool:
-    return any(parent is ancestor for parent in el.iterancestors())
 
 
 def _looks_truncated(headline: str, full: str) -> bool:
