@@ -71,7 +71,9 @@ NEWSSPIDER_INITIAL_WINDOW_DAYS = 7
 
 # --- cron: state, lock, summary line, health → exit status (docs/cron.md) -------------------
 COMMANDS_MODULE = "newsspider.commands"
-EXTENSIONS = {"newsspider.extensions.CronRun": 500}
+EXTENSIONS = {"newsspider.extensions.CronRun": 500, "newsspider.gctuning.GarbageCollectorTuning": 0}
+# Cyclic GC thresholds for the crawl process (newsspider/gctuning.py); empty = Python's.
+NEWSSPIDER_GC_THRESHOLDS = [50000, 50, 1000]
 NEWSSPIDER_HEALTH_ENABLED = True
 NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS = 0
 NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS = 0  # listing pages answering 200 without article links

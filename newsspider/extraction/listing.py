@@ -22,7 +22,7 @@ POST_BLOCK = './/article[contains(concat(" ", normalize-space(@class), " "), " j
 POST_TITLE_LINK = './/*[contains(concat(" ", normalize-space(@class), " "), " jeg_post_title ")]//a/@href'
 POST_DATE = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_meta_date ")]'
 #: Category links in the site's menus (top, main, mobile, footer) and post meta.
-MENU_LINKS = '//ul[contains(@class, "jeg_menu") or contains(@class, "menu")]//a/@href'
+MENU_LINKS = '//ul[contains(@class, "jeg_menu") or contains(@class, "menu")]//a[contains(@href, "/category/")]/@href'
 NEXT_PAGE = (
     '//link[@rel="next"]/@href'
     ' | //a[contains(concat(" ", normalize-space(@class), " "), " page_nav ")'
