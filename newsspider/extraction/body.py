@@ -17,7 +17,7 @@ from lxml.html import HtmlElement
 
 #: Elements whose whole subtree is never article text.
 SKIP_TAGS = frozenset(
-    {"script", "style", "noscript", "iframe", "figure", "figcaption", "img", "picture",
+    {"script", "style", "noscript", "iframe", "figcaption", "img", "picture",
      "video", "audio", "svg", "object", "embed", "form", "input", "button", "select",
      "textarea", "ins", "template", "canvas", "map", "source", "track", "nav", "aside",
      # body text is p, h2-h4, li and quotes: h1/h5/h6 inside the content are widget notes
@@ -49,6 +49,10 @@ SKIP_CLASSES = frozenset(
         "essb_links", "yarpp-related", "crp_related", "jp-relatedposts",
     }
 )
+
+#: Figures that hold text, not media (Gutenberg quote blocks); every other ``figure``
+#: (image, gallery, embed, video, audio …) is skipped.
+TEXT_FIGURE_CLASSES = frozenset({"wp-block-pullquote", "wp-block-quote"})
 
 #: Block-level tags: they end the current paragraph (and their content starts a new one).
 BLOCK_TAGS = frozenset(
@@ -101,6 +105,10 @@ def _is_skipped(el: HtmlElement) -> bool:
     if tag in SKIP_TAGS:
         return True
     classes = el.get("class")
+    if tag == "figure":
+        return not classes or TEXT_FIGURE_CLASSES.isdisjoint(classes.split())
+    if tag == "cite" and el.getparent() is not None and el.getparent().tag == "blockquote":
+        return True  # a quote's attribution line, not a paragraph of it
     if classes and not SKIP_CLASSES.isdisjoint(classes.split()):
         return True
     if el.get("id", "").startswith(("attachment_", "div-gpt-ad")) or el.get("hidden") is not None:
