@@ -44,6 +44,13 @@ class Command(ScrapyCrawlCommand):
         if len(args) > 1:
             raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
         assert self.crawler_process is not None and self.settings is not None
+        spidercls = self.crawler_process.spider_loader.load(args[0])
+        check = getattr(spidercls, "check_arguments", None)
+        if check is not None:
+            try:
+                check(**opts.spargs)
+            except (TypeError, ValueError) as exc:
+                raise UsageError(f"bad spider argument: {exc}", print_help=False) from None
         state_path = self.settings.get("NEWSSPIDER_STATE_PATH") or ""
         if state_path:
             lock = StateLock(state_path)

@@ -48,6 +48,22 @@ class GeorgiaTodaySpider(scrapy.Spider):
     name = "georgiatoday"
     canonical_origin = "https://georgiatoday.ge"
 
+    @classmethod
+    def check_arguments(
+        cls, base_url: str | None = None, mode: str | None = None, since: str | None = None, **_: Any
+    ) -> tuple[OriginMap, str, date | None]:
+        """The spider arguments, parsed; ``ValueError`` says what is accepted (the crawl
+        command turns it into a usage error before anything starts)."""
+        try:
+            origins = OriginMap(cls.canonical_origin, (base_url or cls.canonical_origin).rstrip("/"))
+        except ValueError:
+            example = "http://127.0.0.1:8000"
+            raise ValueError(f"base_url must be an http(s) URL such as {example}, got {base_url!r}") from None
+        chosen = (mode or "incremental").strip().lower()
+        if chosen not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        return origins, chosen, parse_since(since)
+
     def __init__(
         self,
         base_url: str | None = None,
@@ -57,11 +73,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.origins = OriginMap(self.canonical_origin, (base_url or self.canonical_origin).rstrip("/"))
-        self.mode = (mode or "incremental").strip().lower()
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.since = parse_since(since)
+        self.origins, self.mode, self.since = self.check_arguments(base_url, mode, since)
         host = self.origins.fetch.split("://", 1)[1].split(":", 1)[0]
         self.allowed_domains = [host]
         self._chains: dict[str, set[str]] = {}
