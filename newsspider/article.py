@@ -21,7 +21,10 @@ def canonical_page_url(page: ArticlePage, origins: OriginMap) -> str:
     """The page's own canonical URL on the canonical origin."""
     for candidate in page.url_candidates():
         if origins.is_site(candidate):
-            return origins.to_canonical(candidate)
+            try:
+                return origins.to_canonical(candidate)
+            except ValueError:  # a broken canonical/og:url: try the next source
+                continue
     return origins.to_canonical(page.url)
 
 

@@ -144,7 +144,10 @@ def canonical_url(value: Any) -> str | None:
     text = clean_text(value)
     if not text or not text.lower().startswith(("http://", "https://")):
         return None
-    return normalize_url(text)
+    try:
+        return normalize_url(text)
+    except ValueError:  # unparseable host (bad IPv6 literal, IDNA error …)
+        return None
 
 
 def absolute_http_url(value: Any) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string, url_query_cleaner
 
@@ -52,6 +52,19 @@ def normalize_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
 
 
+def absolute_url(base: str, href: str) -> str | None:
+    """``href`` resolved against ``base`` when it is a usable http(s) URL, else None
+    (``mailto:``, ``javascript:``, a broken IPv6 literal or port, an invalid host …)."""
+    try:
+        url = urljoin(base, href.strip())
+        if urlsplit(url).scheme not in ("http", "https"):
+            return None
+        normalize_url(url)
+    except ValueError:
+        return None
+    return url
+
+
 @dataclass(frozen=True)
 class OriginMap:
     """Rewrites URLs between the canonical origin and the origin we fetch from."""
@@ -73,7 +86,10 @@ class OriginMap:
 
     def is_site(self, url: str) -> bool:
         """True for URLs on the canonical site (www. or not) or on the fetch origin."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. "http://[broken/": not a URL of ours
+            return False
         if parts.netloc.lower() == urlsplit(self.fetch).netloc:
             return True
         host = (parts.hostname or "").lower().removeprefix("www.")

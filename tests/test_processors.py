@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from newsspider.loaders import canonical_url, clean_text, parse_date, parse_language, parse_post_id
@@ -98,3 +100,32 @@ def test_body_text_is_not_entity_decoded_twice() -> None:
     text = "<p>In HTML, write &amp;amp; for an ampersand &amp; &lt;p&gt; for a paragraph.</p>"
     item = extract_html(html[:start] + text + html[end:], "https://georgiatoday.ge/x/")
     assert item.body == "In HTML, write &amp; for an ampersand & <p> for a paragraph."
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("/category/politics/page/2/", "https://georgiatoday.ge/category/politics/page/2/"),
+        ("https://georgiatoday.ge/a-slug/", "https://georgiatoday.ge/a-slug/"),
+        ("mailto:news@georgiatoday.ge", None),
+        ("javascript:void(0)", None),
+        ("https://[broken-ipv6/", None),
+        ("https://georgiatoday.ge:99999/", None),
+    ],
+)
+def test_absolute_url_keeps_only_usable_http_links(href: str, expected: str | None) -> None:
+    from newsspider.urls import absolute_url
+
+    assert absolute_url("https://georgiatoday.ge/category/politics/", href) == expected
+
+
+def test_a_broken_canonical_link_falls_back_to_the_next_source() -> None:
+    """Found by fuzzing: a canonical like "https://[…" made urlsplit raise."""
+    from conftest import FIXTURES
+
+    from newsspider.extract import extract_html
+
+    html = (FIXTURES / "no-structured-data.html").read_text(encoding="utf-8")
+    expected = json.loads((FIXTURES / "no-structured-data.json").read_text(encoding="utf-8"))
+    broken = html.replace("<head>", '<head><link rel="canonical" href="https://[georgiatoday.ge/x/" />', 1)
+    assert extract_html(broken, "https://georgiatoday.ge/").url == expected["url"]

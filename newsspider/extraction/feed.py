@@ -7,6 +7,8 @@ from email.utils import parsedate_to_datetime
 
 from parsel import Selector
 
+from newsspider.urls import absolute_url
+
 
 @dataclass(frozen=True)
 class FeedEntry:
@@ -15,7 +17,7 @@ class FeedEntry:
     """``pubDate`` as ISO 8601 with offset, or None."""
 
 
-def parse_feed(body: bytes | str) -> list[FeedEntry]:
+def parse_feed(body: bytes | str, base_url: str = "") -> list[FeedEntry]:
     """Entries of an RSS 2.0 feed, in feed order (newest first); raises ValueError on a
     document that is not RSS."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -25,7 +27,7 @@ def parse_feed(body: bytes | str) -> list[FeedEntry]:
         raise ValueError("not an RSS feed")
     entries: list[FeedEntry] = []
     for item in root.xpath("/rss/channel/item"):
-        link = (item.xpath("link/text()").get() or "").strip()
+        link = absolute_url(base_url, item.xpath("link/text()").get() or "")
         if not link:
             continue
         published = None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from parsel import Selector
 
 from newsspider.loaders import parse_date
+from newsspider.urls import absolute_url
 
 MAIN_COLUMN = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_main_content ")]'
 HERO_BLOCK = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_heroblock ")]'
@@ -64,8 +65,8 @@ def parse_listing(root: Selector, page_url: str) -> Listing:
             href = post.xpath(POST_TITLE_LINK).get()
             if not href:
                 continue
-            url = urljoin(page_url, href.strip())
-            if url in seen:
+            url = absolute_url(page_url, href)
+            if url is None or url in seen:
                 continue
             seen.add(url)
             date_text = post.xpath(POST_DATE).xpath("string()").get()
@@ -73,7 +74,7 @@ def parse_listing(root: Selector, page_url: str) -> Listing:
     if not listing.entries:
         listing.says_empty = any(block.xpath(EMPTY_NOTICE) for block in _blocks(root))
     next_href = root.xpath(NEXT_PAGE).get()
-    listing.next_page = urljoin(page_url, next_href.strip()) if next_href else None
+    listing.next_page = absolute_url(page_url, next_href) if next_href else None
     listing.categories = category_links(root, page_url)
     return listing
 
@@ -82,7 +83,9 @@ def category_links(root: Selector, page_url: str) -> list[str]:
     """First pages of the category archives linked from the site's menus."""
     found: dict[str, None] = {}
     for href in root.xpath(MENU_LINKS).getall():
-        url = urljoin(page_url, href.strip())
+        url = absolute_url(page_url, href)
+        if url is None:
+            continue
         path = urlsplit(url).path
         if CATEGORY_PATH.match(path) and not PAGINATION_SUFFIX.search(path):
             found[url] = None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from newsspider.loaders import parse_date
+from newsspider.urls import absolute_url
 
 #: Yoast's sitemaps of posts (``post-sitemap.xml``, ``post-sitemap2.xml`` …).
 POST_SITEMAP = re.compile(r"/post-sitemap\d*\.xml$")
@@ -24,17 +25,17 @@ def robots_sitemaps(robots_text: bytes, base_url: str) -> list[str]:
     return list(sitemap_urls_from_robots(robots_text, base_url=base_url))
 
 
-def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
+def parse_sitemap(body: bytes, base_url: str = "") -> tuple[str, list[SitemapEntry]]:
     """(``"sitemapindex"`` or ``"urlset"``, entries); raises ValueError on a non-sitemap."""
     try:
         sitemap = Sitemap(body)
     except Exception as exc:  # lxml raises several types on garbage
         raise ValueError(f"not a sitemap: {exc}") from exc
-    entries = [
-        SitemapEntry(entry["loc"].strip(), parse_date(entry.get("lastmod")))
-        for entry in sitemap
-        if entry.get("loc")
-    ]
+    entries = []
+    for entry in sitemap:
+        url = absolute_url(base_url, entry.get("loc") or "")
+        if url is not None:
+            entries.append(SitemapEntry(url, parse_date(entry.get("lastmod"))))
     return sitemap.type or "", entries
 
 

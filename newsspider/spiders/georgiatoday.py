@@ -98,7 +98,12 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if not self.origins.is_site(url):
             self._inc("links/offsite")
             return None
-        target = self.origins.to_fetch(url)
+        try:
+            target = self.origins.to_fetch(url)
+        except ValueError:
+            logger.info("Invalid link skipped: %r", url)
+            self._inc("links/invalid")
+            return None
         if callback == self.parse_article and not kwargs.get("dont_filter"):
             # An article is linked from several listings and the sitemap: yield it once
             # (Scrapy's dupefilter would drop the repeats, after building each request).
@@ -178,7 +183,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """``/feed/``: the newest posts; fetch those not in the state (incremental)."""
         try:
-            entries = parse_feed(response.body)
+            entries = parse_feed(response.body, response.url)
         except ValueError as exc:
             logger.warning("Not a feed: %s (%s)", response.url, exc)
             self._inc("skipped/bad_feed")
@@ -202,7 +207,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         try:
-            kind, entries = parse_sitemap(response.body)
+            kind, entries = parse_sitemap(response.body, response.url)
         except ValueError as exc:
             logger.warning("Not a sitemap: %s (%s)", response.url, exc)
             self._inc("skipped/bad_sitemap")
