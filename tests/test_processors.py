@@ -129,3 +129,15 @@ def test_a_broken_canonical_link_falls_back_to_the_next_source() -> None:
     expected = json.loads((FIXTURES / "no-structured-data.json").read_text(encoding="utf-8"))
     broken = html.replace("<head>", '<head><link rel="canonical" href="https://[georgiatoday.ge/x/" />', 1)
     assert extract_html(broken, "https://georgiatoday.ge/").url == expected["url"]
+
+
+def test_robots_sitemap_lines_skip_unusable_urls() -> None:
+    """A broken Sitemap: line must not hide the others (Scrapy's helper raised on it)."""
+    from newsspider.extraction.sitemap import robots_sitemaps
+
+    robots = b"User-agent: *\nDisallow: /wp-admin/\nSitemap: https://[broken\nsitemap: /post-sitemap.xml # posts\n"
+    robots += b"SITEMAP: https://georgiatoday.ge/sitemap_index.xml\n"
+    assert robots_sitemaps(robots, "https://georgiatoday.ge/robots.txt") == [
+        "https://georgiatoday.ge/post-sitemap.xml",
+        "https://georgiatoday.ge/sitemap_index.xml",
+    ]

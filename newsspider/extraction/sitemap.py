@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import Sitemap
 
 from newsspider.loaders import parse_date
 from newsspider.urls import absolute_url
@@ -22,7 +22,16 @@ class SitemapEntry:
 
 
 def robots_sitemaps(robots_text: bytes, base_url: str) -> list[str]:
-    return list(sitemap_urls_from_robots(robots_text, base_url=base_url))
+    """The usable URLs of robots.txt's ``Sitemap:`` lines.  (Scrapy's
+    ``sitemap_urls_from_robots`` stops at the first line ``urljoin`` cannot parse.)"""
+    found = []
+    for line in robots_text.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "sitemap":
+            url = absolute_url(base_url, value.split("#", 1)[0])
+            if url is not None:
+                found.append(url)
+    return found
 
 
 def parse_sitemap(body: bytes, base_url: str = "") -> tuple[str, list[SitemapEntry]]:
