@@ -9,8 +9,9 @@
   than the response's ``Retry-After`` (seconds or an HTTP date), which is itself capped
   by ``NEWSSPIDER_RETRY_AFTER_MAX``.  The wait is an ``await`` on the reactor's clock
   inside the middleware: nothing blocks, other requests keep flowing;
-* when the site keeps answering 429/503 (at least ``NEWSSPIDER_SLOWDOWN_RATIO`` of the
-  last ``NEWSSPIDER_SLOWDOWN_WINDOW`` responses of a download slot), it raises that
+* when the site keeps answering 429/503 to *retries* (at least ``NEWSSPIDER_SLOWDOWN_RATIO``
+  of the last ``NEWSSPIDER_SLOWDOWN_WINDOW`` answers to retries and first-try successes of a
+  download slot; a first-try 429/503 alone only delays its own request), it raises that
   slot's download delay (doubling, up to ``NEWSSPIDER_SLOWDOWN_MAX_DELAY``, at most once
   per second or per current delay, so a burst of answers to requests already in flight
   counts once) so the whole site is fetched more slowly; the extra delay halves again on
@@ -242,7 +243,13 @@ class BackoffRetryMiddleware:
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
         key = self.politeness.slot_key(request)
-        self.politeness.observe(key, response.status in THROTTLE_STATUSES)
+        throttled = response.status in THROTTLE_STATUSES
+        if not throttled or request.meta.get("retry_times", 0) >= 1:
+            # Only a retry answered 429/503 again is "repeated" trouble that slows the whole
+            # site: a first-try failure is handled by that request's own backoff and
+            # Retry-After (a site that fails every first try and serves every retry would
+            # otherwise crawl at the maximum delay).
+            self.politeness.observe(key, throttled)
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
         retry_after = parse_retry_after(response.headers.get(b"Retry-After"))

