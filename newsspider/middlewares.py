@@ -409,3 +409,42 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
 
 
 __all__ = ["BackoffRetryMiddleware", "PoliteRobotsTxtMiddleware", "SitePoliteness", "parse_retry_after"]
+
+
+class MirrorRedirectMiddleware:
+    """Keeps redirects of a mirror on the mirror.
+
+    A mirror served at ``base_url`` may answer a redirect with the real site's absolute
+    URL (``Location: https://georgiatoday.ge/new-slug/``, as WordPress does).  That URL is
+    off ``allowed_domains``, so the article would be silently filtered; this rewrites such
+    a ``Location`` to the same path on the fetch origin, before ``RedirectMiddleware``
+    follows it.  Nothing to do when fetching from the site itself.
+    """
+
+    REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> MirrorRedirectMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        origins = getattr(getattr(self.crawler, "spider", None), "origins", None)
+        location = response.headers.get(b"Location")
+        if response.status not in self.REDIRECT_STATUSES or origins is None or not location:
+            return response
+        if origins.fetch == origins.canonical:
+            return response
+        target = location.decode("latin-1")
+        try:
+            on_site = target.lower().startswith(("http://", "https://")) and origins.is_site(target)
+            rewritten = origins.to_fetch(target) if on_site else None
+        except ValueError:
+            return response
+        if rewritten is None or rewritten == target:
+            return response
+        headers = response.headers.copy()
+        headers[b"Location"] = rewritten.encode("latin-1", "replace")
+        return response.replace(headers=headers)

@@ -27,6 +27,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "newsspider.middlewares.PoliteRobotsTxtMiddleware": 100,
     "newsspider.middlewares.BackoffRetryMiddleware": 550,
+    "newsspider.middlewares.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
 }
 RETRY_TIMES = 5  # 6 tries in all, spread over ~1+2+4+8+16 s of backoff
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 520, 521, 522, 524, 408]

@@ -168,3 +168,35 @@ def test_paging_without_cap_follows_fresh_pages() -> None:
     html = LISTING.read_text(encoding="utf-8")
     spider = _spider(NEWSSPIDER_MAX_LISTING_PAGES=0)
     assert _follow_chain(spider, lambda page: _page_with_fresh_links(html, page), limit=12) == 12
+
+
+# --------------------------------------------------------------------------- mirror redirects
+
+def test_redirect_to_the_real_site_stays_on_the_mirror() -> None:
+    from newsspider.middlewares import MirrorRedirectMiddleware
+
+    crawler = _crawler()
+    crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000")
+    mw = MirrorRedirectMiddleware.from_crawler(crawler)
+    request = Request("http://127.0.0.1:8000/old-slug/")
+
+    def location(status: int, target: str) -> str:
+        response = HtmlResponse(request.url, status=status, headers={"Location": target}, body=b"", request=request)
+        return mw.process_response(request, response).headers[b"Location"].decode()
+
+    assert location(301, "https://georgiatoday.ge/new-slug/") == "http://127.0.0.1:8000/new-slug/"
+    assert location(302, "https://www.georgiatoday.ge/new-slug/?utm_source=x") == "http://127.0.0.1:8000/new-slug/"
+    assert location(301, "https://facebook.com/GeorgiaToday") == "https://facebook.com/GeorgiaToday"  # off-site
+    assert location(301, "/relative/") == "/relative/"  # Scrapy resolves it against the mirror
+
+
+def test_redirects_are_left_alone_when_crawling_the_site_itself() -> None:
+    from newsspider.middlewares import MirrorRedirectMiddleware
+
+    crawler = _crawler()
+    crawler.spider = GeorgiaTodaySpider()
+    mw = MirrorRedirectMiddleware.from_crawler(crawler)
+    request = Request("https://georgiatoday.ge/old-slug/")
+    response = HtmlResponse(request.url, status=301, headers={"Location": "https://georgiatoday.ge/new/"}, body=b"",
+                            request=request)
+    assert mw.process_response(request, response) is response
