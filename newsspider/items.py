@@ -62,7 +62,8 @@ class ArticleItem:
     stripped), or null."""
 
     language: str | None = None
-    """ISO 639-1 language of the page (``en``, ``ka``, …)."""
+    """ISO 639-1 language of the page (``en``, ``ka``, …); null only when the page
+    declares no language at all."""
 
     word_count: int | None = None
     """Number of whitespace-separated words in ``body``."""
