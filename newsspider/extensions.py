@@ -19,7 +19,6 @@ import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -27,7 +26,6 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.extensions.feedexport import FeedExporter
 
-from newsspider.feedstorage import recover_parts
 from newsspider.state import State, StateLock
 
 logger = logging.getLogger(__name__)
@@ -86,11 +84,6 @@ class CronRun:
             spider.resume_after = self.state.begin_run()  # type: ignore[attr-defined]
             if spider.resume_after:  # type: ignore[attr-defined]
                 logger.info("The run started %s did not finish: resuming after it", spider.resume_after)  # type: ignore[attr-defined]
-        for uri, options in self.settings.getdict("FEEDS").items():
-            if isinstance(options, dict) and options.get("atomic"):
-                directory = str(Path(str(uri).replace("%(name)s", spider.name)).parent)
-                if "%(" not in directory:
-                    recover_parts(Path(directory), self.state)
 
     def _flush_feeds(self) -> None:
         """Make sure every exported line is in its file before the state says "done"."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from scrapy.http import HtmlResponse
 
 from newsspider.article import load_article
-from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
+from newsspider.extraction import ArticlePage, NotAnArticle
 from newsspider.items import ArticleItem
 from newsspider.urls import OriginMap
 
@@ -29,7 +29,7 @@ DEFAULT_URL = "https://georgiatoday.ge/"
 def page_from_bytes(body: bytes, url: str, encoding: str | None = None) -> ArticlePage:
     """Parse raw page bytes the way Scrapy does (charset from header/BOM/meta)."""
     response = HtmlResponse(url=url, body=body, encoding=encoding)
-    return ArticlePage(page_selector(response), response.url, response.text)
+    return ArticlePage.from_response(response)
 
 
 def extract_html(

@@ -20,7 +20,7 @@ class GarbageCollectorTuning:
     an empty setting leaves Python's defaults."""
 
     def __init__(self, thresholds: tuple[int, ...]) -> None:
-        self.previous = gc.get_threshold()
+        self.thresholds = thresholds
         gc.set_threshold(*thresholds)
 
     @classmethod

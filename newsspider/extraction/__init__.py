@@ -1,33 +1,14 @@
 """Extraction: plain code that takes a parsed page and returns data.
 
+- ``selector``: ``page_selector`` (a response, parsed once, without a reference cycle)
 - ``article``: ``ArticlePage`` (is it an article? one method per field)
 - ``body``: the article text, cut into paragraphs, without chrome
 - ``listing``: links to follow from home, category and pagination pages
 - ``jsonld``: the JSON-LD graph, parsed once
+- ``sitemap``, ``feed``: Yoast sitemaps, robots.txt ``Sitemap:`` lines, the RSS feed
 """
 
-from lxml import etree
-from parsel import Selector
-from scrapy.http import TextResponse
-
 from newsspider.extraction.article import ArticlePage, NotAnArticle
+from newsspider.extraction.selector import page_selector
 
 __all__ = ["ArticlePage", "NotAnArticle", "page_selector"]
-
-
-def page_selector(response: TextResponse) -> Selector:
-    """The parsed page of a response.
-
-    Not ``response.selector``: that one and the response refer to each other, so every
-    parsed tree (~1 MB of lxml memory per page) stays alive until Python's cyclic garbage
-    collector happens to run; in a crawl that doubled the peak memory.  This selector is
-    freed as soon as extraction is done with it.
-
-    The bytes are parsed in the encoding Scrapy chose (HTTP header, BOM, meta), which
-    spares copying the whole page into a str and back; an encoding lxml does not know
-    falls back to Scrapy's decoded text.
-    """
-    try:
-        return Selector(body=response.body, encoding=response.encoding, type="html", base_url=response.url)
-    except (LookupError, ValueError, etree.LxmlError):
-        return Selector(text=response.text, type="html", base_url=response.url)

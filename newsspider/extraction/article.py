@@ -20,6 +20,7 @@ from typing import Any
 from lxml import etree
 from lxml.html import HtmlElement
 from parsel import Selector
+from scrapy.http import TextResponse
 
 from newsspider.extraction import body as bodytext
 from newsspider.extraction.jsonld import (
@@ -32,6 +33,7 @@ from newsspider.extraction.jsonld import (
     text_list,
     text_value,
 )
+from newsspider.extraction.selector import page_selector
 
 # --- selectors (XPath: tag-qualified, scoped to the article container) -------------------
 BODY_CLASS = "/html/body/@class"
@@ -105,7 +107,6 @@ class ArticlePage:
     """One parsed page; field methods return raw values in precedence order."""
 
     def __init__(self, root: Selector, url: str, html: str | None = None) -> None:
-        self.root = root
         self.tree: HtmlElement | None = root.root if isinstance(root.root, HtmlElement) else None
         self.url = url
         self.html = html
@@ -131,6 +132,12 @@ class ArticlePage:
         """The first match of a landmark query inside the article container."""
         found = query(self.container) if self.container is not None else []
         return found[0] if found else None
+
+    @classmethod
+    def from_response(cls, response: TextResponse, url: str | None = None) -> ArticlePage:
+        """The page of a Scrapy response; ``url`` is its canonical URL (default: the
+        response's).  Parsed with ``page_selector`` (no response/selector cycle)."""
+        return cls(page_selector(response), url or response.url, response.text)
 
     def _xpath(self, query: str) -> list[Any]:
         """A document-level query on the lxml tree (no parsel wrappers: strings stay str)."""

@@ -60,7 +60,8 @@ def parse_listing(root: Selector, page_url: str) -> Listing:
     """Article entries of the main listing blocks, the next page, the category links."""
     listing = Listing()
     seen: set[str] = set()
-    for block in _blocks(root):
+    blocks = _blocks(root)
+    for block in blocks:
         for post in block.xpath(POST_BLOCK):
             href = post.xpath(POST_TITLE_LINK).get()
             if not href:
@@ -72,7 +73,7 @@ def parse_listing(root: Selector, page_url: str) -> Listing:
             date_text = post.xpath(POST_DATE).xpath("string()").get()
             listing.entries.append(ListingEntry(url, parse_date(date_text)))
     if not listing.entries:
-        listing.says_empty = any(block.xpath(EMPTY_NOTICE) for block in _blocks(root))
+        listing.says_empty = any(block.xpath(EMPTY_NOTICE) for block in blocks)
     next_href = root.xpath(NEXT_PAGE).get()
     listing.next_page = absolute_url(page_url, next_href) if next_href else None
     listing.categories = category_links(root, page_url)

@@ -316,7 +316,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
             logger.warning("Not an HTML page: %s (%s)", response.url, response.headers.get("Content-Type"))
             self._inc("skipped/not_html")
             return
-        page = ArticlePage(page_selector(response), self.origins.to_canonical(response.url), response.text)
+        page = ArticlePage.from_response(response, self.origins.to_canonical(response.url))
         if not pages:
             try:
                 page.check_article()
