@@ -334,8 +334,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 return
             if page.page_number() > 1:
                 # Landed on /<slug>/N/: the post starts at its first page.
-                first = self._follow(page.url_candidates()[-1] if page.url_candidates() else response.url,
-                                     self.parse_article)
+                candidates = page.url_candidates()
+                first = self._follow(candidates[-1] if candidates else response.url, self.parse_article)
                 self._inc("skipped/later_page")
                 if first is not None:
                     yield first
