@@ -14,7 +14,7 @@ plugins' graphs, whose dates carry wrong offsets on real sites).
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from lxml import etree
@@ -50,9 +50,10 @@ LD_SCRIPTS_ANYWHERE = '//script[@type="application/ld+json"]'
 
 
 def _first_with_class(tag: str, cls: str, scope: str = ".") -> etree.XPath:
-    """The first ``<tag>`` (in document order) whose class list holds ``cls``; the
-    ``(...)[1]`` form lets libxml2 stop at the first match instead of scanning the page."""
-    return etree.XPath(f'({scope}//{tag}[contains(concat(" ", @class, " "), " {cls} ")])[1]')
+    """The first ``<tag>`` (in document order) whose class list holds ``cls``.  Written
+    ``descendant::tag[…][1]`` (not ``(//tag[…])[1]``): libxml2 then stops at the first
+    match instead of collecting every match of the page first."""
+    return etree.XPath(f'{scope}/descendant::{tag}[contains(concat(" ", @class, " "), " {cls} ")][1]')
 
 
 #: The single-post column (header, featured image, content — not the sidebar or footer),
@@ -64,7 +65,7 @@ CONTENT_INNER = _first_with_class("div", "content-inner")
 FEATURED = _first_with_class("div", "jeg_featured")
 
 #: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
-BODY_CLASS_RAW = re.compile(r"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
+BODY_CLASS_RAW = re.compile(rb"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
 H2_SUBTITLE = './/h2[contains(concat(" ", @class, " "), " jeg_post_subtitle ")]'
 POST_META = './/div[contains(concat(" ", @class, " "), " jeg_post_meta ")]'
 META_AUTHOR_LINKS = './/div[contains(@class, "jeg_meta_author")]//a'
@@ -79,8 +80,10 @@ TRUNCATED = ("…", "...")
 POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
 PAGED_CLASS = re.compile(r"\bsingle-paged-(\d+)\b")
 SHORTLINK_ID = re.compile(r"[?&]p=(\d+)\b")
-#: A complete WordPress page ends with ``</html>`` (maybe followed by a cache comment).
-PAGE_END = re.compile(r"</html\s*>", re.IGNORECASE)
+#: A complete WordPress page ends with ``</html>`` (maybe followed by a cache comment),
+#: looked for in the page's last bytes (lower-cased).
+PAGE_END = re.compile(rb"</html\s*>")
+PAGE_END_WINDOW = 8192
 AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+|\s*&\s*")
 
 
@@ -99,6 +102,15 @@ def _text(el: HtmlElement | None) -> str | None:
     return text or None
 
 
+@lru_cache(maxsize=64)
+def _ascii_compatible(encoding: str) -> bool:
+    """Markup reads the same in the raw bytes (UTF-8, cp1251 …; not UTF-16/32)."""
+    try:
+        return "</html>".encode(encoding) == b"</html>"
+    except (LookupError, UnicodeError):
+        return False
+
+
 def _first(values: list[Any]) -> Any:
     return values[0] if values else None
 
@@ -106,15 +118,17 @@ def _first(values: list[Any]) -> Any:
 class ArticlePage:
     """One parsed page; field methods return raw values in precedence order."""
 
-    def __init__(self, root: Selector, url: str, html: str | None = None) -> None:
+    def __init__(self, root: Selector, url: str, raw: bytes | None = None) -> None:
         self.tree: HtmlElement | None = root.root if isinstance(root.root, HtmlElement) else None
         self.url = url
-        self.html = html
+        self.raw = raw
+        """The page as received (ASCII-compatible encoding), for checks the tree cannot
+        answer: a truncated page, a ``<body class>`` lxml dropped."""
         classes = _first(self._xpath(BODY_CLASS))
         broken = classes is None
-        if broken and html is not None:
-            match = BODY_CLASS_RAW.search(html)
-            classes = match.group(1) if match else None
+        if broken and raw is not None:
+            match = BODY_CLASS_RAW.search(raw)
+            classes = match.group(1).decode("latin-1") if match else None
         self.body_classes: set[str] = set((classes or "").split())
         self._sort_head(self._xpath(DOCUMENT_PARTS if broken else HEAD_PARTS))
         if not self.meta and not broken:
@@ -124,7 +138,9 @@ class ArticlePage:
         self.container: HtmlElement | None = found[0] if found else self.tree
         header = self._landmark(ENTRY_HEADER)
         self.header: HtmlElement | None = header if header is not None else self.container
-        self.title_h1: HtmlElement | None = self._landmark(H1_TITLE)
+        # The title sits in the header: look there first, not through the whole column.
+        title = H1_TITLE(header) if header is not None else []
+        self.title_h1: HtmlElement | None = title[0] if title else self._landmark(H1_TITLE)
         self.content: HtmlElement | None = self._landmark(CONTENT_INNER)
         self.featured: HtmlElement | None = self._landmark(FEATURED)
 
@@ -137,7 +153,8 @@ class ArticlePage:
     def from_response(cls, response: TextResponse, url: str | None = None) -> ArticlePage:
         """The page of a Scrapy response; ``url`` is its canonical URL (default: the
         response's).  Parsed with ``page_selector`` (no response/selector cycle)."""
-        return cls(page_selector(response), url or response.url, response.text)
+        raw = response.body if _ascii_compatible(response.encoding) else response.text.encode("utf-8")
+        return cls(page_selector(response), url or response.url, raw)
 
     def _xpath(self, query: str) -> list[Any]:
         """A document-level query on the lxml tree (no parsel wrappers: strings stay str)."""
@@ -205,7 +222,7 @@ class ArticlePage:
             raise NotAnArticle("no_title_heading", "no h1.jeg_post_title")
         if self.content is None:
             raise NotAnArticle("no_content_container", "no div.content-inner")
-        if self.html is not None and not PAGE_END.search(self.html[-8192:]):
+        if self.raw is not None and not PAGE_END.search(self.raw[-PAGE_END_WINDOW:].lower()):
             raise NotAnArticle("truncated_page", "the HTML stops before </html>")
 
     def page_number(self) -> int:

@@ -12,25 +12,35 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from lxml import etree
+from lxml.html import HtmlElement
 from parsel import Selector
 
 from newsspider.loaders import parse_date
 from newsspider.urls import absolute_url
 
-MAIN_COLUMN = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_main_content ")]'
-HERO_BLOCK = '//div[contains(concat(" ", normalize-space(@class), " "), " jeg_heroblock ")]'
-POST_BLOCK = './/article[contains(concat(" ", normalize-space(@class), " "), " jeg_post ")]'
-POST_TITLE_LINK = './/*[contains(concat(" ", normalize-space(@class), " "), " jeg_post_title ")]//a/@href'
-POST_DATE = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_meta_date ")]'
+
+def _has_class(cls: str) -> str:
+    """XPath predicate: the class list holds ``cls``.  The cheap ``contains(@class, …)``
+    runs first and only its matches pay for the exact token test."""
+    return f'[contains(@class, "{cls}")][contains(concat(" ", normalize-space(@class), " "), " {cls} ")]'
+
+
+#: The main column and the home page's hero blocks: one pass over the page.
+BLOCKS = etree.XPath('//div[contains(@class, "jeg_main_content") or contains(@class, "jeg_heroblock")]')
+MAIN_COLUMN_CLASS = "jeg_main_content"
+HERO_BLOCK_CLASS = "jeg_heroblock"
+POST_BLOCK = etree.XPath(".//article" + _has_class("jeg_post"))
+POST_TITLE_LINK = etree.XPath(".//*" + _has_class("jeg_post_title") + "//a/@href")
+POST_DATE = etree.XPath("string((.//div" + _has_class("jeg_meta_date") + ")[1])")
 #: Category links in the site's menus (top, main, mobile, footer) and post meta.
-MENU_LINKS = '//ul[contains(@class, "jeg_menu") or contains(@class, "menu")]//a[contains(@href, "/category/")]/@href'
-NEXT_PAGE = (
-    '//link[@rel="next"]/@href'
-    ' | //a[contains(concat(" ", normalize-space(@class), " "), " page_nav ")'
-    ' and contains(concat(" ", normalize-space(@class), " "), " next ")]/@href'
-)
+MENU_LINKS = etree.XPath('//ul[contains(@class, "menu")]//a[contains(@href, "/category/")]/@href')
+#: Yoast's ``<link rel="next">``, else the theme's "next" pagination link.
+NEXT_LINK = etree.XPath('/html/head/link[@rel="next"]/@href')
+NEXT_PAGE_LINK = etree.XPath("//a" + _has_class("page_nav") + _has_class("next") + "/@href")
+NEXT_LINK_ANYWHERE = etree.XPath('//link[@rel="next"]/@href')
 #: JNews's "No Content Available" notice of a block (an empty category is not a broken page).
-EMPTY_NOTICE = './/div[contains(concat(" ", normalize-space(@class), " "), " jeg_empty_module ")]'
+EMPTY_NOTICE = etree.XPath(".//div" + _has_class("jeg_empty_module"))
 CATEGORY_PATH = re.compile(r"^/category/[^?#]+$")
 PAGINATION_SUFFIX = re.compile(r"/page/\d+/?$")
 
@@ -51,39 +61,46 @@ class Listing:
     """The main column shows JNews's "No Content Available" notice."""
 
 
-def _blocks(root: Selector) -> list[Selector]:
-    blocks = root.xpath(MAIN_COLUMN) + root.xpath(HERO_BLOCK)
+def _blocks(root: HtmlElement) -> list[HtmlElement]:
+    """The main column(s), then the hero blocks; the whole page when it has neither."""
+    found = [(el, set(el.get("class", "").split())) for el in BLOCKS(root)]
+    blocks = [el for el, classes in found if MAIN_COLUMN_CLASS in classes]
+    blocks += [el for el, classes in found if HERO_BLOCK_CLASS in classes]
     return blocks or [root]
 
 
-def parse_listing(root: Selector, page_url: str) -> Listing:
+def parse_listing(page: Selector, page_url: str) -> Listing:
     """Article entries of the main listing blocks, the next page, the category links."""
+    root = page.root
     listing = Listing()
     seen: set[str] = set()
     blocks = _blocks(root)
     for block in blocks:
-        for post in block.xpath(POST_BLOCK):
-            href = post.xpath(POST_TITLE_LINK).get()
-            if not href:
+        for post in POST_BLOCK(block):
+            hrefs = POST_TITLE_LINK(post)
+            if not hrefs:
                 continue
-            url = absolute_url(page_url, href)
+            url = absolute_url(page_url, hrefs[0])
             if url is None or url in seen:
                 continue
             seen.add(url)
-            date_text = post.xpath(POST_DATE).xpath("string()").get()
-            listing.entries.append(ListingEntry(url, parse_date(date_text)))
+            listing.entries.append(ListingEntry(url, parse_date(POST_DATE(post))))
     if not listing.entries:
-        listing.says_empty = any(block.xpath(EMPTY_NOTICE) for block in blocks)
-    next_href = root.xpath(NEXT_PAGE).get()
+        listing.says_empty = any(EMPTY_NOTICE(block) for block in blocks)
+    next_href = _first(NEXT_LINK(root)) or _first(NEXT_PAGE_LINK(root)) or _first(NEXT_LINK_ANYWHERE(root))
     listing.next_page = absolute_url(page_url, next_href) if next_href else None
     listing.categories = category_links(root, page_url)
     return listing
 
 
-def category_links(root: Selector, page_url: str) -> list[str]:
+def _first(values: list[str]) -> str | None:
+    return str(values[0]) if values else None
+
+
+def category_links(root: HtmlElement, page_url: str) -> list[str]:
     """First pages of the category archives linked from the site's menus."""
     found: dict[str, None] = {}
-    for href in root.xpath(MENU_LINKS).getall():
+    for href in MENU_LINKS(root):
         url = absolute_url(page_url, href)
         if url is None:
             continue
