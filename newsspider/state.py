@@ -199,7 +199,11 @@ class State:
 
     def classify(self, item: Mapping[str, Any]) -> str:
         """``new``, ``updated`` (content hash differs or ``modified`` is newer) or ``unchanged``."""
-        record = self.lookup(item["url"])
+        return self.compare(item, self.lookup(item["url"]))
+
+    @staticmethod
+    def compare(item: Mapping[str, Any], record: ArticleRecord | None) -> str:
+        """``classify`` against a record already looked up (None: not recorded)."""
         if record is None:
             return "new"
         if record.content_hash != content_hash(item) or newer(item.get("modified"), record.modified):
@@ -224,9 +228,9 @@ class State:
     ) -> str:
         """Record an exported item; returns what it was (``new``/``updated``/``unchanged``)."""
         url = item["url"]
-        kind = self.classify(item)
-        now = utcnow()
         record = self.lookup(url)
+        kind = self.compare(item, record)
+        now = utcnow()
         if record is not None and record.url != url:
             url = record.url  # the item came in under an alias of a recorded article
         if record is not None and not newer(lastmod, record.lastmod):

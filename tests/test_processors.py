@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from newsspider.extraction.body import normalize_text
 from newsspider.loaders import canonical_url, clean_text, parse_date, parse_language, parse_post_id
 from newsspider.urls import OriginMap, normalize_url
 
@@ -42,6 +43,23 @@ def test_clean_text_decodes_entities_and_normalizes() -> None:
     # decomposed "é" becomes NFC; curly quotes are kept as printed
     assert clean_text("“Cafe\u0301”") == "“Café”"
     assert clean_text("  \u00a0 ") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Tbilisi\u00a0City\u202fHall\u2007 budget", "Tbilisi City Hall budget"),  # no-break spaces
+        ("news\u00adpaper co\u200bop \ufeffBOM word\u2060joiner", "newspaper coop BOM wordjoiner"),
+        ("\u10e1\u10d0\u10e5\u200b\u10d0\u10e0\u10d7\u10d5\u10d4\u10da\u10dd", "საქართველო"),
+        ("NUL\x00 inside\x00", "NUL inside"),
+        ("Cafe\u0301\t\n au\u00a0lait", "Café au lait"),
+        ("plain ascii   text\r\n", "plain ascii text"),
+        ("\u200b\u00a0\ufeff", ""),
+    ],
+)
+def test_normalize_text(raw: str, expected: str) -> None:
+    """Invisible characters go, every Unicode space is one plain space, NFC, trimmed."""
+    assert normalize_text(raw) == expected
 
 
 @pytest.mark.parametrize(

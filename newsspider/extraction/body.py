@@ -62,12 +62,10 @@ BLOCK_TAGS = frozenset(
      "details", "summary", "fieldset", "figure", "body", "html"}
 )
 
+#: Whitespace runs; ``\s`` covers NBSP, figure and narrow no-break spaces (Unicode Zs).
 _WHITESPACE = re.compile(r"\s+")
-#: Unicode spaces that ``\s`` misses or that must become a plain space.
-_SPACE_TRANSLATION = str.maketrans(
-    {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": "", "\u00ad": "",
-     "\u2060": "", "\x00": ""}
-)
+#: Invisible characters dropped from text: zero-width space, BOM, soft hyphen, word joiner.
+_INVISIBLE = re.compile("[\u200b\ufeff\u00ad\u2060\x00]")
 
 #: A standalone credit line: "Photo: X", "Photos: X", "Header image: X", "Photo credit: X" …
 CREDIT_LINE = re.compile(
@@ -79,8 +77,12 @@ CREDIT_LINE = re.compile(
 
 
 def normalize_text(text: str) -> str:
-    """NFC, NBSP and friends to spaces, whitespace runs collapsed, trimmed."""
-    text = unicodedata.normalize("NFC", text.translate(_SPACE_TRANSLATION))
+    """NFC, invisible characters dropped, NBSP and friends to spaces, whitespace runs
+    collapsed, trimmed.  (ASCII text skips the Unicode steps: most of an English page.)"""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    elif "\x00" in text:
+        text = text.replace("\x00", "")
     return _WHITESPACE.sub(" ", text).strip()
 
 

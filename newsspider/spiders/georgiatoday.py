@@ -363,9 +363,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
             self.aliases.setdefault(item.url, set()).update(first_urls - {item.url})
         if (
             record is not None
-            and state is not None
             and self._skip_unchanged(record)
-            and state.classify(ItemAdapter(item).asdict()) == "unchanged"
+            and State.compare(ItemAdapter(item).asdict(), record) == "unchanged"
         ):
             # Known and unchanged: not emitted again (outputs hold each version once).
             self.unchanged.add(record.url)
