@@ -63,6 +63,12 @@ ENTRY_HEADER = _first_with_class("div", "entry-header")
 H1_TITLE = _first_with_class("h1", "jeg_post_title")
 CONTENT_INNER = _first_with_class("div", "content-inner")
 FEATURED = _first_with_class("div", "jeg_featured")
+#: Full-width header templates show the featured image as the header's CSS background.
+FEATURED_BACKGROUND = etree.XPath(
+    '/descendant::div[contains(concat(" ", @class, " "), " jeg_featured_big ")]'
+    '/descendant::div[contains(concat(" ", @class, " "), " jeg_featured_img ")][1]/@style'
+)
+BACKGROUND_URL = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)")
 
 #: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
 BODY_CLASS_RAW = re.compile(rb"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
@@ -111,6 +117,11 @@ def _ascii_compatible(encoding: str) -> bool:
         return False
 
 
+def _enclosing(el: HtmlElement, tag: str, cls: str) -> HtmlElement | None:
+    """The nearest ``<tag>`` ancestor of ``el`` whose class list holds ``cls``."""
+    return next((a for a in el.iterancestors(tag) if cls in (a.get("class") or "").split()), None)
+
+
 def _first(values: list[Any]) -> Any:
     return values[0] if values else None
 
@@ -136,18 +147,33 @@ class ArticlePage:
         found = ARTICLE_CONTAINER(self.tree) if self.tree is not None else []
         # Elementor layouts have no .jeg_singlepage: fall back to the whole page.
         self.container: HtmlElement | None = found[0] if found else self.tree
-        header = self._landmark(ENTRY_HEADER)
-        self.header: HtmlElement | None = header if header is not None else self.container
+        header = _first(ENTRY_HEADER(self.container)) if self.container is not None else None
         # The title sits in the header: look there first, not through the whole column.
-        title = H1_TITLE(header) if header is not None else []
-        self.title_h1: HtmlElement | None = title[0] if title else self._landmark(H1_TITLE)
+        title = _first(H1_TITLE(header)) if header is not None else None
+        if title is None:
+            title = self._landmark(H1_TITLE)
+            own = _enclosing(title, "div", "entry-header") if title is not None else None
+            if own is not None:
+                # JNews's full-width header templates (single-post 4-8) print the header
+                # above the content column: the title's own header is the post's.
+                header = own
+        self.header: HtmlElement | None = header if header is not None else self.container
+        self.title_h1: HtmlElement | None = title
         self.content: HtmlElement | None = self._landmark(CONTENT_INNER)
         self.featured: HtmlElement | None = self._landmark(FEATURED)
 
     def _landmark(self, query: etree.XPath) -> HtmlElement | None:
-        """The first match of a landmark query inside the article container."""
-        found = query(self.container) if self.container is not None else []
-        return found[0] if found else None
+        """The first match of a landmark query inside the article container, else in the
+        whole page (templates that print the header or the featured image above the
+        column)."""
+        for scope in (self.container, self.tree):
+            if scope is not None:
+                found = query(scope)
+                if found:
+                    return found[0]
+            if self.container is self.tree:
+                break
+        return None
 
     @classmethod
     def from_response(cls, response: TextResponse, url: str | None = None) -> ArticlePage:
@@ -355,7 +381,11 @@ class ArticlePage:
         if self.article_node is not None:
             return None  # a Yoast graph without a primary image: the post has none
         if self.featured is None:
-            return None  # no featured-image slot: og:image would be an inline image
+            # No featured-image slot (og:image could be an inline image), unless the
+            # full-width header shows it as its background.
+            style = _first(FEATURED_BACKGROUND(self.tree)) if self.tree is not None else None
+            match = BACKGROUND_URL.search(style) if style else None
+            return match.group(1).strip() if match else None
         link = _first(self.featured.xpath(".//a/@href"))
         if link:
             return str(link)
