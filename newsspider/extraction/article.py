@@ -63,11 +63,12 @@ ENTRY_HEADER = _first_with_class("div", "entry-header")
 H1_TITLE = _first_with_class("h1", "jeg_post_title")
 CONTENT_INNER = _first_with_class("div", "content-inner")
 FEATURED = _first_with_class("div", "jeg_featured")
-#: Full-width header templates show the featured image as the header's CSS background.
-FEATURED_BACKGROUND = etree.XPath(
-    '/descendant::div[contains(concat(" ", @class, " "), " jeg_featured_big ")]'
-    '/descendant::div[contains(concat(" ", @class, " "), " jeg_featured_img ")][1]/@style'
-)
+#: Full-width header templates show the featured image in the header: as the CSS
+#: background of ``.jeg_featured_img`` (single-post 4-6) or as an ``<img>`` (single-post 10).
+FEATURED_BIG = _first_with_class("div", "jeg_featured_big", scope="")
+FEATURED_BACKGROUND = _first_with_class("div", "jeg_featured_img")
+FEATURED_BIG_IMG = etree.XPath('./descendant::div[contains(concat(" ", @class, " "), " jeg_featured_bg ")]'
+                               "/descendant::img[1]")
 BACKGROUND_URL = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)")
 
 #: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
@@ -381,11 +382,9 @@ class ArticlePage:
         if self.article_node is not None:
             return None  # a Yoast graph without a primary image: the post has none
         if self.featured is None:
-            # No featured-image slot (og:image could be an inline image), unless the
-            # full-width header shows it as its background.
-            style = _first(FEATURED_BACKGROUND(self.tree)) if self.tree is not None else None
-            match = BACKGROUND_URL.search(style) if style else None
-            return match.group(1).strip() if match else None
+            # No featured-image slot (og:image could be an inline image), unless a
+            # full-width header shows it.
+            return self._header_image()
         link = _first(self.featured.xpath(".//a/@href"))
         if link:
             return str(link)
@@ -393,6 +392,20 @@ class ArticlePage:
         if img is not None:
             return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
         return self._meta("og:image")
+
+    def _header_image(self) -> str | None:
+        """The featured image of a full-width header template, if the page has one."""
+        header = _first(FEATURED_BIG(self.tree)) if self.tree is not None else None
+        if header is None:
+            return None
+        background = _first(FEATURED_BACKGROUND(header))
+        match = BACKGROUND_URL.search(background.get("style") or "") if background is not None else None
+        if match:
+            return match.group(1).strip()
+        img = _first(FEATURED_BIG_IMG(header))
+        if img is not None:
+            return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
+        return None
 
     def image_caption(self) -> str | None:
         if self._featured_slot_empty:

@@ -35,6 +35,8 @@ SKIP_CLASSES = frozenset(
         "jnews_prev_next_container", "jeg_prevnext_post", "jnews_comment_container",
         "jeg_video_container", "jeg_postblock", "jnews-text-zoom", "jeg_meta_zoom",
         "jeg_breadcrumbs", "jeg_post_meta", "jeg_meta_container",
+        # the featured video/gallery, printed inside the content by full-width templates
+        "jeg_featured", "jeg_featured_big",
         # WordPress core / blocks
         "wp-caption", "wp-caption-text", "gallery", "wp-block-gallery", "wp-block-image",
         "wp-block-embed", "wp-block-video", "wp-block-audio", "wp-block-file",
