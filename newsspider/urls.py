@@ -1,17 +1,17 @@
 """URLs: canonical form, and the mapping between the canonical site and ``base_url``.
 
-Pages link to ``https://georgiatoday.ge/...``.  A crawl may fetch from another origin
-(``-a base_url=http://127.0.0.1:8000`` for a mirror); ``OriginMap`` rewrites links to
-the fetch origin and fetched URLs back to the canonical one, so items always carry
-canonical URLs.
+Pages link to ``https://georgiatoday.ge/...``.  A crawl may fetch from another base
+(``-a base_url=http://127.0.0.1:8000`` for a mirror, or ``http://host/prefix`` for a
+mirror under a path); ``OriginMap`` rewrites links to the fetch base and fetched URLs
+back to the canonical origin, so items always carry canonical URLs.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string, url_query_cleaner
 
@@ -67,43 +67,69 @@ def absolute_url(base: str, href: str) -> str | None:
 
 @dataclass(frozen=True)
 class OriginMap:
-    """Rewrites URLs between the canonical origin and the origin we fetch from."""
+    """Rewrites URLs between the canonical origin and the base we fetch from.
+
+    ``fetch`` may carry a path: a mirror served under a prefix
+    (``http://host/georgiatoday``) gets every site path appended to that prefix, and
+    fetched URLs lose it again on the way back to canonical form."""
 
     canonical: str = "https://georgiatoday.ge"
     fetch: str = "https://georgiatoday.ge"
+    _fetch_netloc: str = field(init=False, repr=False, compare=False, default="")
+    _prefix: str = field(init=False, repr=False, compare=False, default="")
 
     def __post_init__(self) -> None:
         for name in ("canonical", "fetch"):
             value = getattr(self, name)
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            try:
+                parts = urlsplit(value)
+                valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            except ValueError:  # a broken IPv6 literal or port
+                valid = False
+            if not valid or parts.query or parts.fragment:
                 raise ValueError(f"{name} origin must be an http(s) URL, got {value!r}")
-            object.__setattr__(self, name, f"{parts.scheme}://{parts.netloc}".lower())
+            prefix = urlsplit(normalize_url(value)).path.rstrip("/") if name == "fetch" else ""
+            object.__setattr__(self, name, f"{parts.scheme}://{parts.netloc}".lower() + prefix)
+        fetch = urlsplit(self.fetch)
+        object.__setattr__(self, "_fetch_netloc", fetch.netloc)
+        object.__setattr__(self, "_prefix", fetch.path)
 
     @property
     def canonical_host(self) -> str:
         return urlsplit(self.canonical).hostname or ""
 
+    def _on_fetch_base(self, parts: SplitResult) -> bool:
+        """On the fetch origin and, for a mirror under a prefix, under that prefix."""
+        if parts.netloc.lower() != self._fetch_netloc:
+            return False
+        prefix = self._prefix
+        return not prefix or parts.path == prefix or parts.path.startswith(prefix + "/")
+
     def is_site(self, url: str) -> bool:
-        """True for URLs on the canonical site (www. or not) or on the fetch origin."""
+        """True for URLs on the canonical site (www. or not) or under the fetch base."""
         try:
             parts = urlsplit(url)
         except ValueError:  # e.g. "http://[broken/": not a URL of ours
             return False
-        if parts.netloc.lower() == urlsplit(self.fetch).netloc:
+        if self._on_fetch_base(parts):
             return True
         host = (parts.hostname or "").lower().removeprefix("www.")
         return parts.scheme in ("http", "https") and host == self.canonical_host.removeprefix("www.")
 
-    def _rebase(self, url: str, origin: str) -> str:
-        parts = urlsplit(normalize_url(url))
-        base = urlsplit(origin)
-        return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
+    def _site_path(self, parts: SplitResult) -> str:
+        """The path on the site: a fetched URL's path without the mirror's prefix."""
+        if self._prefix and self._on_fetch_base(parts):
+            return parts.path[len(self._prefix):] or "/"
+        return parts.path
 
     def to_fetch(self, url: str) -> str:
-        """The URL to request for a link on the site (normalized, on the fetch origin)."""
-        return self._rebase(url, self.fetch)
+        """The URL to request for a link on the site (normalized, under the fetch base)."""
+        parts = urlsplit(normalize_url(url))
+        base = urlsplit(self.fetch)
+        return urlunsplit((base.scheme, base.netloc, self._prefix + self._site_path(parts), parts.query, ""))
 
     def to_canonical(self, url: str) -> str:
         """The canonical ``https://georgiatoday.ge/...`` form of a site URL."""
-        return self._rebase(url, self.canonical)
+        parts = urlsplit(normalize_url(url))
+        base = urlsplit(self.canonical)
+        return urlunsplit((base.scheme, base.netloc, self._site_path(parts), parts.query, ""))

@@ -9,6 +9,7 @@ posts and most listing entries point at articles that are not in the sample: dea
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,26 @@ def test_fetches_stay_on_base_url_and_identify_themselves(crawl: tuple) -> None:
     assert requests
     assert all("newsspider" in (r.user_agent or "") for r in requests)
     assert any(r.path.startswith("/category/politics/page/2/") for r in requests), "pagination followed"
+
+
+def test_mirror_served_under_a_path_prefix(tmp_path: Path) -> None:
+    """``base_url`` may carry a path (a mirror of several sites, an archive): every request
+    stays under it and the items are the same, with canonical URLs."""
+    root = tmp_path / "www"
+    shutil.copytree(SITE, root / "archive" / "georgiatoday")
+    out = tmp_path / "out.jsonl"
+    with MirrorServer(root) as server:
+        result = run_crawl(server.base_url + "/archive/georgiatoday/", out)
+        requests = server.requests.snapshot()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert log_records(out.with_suffix(".log"), "ERROR") == []
+    truth = {json.loads(line)["url"]: json.loads(line) for line in TRUTH.read_text(encoding="utf-8").splitlines()}
+    items = read_jsonl(out)
+    assert sorted(item["url"] for item in items) == sorted(truth)
+    for item in items:
+        assert item["body"] == truth[item["url"]]["body"]
+        assert item["title"] == truth[item["url"]]["title"]
+    # Only the robots middleware's own /robots.txt (per host, by the standard) is outside.
+    outside = {r.path for r in requests if not r.path.startswith("/archive/georgiatoday/")}
+    assert outside == {"/robots.txt"}
+    assert any(r.path == "/archive/georgiatoday/category/politics/page/2/" for r in requests)

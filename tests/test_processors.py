@@ -103,6 +103,27 @@ def test_origin_map_rewrites_between_site_and_mirror() -> None:
     assert not origins.is_site("https://facebook.com/GeorgiaToday")
     with pytest.raises(ValueError, match="origin must be an http"):
         OriginMap("https://georgiatoday.ge", "ftp://mirror")
+    with pytest.raises(ValueError, match="origin must be an http"):
+        OriginMap("https://georgiatoday.ge", "http://mirror/?site=gt")
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:8000/mirror/gt", "http://127.0.0.1:8000/mirror/gt/"])
+def test_origin_map_mirror_under_a_path(base: str) -> None:
+    """A mirror served under a prefix: site paths go under it, and come back without it."""
+    origins = OriginMap("https://georgiatoday.ge", base)
+    assert origins.fetch == "http://127.0.0.1:8000/mirror/gt"
+    assert origins.to_fetch("https://georgiatoday.ge/") == "http://127.0.0.1:8000/mirror/gt/"
+    assert origins.to_fetch("https://georgiatoday.ge/category/politics/page/2") == (
+        "http://127.0.0.1:8000/mirror/gt/category/politics/page/2/")
+    # links the mirror already rewrote to itself are not prefixed twice
+    assert origins.to_fetch("http://127.0.0.1:8000/mirror/gt/a-slug/") == "http://127.0.0.1:8000/mirror/gt/a-slug/"
+    assert origins.to_canonical("http://127.0.0.1:8000/mirror/gt/a-slug/?p=7") == "https://georgiatoday.ge/a-slug/?p=7"
+    assert origins.to_canonical("http://127.0.0.1:8000/mirror/gt") == "https://georgiatoday.ge/"
+    # a canonical path that happens to start like the prefix keeps it
+    assert origins.to_canonical("https://georgiatoday.ge/mirror/gt/x/") == "https://georgiatoday.ge/mirror/gt/x/"
+    assert origins.is_site("http://127.0.0.1:8000/mirror/gt/x/")
+    assert not origins.is_site("http://127.0.0.1:8000/other-site/x/")
+    assert not origins.is_site("http://127.0.0.1:8000/mirror/gtx/")
 
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from itemadapter import ItemAdapter
@@ -74,8 +75,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.origins, self.mode, self.since = self.check_arguments(base_url, mode, since)
-        host = self.origins.fetch.split("://", 1)[1].split(":", 1)[0]
-        self.allowed_domains = [host]
+        self.allowed_domains = [urlsplit(self.origins.fetch).hostname or ""]
         self._chains: dict[str, set[str]] = {}
         self._categories_followed: set[str] = set()
         self._article_requests: set[str] = set()
