@@ -60,3 +60,24 @@ def test_fixture(case: Path, schema_validator) -> None:
 
 def test_there_are_fixtures() -> None:
     assert len(CASES) >= 4
+
+
+@pytest.mark.parametrize(
+    ("body_class", "is_article"),
+    [
+        ("post-template-default single single-post postid-303115 single-format-standard", True),
+        ("single single-jnews-review postid-303115 jnews", True),  # another post type of the theme
+        ("attachment attachment-template-default single single-attachment postid-303116 attachmentid-303116",
+         False),  # an image's attachment page: title and content box, but not an article
+        ("page-template-default page page-id-12", False),
+    ],
+)
+def test_page_type_from_body_class(body_class: str, is_article: bool) -> None:
+    html = (FIXTURES / "sample-batumi-boulevard.html").read_text(encoding="utf-8")
+    start = html.index('<body class="') + len('<body class="')
+    page = html[:start] + body_class + html[html.index('"', start):]
+    if is_article:
+        assert extract_html(page, "https://georgiatoday.ge/x/").title
+    else:
+        with pytest.raises(NotAnArticle, match="not_a_post"):
+            extract_html(page, "https://georgiatoday.ge/x/")

@@ -242,8 +242,12 @@ class ArticlePage:
     def check_article(self) -> None:
         """Raise ``NotAnArticle`` unless the page has the structure of a post."""
         classes = self.body_classes
-        if "single-post" not in classes and not ("single" in classes and self.post_id_class()):
-            kind = next((k for k in ("home", "archive", "page", "search", "error404") if k in classes), "other")
+        # "single" + postid-N: a post type other themes/plugins label differently; an
+        # attachment page (an image's own page) carries both and is not an article.
+        is_post = "single-post" in classes or ("single" in classes and bool(self.post_id_class()))
+        if not is_post or "attachment" in classes or "single-attachment" in classes:
+            kinds = ("attachment", "home", "archive", "page", "search", "error404")
+            kind = next((k for k in kinds if k in classes), "other")
             raise NotAnArticle("not_a_post", f"page type {kind!r}")
         if self.title_h1 is None:
             raise NotAnArticle("no_title_heading", "no h1.jeg_post_title")
