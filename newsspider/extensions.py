@@ -108,7 +108,7 @@ class CronRun:
             self.kinds["new"] += 1
             return
         self._flush_feeds()
-        data = ItemAdapter(item).asdict()
+        data = ItemAdapter(item)  # a Mapping view: no deep copy of the item
         url = data["url"]
         aliases = getattr(spider, "aliases", {}).get(url, ())
         lastmod = getattr(spider, "sitemap_lastmod", {}).get(url)

@@ -364,7 +364,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if (
             record is not None
             and self._skip_unchanged(record)
-            and State.compare(ItemAdapter(item).asdict(), record) == "unchanged"
+            and State.compare(ItemAdapter(item), record) == "unchanged"
         ):
             # Known and unchanged: not emitted again (outputs hold each version once).
             self.unchanged.add(record.url)
