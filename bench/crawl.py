@@ -6,7 +6,9 @@ Each crawl runs in a subprocess (``bench/crawl_worker.py``) whose RSS is sampled
 every 50 ms together with the server's request count (the crawl's progress):
 
 1. ours: the ``georgiatoday`` spider, politeness off, items to a JSON Lines feed;
-2. baseline: the download-only spider replaying the exact request list of crawl 1.
+2. baseline: the download-only spider replaying the exact request list of crawl 1;
+3. parse-only: our spider whose article callback only parses the page (no extraction, no
+   item) — the throughput ceiling of any extraction that parses pages with lxml.
 
 The pair is repeated (``--crawl-rounds``, default 3): CPU speed on a shared virtual machine
 drifts by tens of percent from one minute to the next, so one pair can mislead; the
@@ -108,6 +110,8 @@ def run(n_articles: int, rounds: int = 3) -> dict[str, Any]:
     workdir = WORK / "crawl"
     workdir.mkdir(parents=True, exist_ok=True)
     pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    ceilings: list[float | None] = []
+    parse_only_runs: list[dict[str, Any]] = []
     items = workdir / "items.jsonl"
     n_items = []
     with MirrorServer(site, host="127.0.0.1") as server:
@@ -120,19 +124,28 @@ def run(n_articles: int, rounds: int = 3) -> dict[str, Any]:
             urls.write_text("\n".join(ours.pop("requests_log")) + "\n", encoding="utf-8")
             base = _crawl("baseline", server, [str(urls)], workdir)
             base.pop("requests_log")
+            for old in workdir.glob("state-*"):
+                old.unlink()
+            parse_only = _crawl("parse_only", server, [], workdir)
+            parse_only.pop("requests_log")
             pairs.append((ours, base))
+            ceilings.append(parse_only["pages_per_s"] / base["pages_per_s"] if base["pages_per_s"] else None)
+            parse_only_runs.append(parse_only)
     ratios = [o["pages_per_s"] / b["pages_per_s"] for o, b in pairs if o["pages_per_s"] and b["pages_per_s"]]
     rss_ratios = [o["peak_rss_mb"] / b["peak_rss_mb"] for o, b in pairs if b["peak_rss_mb"]]
     return {
         "n_articles": n_articles,
         "site_gen_s": gen_s,
-        "rounds": [{"ours": o, "baseline": b} for o, b in pairs],
+        "rounds": [{"ours": o, "baseline": b, "parse_only": p}
+                   for (o, b), p in zip(pairs, parse_only_runs, strict=True)],
         "ours": _median_run([o for o, _ in pairs]),
         "baseline": _median_run([b for _, b in pairs]),
         "items_in_feed": min(n_items),
         "throughput_ratio": statistics.median(ratios) if ratios else None,
         "throughput_ratios": ratios,
         "peak_rss_ratio": statistics.median(rss_ratios) if rss_ratios else None,
+        "parse_only_ratios": ceilings,
+        "parse_only_ratio": statistics.median([c for c in ceilings if c]) if any(ceilings) else None,
     }
 
 

@@ -1,10 +1,13 @@
 """One crawl in its own process (started by ``bench/crawl.py``, which samples its RSS).
 
-    python bench/crawl_worker.py ours     BASE_URL WORKDIR
-    python bench/crawl_worker.py baseline BASE_URL WORKDIR URLS_FILE
+    python bench/crawl_worker.py ours       BASE_URL WORKDIR
+    python bench/crawl_worker.py parse_only BASE_URL WORKDIR
+    python bench/crawl_worker.py baseline   BASE_URL WORKDIR URLS_FILE
 
 ``ours`` is ``scrapy crawl georgiatoday -a base_url=BASE_URL`` with the project settings,
-politeness off and a JSON Lines feed. ``baseline`` is the download-only spider: it requests
+politeness off and a JSON Lines feed. ``parse_only`` is the same spider with an article
+callback that only parses the page (no extraction, no item): the ceiling any extraction
+built on lxml can reach. ``baseline`` is the download-only spider: it requests
 the exact list of paths our crawl requested (read from the mirror server's log, same order,
 redirects not followed, every status accepted) and parses nothing. Both print one JSON line
 of stats on stdout at the end.
@@ -55,6 +58,21 @@ class DownloadOnlySpider(scrapy.Spider):
         return None
 
 
+def parse_only_spider() -> type[scrapy.Spider]:
+    from newsspider.extraction import page_selector
+    from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
+
+    class ParseOnlySpider(GeorgiaTodaySpider):
+        """Routing, listings and sitemaps as ours; article pages are parsed, nothing more."""
+
+        def parse_article(self, response: Any, pages: Any = ()) -> list[Any]:  # type: ignore[override]
+            page_selector(response)
+            self._inc("pages/article")
+            return []
+
+    return ParseOnlySpider
+
+
 def main() -> int:
     kind, base_url, workdir = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     workdir.mkdir(parents=True, exist_ok=True)
@@ -69,8 +87,8 @@ def main() -> int:
     else:
         settings.set("FEEDS", {}, priority="cmdline")
     process = CrawlerProcess(settings, install_root_handler=False)
-    if kind == "ours":
-        crawler = process.create_crawler("georgiatoday")
+    if kind in ("ours", "parse_only"):
+        crawler = process.create_crawler("georgiatoday" if kind == "ours" else parse_only_spider())
         process.crawl(crawler, base_url=base_url, mode="full")
     else:
         crawler = process.create_crawler(DownloadOnlySpider)
