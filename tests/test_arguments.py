@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+from scrapy.utils.test import get_crawler
 
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
@@ -38,3 +41,37 @@ def test_arguments_are_parsed() -> None:
     assert (origins.fetch, origins.canonical) == ("http://127.0.0.1:8000", "https://georgiatoday.ge")
     assert (mode, since) == ("full", date(2025, 4, 1))
     assert GeorgiaTodaySpider.check_arguments()[1] == "incremental"
+
+
+def _crawler_settings(base_url: str, **cmdline: object) -> Settings:
+    settings = get_project_settings()
+    settings.setdict(cmdline, priority="cmdline")
+    crawler = get_crawler(GeorgiaTodaySpider, settings_dict=None)
+    crawler.settings = settings  # the project's settings, as `scrapy crawl` loads them
+    GeorgiaTodaySpider.from_crawler(crawler, base_url=base_url)
+    return crawler.settings
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8000", "http://localhost:9000/mirror", "http://[::1]:8000"])
+def test_local_mirror_is_crawled_without_politeness_delays(base_url: str) -> None:
+    settings = _crawler_settings(base_url)
+    assert settings.getfloat("DOWNLOAD_DELAY") == 0
+    assert settings.getbool("AUTOTHROTTLE_ENABLED") is False
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 8
+    assert settings.getbool("ROBOTSTXT_OBEY") is True  # robots.txt is still obeyed
+
+
+def test_command_line_politeness_wins_on_a_local_mirror() -> None:
+    settings = _crawler_settings("http://127.0.0.1:8000", DOWNLOAD_DELAY=2, AUTOTHROTTLE_ENABLED=True)
+    assert settings.getfloat("DOWNLOAD_DELAY") == 2
+    assert settings.getbool("AUTOTHROTTLE_ENABLED") is True
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 8
+
+
+@pytest.mark.parametrize("base_url", ["https://georgiatoday.ge", "http://10.0.0.5:8000", "http://mirror.example"])
+def test_other_sites_keep_the_polite_defaults(base_url: str) -> None:
+    project = get_project_settings()
+    settings = _crawler_settings(base_url)
+    for name in ("DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED", "CONCURRENT_REQUESTS_PER_DOMAIN"):
+        assert settings.get(name) == project.get(name), name
+    assert settings.getfloat("DOWNLOAD_DELAY") > 0

@@ -97,3 +97,12 @@ def test_mirror_served_under_a_path_prefix(tmp_path: Path) -> None:
     outside = {r.path for r in requests if not r.path.startswith("/archive/georgiatoday/")}
     assert outside == {"/robots.txt"}
     assert any(r.path == "/archive/georgiatoday/category/politics/page/2/" for r in requests)
+
+
+def test_local_mirror_politeness_relaxed_but_command_line_kept(crawl: tuple) -> None:
+    """The test crawl sets DOWNLOAD_DELAY and AutoThrottle with -s: only the concurrency
+    per domain is relaxed for the 127.0.0.1 mirror, and the log says so."""
+    _, log, _, _ = crawl
+    line = next(r for r in log_records(log, "INFO") if "is on this machine" in r)
+    assert "CONCURRENT_REQUESTS_PER_DOMAIN=8" in line
+    assert "DOWNLOAD_DELAY" not in line and "AUTOTHROTTLE" not in line

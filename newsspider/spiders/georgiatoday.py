@@ -7,6 +7,7 @@ multi-page posts — and hands each response to ``newsspider.extraction``.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -15,7 +16,9 @@ from urllib.parse import urlsplit
 
 import scrapy
 from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from twisted.python.failure import Failure
 
 from newsspider.article import load_article
@@ -29,9 +32,22 @@ from newsspider.urls import OriginMap
 logger = logging.getLogger(__name__)
 
 MODES = ("full", "incremental")
+#: Politeness protects someone else's server: a mirror on this machine is crawled at
+#: full speed unless the command line says otherwise (robots.txt is still obeyed).
+LOCAL_MIRROR_SETTINGS = {"DOWNLOAD_DELAY": 0.0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 #: ``NotAnArticle`` reasons that mean "an article, but broken": dropped, not skipped.
 BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container"})
 STAT = "newsspider"
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback IP address (127.0.0.0/8, ::1)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_since(value: str | None) -> date | None:
@@ -64,6 +80,26 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if chosen not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         return origins, chosen, parse_since(since)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> GeorgiaTodaySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._relax_for_local_mirror(crawler.settings)
+        return spider
+
+    def _relax_for_local_mirror(self, settings: Settings) -> None:
+        """``base_url`` on a loopback address: politeness delays off, except where the
+        command line (or the spider's caller) set them; settings are not frozen yet here."""
+        if not is_loopback(urlsplit(self.origins.fetch).hostname or "") or settings.frozen:
+            return
+        relaxed = {}
+        for name, value in LOCAL_MIRROR_SETTINGS.items():
+            if (settings.getpriority(name) or 0) <= SETTINGS_PRIORITIES["project"]:
+                settings.set(name, value, priority="spider")
+                relaxed[name] = value
+        if relaxed:
+            logger.info("base_url %s is on this machine: %s (set them with -s to change)", self.origins.fetch,
+                        ", ".join(f"{k}={v}" for k, v in relaxed.items()))
 
     def __init__(
         self,
