@@ -161,7 +161,7 @@ class ArticlePage:
         self.header: HtmlElement | None = header if header is not None else self.container
         self.title_h1: HtmlElement | None = title
         self.content: HtmlElement | None = self._landmark(CONTENT_INNER)
-        self.featured: HtmlElement | None = self._landmark(FEATURED)
+        self.featured: HtmlElement | None = self._featured_slot()
 
     def _landmark(self, query: etree.XPath) -> HtmlElement | None:
         """The first match of a landmark query inside the article container, else in the
@@ -175,6 +175,16 @@ class ArticlePage:
             if self.container is self.tree:
                 break
         return None
+
+    def _featured_slot(self) -> HtmlElement | None:
+        """``div.jeg_featured`` in the column, else in a full-width header above it
+        (single-post 9) — never one elsewhere on the page (a sidebar widget)."""
+        if self.container is not None:
+            found = FEATURED(self.container)
+            if found or self.container is self.tree:
+                return found[0] if found else None
+        header = _first(FEATURED_BIG(self.tree)) if self.tree is not None else None
+        return _first(FEATURED(header)) if header is not None else None
 
     @classmethod
     def from_response(cls, response: TextResponse, url: str | None = None) -> ArticlePage:
