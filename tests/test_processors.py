@@ -7,6 +7,7 @@ import json
 import pytest
 
 from newsspider.extraction.body import normalize_text
+from newsspider.extraction.sitemap import is_post_sitemap
 from newsspider.loaders import canonical_url, clean_text, parse_date, parse_language, parse_post_id
 from newsspider.urls import OriginMap, normalize_url
 
@@ -180,3 +181,20 @@ def test_robots_sitemap_lines_skip_unusable_urls() -> None:
         "https://georgiatoday.ge/post-sitemap.xml",
         "https://georgiatoday.ge/sitemap_index.xml",
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "is_posts"),
+    [
+        ("https://georgiatoday.ge/post-sitemap.xml", True),
+        ("https://georgiatoday.ge/post-sitemap12.xml", True),
+        ("https://georgiatoday.ge/wp-sitemap-posts-post-1.xml", True),  # WordPress core, no SEO plugin
+        ("https://georgiatoday.ge/page-sitemap.xml", False),
+        ("https://georgiatoday.ge/category-sitemap.xml", False),
+        ("https://georgiatoday.ge/wp-sitemap-posts-page-1.xml", False),
+        ("https://georgiatoday.ge/wp-sitemap-taxonomies-category-1.xml", False),
+        ("https://georgiatoday.ge/author-sitemap.xml", False),
+    ],
+)
+def test_post_sitemaps_of_an_index(url: str, is_posts: bool) -> None:
+    assert is_post_sitemap(url) is is_posts

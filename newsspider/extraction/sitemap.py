@@ -10,8 +10,10 @@ from scrapy.utils.sitemap import Sitemap
 from newsspider.loaders import parse_date
 from newsspider.urls import absolute_url
 
-#: Yoast's sitemaps of posts (``post-sitemap.xml``, ``post-sitemap2.xml`` …).
-POST_SITEMAP = re.compile(r"/post-sitemap\d*\.xml$")
+#: Sitemaps of posts in an index: Yoast's (also Rank Math's and AIOSEO's) ``post-sitemap.xml``,
+#: ``post-sitemap2.xml`` …, and WordPress core's ``wp-sitemap-posts-post-1.xml`` … (a site
+#: without an SEO plugin).  Pages, categories, tags and authors have sitemaps of their own.
+POST_SITEMAP = re.compile(r"/(?:post-sitemap\d*|wp-sitemap-posts-post-\d+)\.xml$")
 
 
 @dataclass(frozen=True)
