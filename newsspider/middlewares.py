@@ -348,12 +348,24 @@ class BackoffRetryMiddleware:
 
 
 class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
-    """Scrapy's robots.txt middleware plus ``Crawl-delay`` and WARNING-level failures."""
+    """Scrapy's robots.txt middleware plus ``Crawl-delay``, WARNING-level failures, and
+    one download of robots.txt per run: the spider's own request for it (to read the
+    ``Sitemap:`` lines) gets the response this middleware already has."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.politeness = SitePoliteness.of(crawler)
         self.robots_retry_times = crawler.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES", 2)
+        self._robots_responses: dict[str, Response] = {}
+
+    # A downloader middleware may answer with a Response; the base class never does.
+    async def process_request(self, request: Request) -> Response | None:  # type: ignore[override]
+        await super().process_request(request)
+        cached = self._robots_responses.get(urlparse_cached(request).netloc)
+        if cached is not None and request.url == cached.url:
+            self._stats.inc_value(f"{STAT}/robotstxt/reused")
+            return cached.replace(request=request)
+        return None
 
     def _user_agent(self) -> str:
         return str(self._robotstxt_useragent or self._default_useragent)
@@ -371,6 +383,8 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             )
             try:
                 resp = await self.crawler.engine.download_async(robotsreq)
+                if resp.status < 500:  # a 5xx is retried by whoever asks again
+                    self._robots_responses[netloc] = resp
                 await self._parse_robots(resp, netloc, robotsreq)
             except Exception as exc:  # network failure after retries: expected trouble
                 if not isinstance(exc, IgnoreRequest):

@@ -106,3 +106,10 @@ def test_local_mirror_politeness_relaxed_but_command_line_kept(crawl: tuple) -> 
     line = next(r for r in log_records(log, "INFO") if "is on this machine" in r)
     assert "CONCURRENT_REQUESTS_PER_DOMAIN=8" in line
     assert "DOWNLOAD_DELAY" not in line and "AUTOTHROTTLE" not in line
+
+
+def test_robots_txt_downloaded_once(crawl: tuple) -> None:
+    """The robots middleware and the spider (for the Sitemap: lines) share one download."""
+    _, _, _, requests = crawl
+    assert [r.path for r in requests].count("/robots.txt") == 1
+    assert any(r.path == "/sitemap_index.xml" for r in requests), "the Sitemap: lines were still read"
