@@ -139,6 +139,11 @@ class CronRun:
         if self.state is not None:
             self._save_run(spider, reason)
         self._judge(spider, reason)
+        window = getattr(spider, "initial_window", None)
+        if window and not self.locked and self.kinds["new"] + self.kinds["updated"] == 0:
+            logger.warning("Nothing published since %s: the first incremental run on an empty state only "
+                           "looks back %d days (NEWSSPIDER_INITIAL_WINDOW_DAYS); run with -a mode=full to "
+                           "export the archive", getattr(spider, "since", "?"), window)
 
     def _save_run(self, spider: Spider, reason: str) -> None:
         state = self.state

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -146,6 +147,9 @@ def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteMan
         )
         assert run.returncode == 0, run.stderr[-2000:]
         assert "Empty state: incremental run looks back 7 days" in log_of(tmp_path, "inc")
+        # ... and the user is told why nothing came out, and what to run instead.
+        assert re.search(r"WARNING: Nothing published since \S+: the first incremental run on an empty state "
+                         r"only looks back 7 days .*run with -a mode=full", log_of(tmp_path, "inc"))
         assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
         assert "output=none (nothing new)" in summary(tmp_path, "inc")
         assert len(server.requests) <= 30

@@ -123,6 +123,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
         self.rechecked: set[str] = set()  # earlier failures answered this time
         # Set by CronRun: start of an earlier run that never finished (killed), or None.
         self.resume_after: str | None = None
+        # Days looked back by an incremental first run on an empty state (else None).
+        self.initial_window: int | None = None
 
     # --- helpers ------------------------------------------------------------------------
     def _inc(self, key: str, count: int = 1) -> None:
@@ -179,6 +181,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
             if state is None or (horizon is None and state.is_empty()):
                 days = self.settings.getint("NEWSSPIDER_INITIAL_WINDOW_DAYS", 7)
                 self.since = (datetime.now(timezone.utc) - timedelta(days=days)).date()
+                self.initial_window = days
                 logger.info("Empty state: incremental run looks back %d days (since %s)", days, self.since)
             elif horizon:
                 self.since = date.fromisoformat(horizon)
