@@ -42,17 +42,20 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, NotConfigured
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import _load_objects
+from scrapy.utils.response import get_meta_refresh
 from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
+
+    from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
@@ -422,17 +425,16 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
                         netloc, delay, key, self.politeness.crawl_delay_max)
 
 
-__all__ = ["BackoffRetryMiddleware", "PoliteRobotsTxtMiddleware", "SitePoliteness", "parse_retry_after"]
-
-
 class MirrorRedirectMiddleware:
     """Keeps redirects of a mirror on the mirror.
 
     A mirror served at ``base_url`` may answer a redirect with the real site's absolute
-    URL (``Location: https://georgiatoday.ge/new-slug/``, as WordPress does).  That URL is
-    off ``allowed_domains``, so the article would be silently filtered; this rewrites such
-    a ``Location`` to the same path on the fetch origin, before ``RedirectMiddleware``
-    follows it.  Nothing to do when fetching from the site itself.
+    URL (``Location: https://georgiatoday.ge/new-slug/``, as WordPress does), or hold a
+    ``<meta http-equiv="refresh">`` page pointing there (as static site copies write
+    their redirects).  That URL is off ``allowed_domains``, so the article would be
+    silently filtered; this rewrites such a target to the same path under ``base_url``,
+    before ``RedirectMiddleware`` / ``MetaRefreshMiddleware`` follow it.  Nothing to do
+    when fetching from the site itself.
     """
 
     REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -446,19 +448,48 @@ class MirrorRedirectMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         origins = getattr(getattr(self.crawler, "spider", None), "origins", None)
-        location = response.headers.get(b"Location")
-        if response.status not in self.REDIRECT_STATUSES or origins is None or not location:
+        if origins is None or origins.fetch == origins.canonical:
             return response
-        if origins.fetch == origins.canonical:
-            return response
-        target = location.decode("latin-1")
+        if response.status in self.REDIRECT_STATUSES:
+            return self._rewrite_location(response, origins)
+        if isinstance(response, HtmlResponse) and not request.meta.get("dont_redirect"):
+            return self._rewrite_meta_refresh(response, origins)
+        return response
+
+    @staticmethod
+    def _on_mirror(target: str, origins: OriginMap) -> str | None:
+        """``target`` moved under ``base_url`` when it is an absolute URL of the site."""
         try:
             on_site = target.lower().startswith(("http://", "https://")) and origins.is_site(target)
             rewritten = origins.to_fetch(target) if on_site else None
         except ValueError:
-            return response
-        if rewritten is None or rewritten == target:
+            return None
+        return rewritten if rewritten != target else None
+
+    def _rewrite_location(self, response: Response, origins: OriginMap) -> Response:
+        location = response.headers.get(b"Location")
+        rewritten = self._on_mirror(location.decode("latin-1"), origins) if location else None
+        if rewritten is None:
             return response
         headers = response.headers.copy()
         headers[b"Location"] = rewritten.encode("latin-1", "replace")
         return response.replace(headers=headers)
+
+    def _rewrite_meta_refresh(self, response: HtmlResponse, origins: OriginMap) -> Response:
+        head = response.body[:META_REFRESH_WINDOW]
+        if b"refresh" not in head.lower():  # nearly every page: no meta refresh at all
+            return response
+        _, target = get_meta_refresh(response)
+        rewritten = self._on_mirror(target, origins) if target else None
+        literal = target.encode(response.encoding, "replace") if target and rewritten else b""
+        if rewritten is None or literal not in head:
+            return response
+        body = head.replace(literal, rewritten.encode(response.encoding, "replace"), 1)
+        return response.replace(body=body + response.body[META_REFRESH_WINDOW:])
+
+
+#: Where Scrapy's MetaRefreshMiddleware looks for the tag (the first 4096 characters).
+META_REFRESH_WINDOW = 4096
+
+__all__ = ["BackoffRetryMiddleware", "MirrorRedirectMiddleware", "PoliteRobotsTxtMiddleware", "SitePoliteness",
+           "parse_retry_after"]

@@ -190,6 +190,38 @@ def test_redirect_to_the_real_site_stays_on_the_mirror() -> None:
     assert location(301, "/relative/") == "/relative/"  # Scrapy resolves it against the mirror
 
 
+def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
+    """Static copies of a site write redirects as meta-refresh pages."""
+    from scrapy.utils.response import get_meta_refresh
+
+    from newsspider.middlewares import MirrorRedirectMiddleware
+
+    crawler = _crawler()
+    crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000/copy")
+    mw = MirrorRedirectMiddleware.from_crawler(crawler)
+    request = Request("http://127.0.0.1:8000/copy/old-slug/")
+
+    def refresh(target: str, meta: dict | None = None) -> tuple[HtmlResponse, str | None]:
+        page = (f'<html><head><meta http-equiv="refresh" content="0; url={target}"><title>Moved</title></head>'
+                f'<body><a href="{target}">moved here</a></body></html>').encode()
+        response = HtmlResponse(request.url, body=page, encoding="utf-8", request=request)
+        out = mw.process_response(request.replace(meta=meta or {}), response)
+        assert isinstance(out, HtmlResponse)
+        return out, get_meta_refresh(out)[1]
+
+    assert refresh("https://georgiatoday.ge/new-slug/")[1] == "http://127.0.0.1:8000/copy/new-slug/"
+    assert refresh("https://www.georgiatoday.ge/new-slug")[1] == "http://127.0.0.1:8000/copy/new-slug/"
+    assert refresh("../new-slug/")[1] == "http://127.0.0.1:8000/copy/new-slug/"  # relative: already there
+    assert refresh("https://facebook.com/GeorgiaToday")[1] == "https://facebook.com/GeorgiaToday"  # off-site
+    # the link in the body is left as the page has it; only the refresh target moves
+    assert b'<a href="https://georgiatoday.ge/new-slug/">' in refresh("https://georgiatoday.ge/new-slug/")[0].body
+    # a request that must not be redirected, and an ordinary page, are passed through as they are
+    assert refresh("https://georgiatoday.ge/new-slug/", {"dont_redirect": True})[1] == "https://georgiatoday.ge/new-slug/"
+    plain = HtmlResponse(request.url, body=b"<html><head><title>x</title></head><body>refresh</body></html>",
+                         request=request)
+    assert mw.process_response(request, plain) is plain
+
+
 def test_redirects_are_left_alone_when_crawling_the_site_itself() -> None:
     from newsspider.middlewares import MirrorRedirectMiddleware
 
