@@ -81,3 +81,18 @@ def test_page_type_from_body_class(body_class: str, is_article: bool) -> None:
     else:
         with pytest.raises(NotAnArticle, match="not_a_post"):
             extract_html(page, "https://georgiatoday.ge/x/")
+
+
+def test_featured_image_from_a_lazy_background_without_link() -> None:
+    """JNews's lazy "background" image option prints no <img>, only data-bgset; with no
+    Yoast graph and no link around it, that is where the featured image is."""
+    html = (FIXTURES / "no-structured-data.html").read_text(encoding="utf-8")
+    start = html.index('<div class="jeg_featured featured_image ">')
+    end = html.index("</div>", html.index('<p class="wp-caption-text">', start)) + len("</div>")
+    url = "https://georgiatoday.ge/wp-content/uploads/2025/06/parliament-plenary-session-750x375.jpg"
+    slot = ('<div class="jeg_featured featured_image "><div class="thumbnail-container">'
+            f'<div class="lazyload" data-bgset="{url} 750w, {url.replace("750x375", "360x180")} 360w"></div>'
+            "</div></div>")
+    item = extract_html(html[:start] + slot + html[end:], "https://georgiatoday.ge/parliament-approves-amendments-to-the-tax-code/")
+    assert item.image_url == url
+    assert item.image_caption is None

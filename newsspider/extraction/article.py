@@ -405,6 +405,10 @@ class ArticlePage:
         img = _first(self.featured.xpath(".//img"))
         if img is not None:
             return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
+        # JNews's lazy background option: <div class="lazyload" data-bgset="URL [size], …">
+        bgset = _first(self.featured.xpath(".//@data-bgset"))
+        if bgset and bgset.split()[0].startswith(("http://", "https://")):
+            return str(bgset.split()[0].rstrip(","))
         return self._meta("og:image")
 
     def _header_image(self) -> str | None:
