@@ -232,3 +232,19 @@ def test_redirects_are_left_alone_when_crawling_the_site_itself() -> None:
     response = HtmlResponse(request.url, status=301, headers={"Location": "https://georgiatoday.ge/new/"}, body=b"",
                             request=request)
     assert mw.process_response(request, response) is response
+
+
+def test_a_post_without_its_title_heading_is_a_counted_drop() -> None:
+    """A post (body class single-post) whose h1.jeg_post_title is gone is an article we
+    could not read — a markup change, say: WARNING and a counted drop that the health
+    check sees, not a quiet "not an article"."""
+    html = (REPO / "tests" / "fixtures" / "sample-batumi-boulevard.html").read_text(encoding="utf-8")
+    assert '<h1 class="jeg_post_title">' in html
+    html = html.replace('<h1 class="jeg_post_title">', '<h1 class="post-heading">', 1)
+    spider = _spider()
+    url = "http://127.0.0.1:9/batumi-boulevard-reconstruction-enters-final-phase/"
+    assert spider.parse_article(_listing(url, html)) == []
+    assert spider.crawler.stats.get_value("newsspider/dropped/no_title_heading") == 1
+    assert spider.crawler.stats.get_value("newsspider/skipped/no_title_heading") is None
+    assert spider.outcomes == {
+        "https://georgiatoday.ge/batumi-boulevard-reconstruction-enters-final-phase/": "dropped:no_title_heading"}

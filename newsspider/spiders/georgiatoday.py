@@ -35,8 +35,10 @@ MODES = ("full", "incremental")
 #: Politeness protects someone else's server: a mirror on this machine is crawled at
 #: full speed unless the command line says otherwise (robots.txt is still obeyed).
 LOCAL_MIRROR_SETTINGS = {"DOWNLOAD_DELAY": 0.0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
-#: ``NotAnArticle`` reasons that mean "an article, but broken": dropped, not skipped.
-BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container"})
+#: ``NotAnArticle`` reasons that mean "a post, but unreadable": dropped (WARNING, counted,
+#: judged by the health check), not skipped.  The page type check comes first, so these
+#: only ever concern pages whose body class says they are posts.
+BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container", "no_title_heading"})
 STAT = "newsspider"
 
 
