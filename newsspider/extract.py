@@ -1,6 +1,6 @@
 """Print the item for one saved page (or URL) as one JSON line.
 
-    python -m newsspider.extract FILE_OR_URL [--url CANONICAL_URL] [--page2 FILE ...]
+    python -m newsspider.extract FILE_OR_URL [--url CANONICAL_URL] [--page FILE ...]
 
 Exit status 0 with the item on stdout; 1 with a message on stderr when the page is not
 an article (or cannot be read).  The item is built by the same code as the crawl.

@@ -27,7 +27,8 @@ class ArticleItem:
     """JNews subtitle (``h2.jeg_post_subtitle``), or null."""
 
     summary: str | None = None
-    """Meta/og description, or null."""
+    """The post's description: Yoast ``WebPage.description``, else the description or
+    og:description meta tag; or null."""
 
     authors: list[str] = field(default_factory=list)
     """Author display names as the byline shows them, in byline order."""

@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any, ClassVar
 
-from itemloaders.processors import Compose, Identity, Join, MapCompose, TakeFirst
+from itemloaders.processors import Compose, Join, MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
 from w3lib.html import replace_entities
 
@@ -202,5 +202,3 @@ class ArticleLoader(ItemLoader):
     # decoding again would turn a literal "&amp;" in an article into "&".
     body_in = MapCompose(normalize_text)
     body_out = Compose(Join(PARAGRAPH_SEPARATOR), lambda text: text or None)
-
-    word_count_in = Identity()

@@ -3,8 +3,9 @@
 ``ArticlePage`` wraps a parsed page (a parsel ``Selector``) and answers "is this an
 article?" and "what is its title / published / body / …?".  It returns *raw* values
 (strings as the page has them, lists, ``None``); ``newsspider.loaders.ArticleLoader``
-normalizes them.  The JSON-LD graph, the meta tags and the article container are found
-once in ``__init__``; field methods only look inside them.
+normalizes them.  The head (meta tags, links, JSON-LD scripts) and the landmarks (the
+article column, its header, title, content and featured-image slot) are found once in
+``__init__``, the JSON-LD is parsed once on first use; field methods only look inside them.
 
 Source order per field (see README "Fields"): Yoast JSON-LD graph → meta tags → visible
 JNews markup → other JSON-LD (JNews's own ``"@type": "article"`` script and other SEO
@@ -33,9 +34,9 @@ from newsspider.extraction.jsonld import (
     text_list,
     text_value,
 )
-from newsspider.extraction.selector import page_selector
+from newsspider.extraction.selector import first, has_class, page_selector
 
-# --- selectors (XPath: tag-qualified, scoped to the article container) -------------------
+# --- selectors (XPath, tag-qualified: the head, the landmarks, then queries inside them) --
 BODY_CLASS = "/html/body/@class"
 HTML_LANG = "/html/@lang"
 #: Everything the page's ``<head>`` tells us, in one query: meta tags, canonical and
@@ -53,7 +54,7 @@ def _first_with_class(tag: str, cls: str, scope: str = ".") -> etree.XPath:
     """The first ``<tag>`` (in document order) whose class list holds ``cls``.  Written
     ``descendant::tag[…][1]`` (not ``(//tag[…])[1]``): libxml2 then stops at the first
     match instead of collecting every match of the page first."""
-    return etree.XPath(f'{scope}/descendant::{tag}[contains(concat(" ", @class, " "), " {cls} ")][1]')
+    return etree.XPath(f"{scope}/descendant::{tag}{has_class(cls)}[1]")
 
 
 #: The single-post column (header, featured image, content — not the sidebar or footer),
@@ -67,16 +68,15 @@ FEATURED = _first_with_class("div", "jeg_featured")
 #: background of ``.jeg_featured_img`` (single-post 4-6) or as an ``<img>`` (single-post 10).
 FEATURED_BIG = _first_with_class("div", "jeg_featured_big", scope="")
 FEATURED_BACKGROUND = _first_with_class("div", "jeg_featured_img")
-FEATURED_BIG_IMG = etree.XPath('./descendant::div[contains(concat(" ", @class, " "), " jeg_featured_bg ")]'
-                               "/descendant::img[1]")
+FEATURED_BIG_IMG = etree.XPath("./descendant::div" + has_class("jeg_featured_bg") + "/descendant::img[1]")
 BACKGROUND_URL = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)")
 
 #: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
 BODY_CLASS_RAW = re.compile(rb"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
-H2_SUBTITLE = './/h2[contains(concat(" ", @class, " "), " jeg_post_subtitle ")]'
-POST_META = './/div[contains(concat(" ", @class, " "), " jeg_post_meta ")]'
+H2_SUBTITLE = ".//h2" + has_class("jeg_post_subtitle")
+POST_META = ".//div" + has_class("jeg_post_meta")
 META_AUTHOR_LINKS = './/div[contains(@class, "jeg_meta_author")]//a'
-META_DATE = './/div[contains(concat(" ", @class, " "), " jeg_meta_date ")]'
+META_DATE = ".//div" + has_class("jeg_meta_date")
 META_CATEGORY_LINKS = './/div[contains(@class, "jeg_meta_category")]//a'
 POST_TAG_LINKS = './/div[contains(@class, "jeg_post_tags")]//a'
 FEATURED_CAPTION = './/p[contains(@class, "wp-caption-text")]'
@@ -120,11 +120,12 @@ def _ascii_compatible(encoding: str) -> bool:
 
 def _enclosing(el: HtmlElement, tag: str, cls: str) -> HtmlElement | None:
     """The nearest ``<tag>`` ancestor of ``el`` whose class list holds ``cls``."""
-    return next((a for a in el.iterancestors(tag) if cls in (a.get("class") or "").split()), None)
+    return next((a for a in el.iterancestors(tag) if cls in a.classes), None)
 
 
-def _first(values: list[Any]) -> Any:
-    return values[0] if values else None
+def _img_src(img: HtmlElement) -> str | None:
+    """An image's URL: the lazy-loading attributes hold it, ``src`` a placeholder."""
+    return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
 
 
 class ArticlePage:
@@ -136,7 +137,7 @@ class ArticlePage:
         self.raw = raw
         """The page as received (ASCII-compatible encoding), for checks the tree cannot
         answer: a truncated page, a ``<body class>`` lxml dropped."""
-        classes = _first(self._xpath(BODY_CLASS))
+        classes = first(self._xpath(BODY_CLASS))
         broken = classes is None
         if broken and raw is not None:
             match = BODY_CLASS_RAW.search(raw)
@@ -148,9 +149,9 @@ class ArticlePage:
         found = ARTICLE_CONTAINER(self.tree) if self.tree is not None else []
         # Elementor layouts have no .jeg_singlepage: fall back to the whole page.
         self.container: HtmlElement | None = found[0] if found else self.tree
-        header = _first(ENTRY_HEADER(self.container)) if self.container is not None else None
+        header = first(ENTRY_HEADER(self.container)) if self.container is not None else None
         # The title sits in the header: look there first, not through the whole column.
-        title = _first(H1_TITLE(header)) if header is not None else None
+        title = first(H1_TITLE(header)) if header is not None else None
         if title is None:
             title = self._landmark(H1_TITLE)
             own = _enclosing(title, "div", "entry-header") if title is not None else None
@@ -183,8 +184,8 @@ class ArticlePage:
             found = FEATURED(self.container)
             if found or self.container is self.tree:
                 return found[0] if found else None
-        header = _first(FEATURED_BIG(self.tree)) if self.tree is not None else None
-        return _first(FEATURED(header)) if header is not None else None
+        header = self.full_width_header
+        return first(FEATURED(header)) if header is not None else None
 
     @classmethod
     def from_response(cls, response: TextResponse, url: str | None = None) -> ArticlePage:
@@ -220,11 +221,11 @@ class ArticlePage:
     # --- cached page parts --------------------------------------------------------------
     @cached_property
     def data(self) -> StructuredData:
-        # Yoast prints its graph in <head>; other plugins may print theirs in the body.
+        # Yoast prints its graph in <head>; on a page with none there, the body's scripts.
         return parse_structured_data(self.ld_scripts or self._xpath(LD_SCRIPTS_ANYWHERE))
 
     def _meta(self, key: str) -> str | None:
-        return _first(self.meta.get(key, []))
+        return first(self.meta.get(key, []))
 
     @cached_property
     def article_node(self) -> Node | None:
@@ -242,6 +243,11 @@ class ArticlePage:
             if isinstance(page, dict) and "webpage" in node_types(page):
                 return page
         return self.data.primary.first(["WebPage"])
+
+    @cached_property
+    def full_width_header(self) -> HtmlElement | None:
+        """``div.jeg_featured_big``: the header some templates print above the column."""
+        return first(FEATURED_BIG(self.tree)) if self.tree is not None else None
 
     @cached_property
     def post_meta(self) -> HtmlElement | None:
@@ -278,16 +284,16 @@ class ArticlePage:
     # --- fields -------------------------------------------------------------------------
     def url_candidates(self) -> list[str]:
         candidates = []
-        if self.webpage_node is not None and self.page_number() == 1:
-            candidates.append(text_value(self.webpage_node.get("url")))
         if self.page_number() == 1:
-            candidates += [_first(self.links.get("canonical", [])), self._meta("og:url")]
+            if self.webpage_node is not None:
+                candidates.append(text_value(self.webpage_node.get("url")))
+            candidates += [first(self.links.get("canonical", [])), self._meta("og:url")]
         date_links = self.post_meta.xpath(META_DATE + "//a/@href") if self.post_meta is not None else []
-        candidates.append(_first(date_links))
+        candidates.append(first(date_links))
         return [c for c in candidates if c]
 
     def post_id(self) -> str | None:
-        shortlink = _first(self.links.get("shortlink", [])) or ""
+        shortlink = first(self.links.get("shortlink", [])) or ""
         match = SHORTLINK_ID.search(shortlink)
         return match.group(1) if match else self.post_id_class()
 
@@ -340,14 +346,14 @@ class ArticlePage:
         return self._date("dateModified", "article:modified_time", visible=False)
 
     def _date(self, key: str, meta_key: str, *, visible: bool) -> str | None:
-        if self.article_node is not None and text_value(self.article_node.get(key)):
-            return text_value(self.article_node.get(key))
-        if self._meta(meta_key):
-            return self._meta(meta_key)
-        if self.secondary_article is not None and text_value(self.secondary_article.get(key)):
-            return text_value(self.secondary_article.get(key))
+        if self.article_node is not None and (value := text_value(self.article_node.get(key))):
+            return value
+        if value := self._meta(meta_key):
+            return value
+        if self.secondary_article is not None and (value := text_value(self.secondary_article.get(key))):
+            return value
         if visible and self.post_meta is not None:
-            return _text(_first(self.post_meta.xpath(META_DATE)))
+            return _text(first(self.post_meta.xpath(META_DATE)))
         return None
 
     def categories(self) -> list[str]:
@@ -399,31 +405,29 @@ class ArticlePage:
             # No featured-image slot (og:image could be an inline image), unless a
             # full-width header shows it.
             return self._header_image()
-        link = _first(self.featured.xpath(".//a/@href"))
+        link = first(self.featured.xpath(".//a/@href"))
         if link:
             return str(link)
-        img = _first(self.featured.xpath(".//img"))
+        img = first(self.featured.xpath(".//img"))
         if img is not None:
-            return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
+            return _img_src(img)
         # JNews's lazy background option: <div class="lazyload" data-bgset="URL [size], …">
-        bgset = _first(self.featured.xpath(".//@data-bgset"))
+        bgset = first(self.featured.xpath(".//@data-bgset"))
         if bgset and bgset.split()[0].startswith(("http://", "https://")):
             return str(bgset.split()[0].rstrip(","))
         return self._meta("og:image")
 
     def _header_image(self) -> str | None:
         """The featured image of a full-width header template, if the page has one."""
-        header = _first(FEATURED_BIG(self.tree)) if self.tree is not None else None
+        header = self.full_width_header
         if header is None:
             return None
-        background = _first(FEATURED_BACKGROUND(header))
+        background = first(FEATURED_BACKGROUND(header))
         match = BACKGROUND_URL.search(background.get("style") or "") if background is not None else None
         if match:
             return match.group(1).strip()
-        img = _first(FEATURED_BIG_IMG(header))
-        if img is not None:
-            return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
-        return None
+        img = first(FEATURED_BIG_IMG(header))
+        return _img_src(img) if img is not None else None
 
     def image_caption(self) -> str | None:
         if self._featured_slot_empty:
@@ -433,7 +437,7 @@ class ArticlePage:
             if caption:
                 return caption
         if self.featured is not None:
-            return _text(_first(self.featured.xpath(FEATURED_CAPTION)))
+            return _text(first(self.featured.xpath(FEATURED_CAPTION)))
         return None
 
     def body_parts(self) -> tuple[list[str], str | None]:
@@ -444,9 +448,9 @@ class ArticlePage:
 
     def language(self) -> str | None:
         for holder in (self.article_node, self.webpage_node):
-            if holder is not None and text_value(holder.get("inLanguage")):
-                return text_value(holder.get("inLanguage"))
-        return self._meta("og:locale") or _first(self._xpath(HTML_LANG))
+            if holder is not None and (declared := text_value(holder.get("inLanguage"))):
+                return declared
+        return self._meta("og:locale") or first(self._xpath(HTML_LANG))
 
 
 def _looks_truncated(headline: str, full: str) -> bool:

@@ -16,31 +16,26 @@ from lxml import etree
 from lxml.html import HtmlElement
 from parsel import Selector
 
+from newsspider.extraction.selector import first, has_class
 from newsspider.loaders import parse_date
 from newsspider.urls import absolute_url
-
-
-def _has_class(cls: str) -> str:
-    """XPath predicate: the class list holds ``cls``.  The cheap ``contains(@class, …)``
-    runs first and only its matches pay for the exact token test."""
-    return f'[contains(@class, "{cls}")][contains(concat(" ", normalize-space(@class), " "), " {cls} ")]'
-
 
 #: The main column and the home page's hero blocks: one pass over the page.
 BLOCKS = etree.XPath('//div[contains(@class, "jeg_main_content") or contains(@class, "jeg_heroblock")]')
 MAIN_COLUMN_CLASS = "jeg_main_content"
 HERO_BLOCK_CLASS = "jeg_heroblock"
-POST_BLOCK = etree.XPath(".//article" + _has_class("jeg_post"))
-POST_TITLE_LINK = etree.XPath(".//*" + _has_class("jeg_post_title") + "//a/@href")
-POST_DATE = etree.XPath("string((.//div" + _has_class("jeg_meta_date") + ")[1])")
+POST_BLOCK = etree.XPath(".//article" + has_class("jeg_post"))
+POST_TITLE_LINK = etree.XPath(".//*" + has_class("jeg_post_title") + "//a/@href", smart_strings=False)
+POST_DATE = etree.XPath("string((.//div" + has_class("jeg_meta_date") + ")[1])", smart_strings=False)
 #: Category links in the site's menus (top, main, mobile, footer) and post meta.
-MENU_LINKS = etree.XPath('//ul[contains(@class, "menu")]//a[contains(@href, "/category/")]/@href')
+MENU_LINKS = etree.XPath('//ul[contains(@class, "menu")]//a[contains(@href, "/category/")]/@href',
+                        smart_strings=False)
 #: Yoast's ``<link rel="next">``, else the theme's "next" pagination link.
-NEXT_LINK = etree.XPath('/html/head/link[@rel="next"]/@href')
-NEXT_PAGE_LINK = etree.XPath("//a" + _has_class("page_nav") + _has_class("next") + "/@href")
-NEXT_LINK_ANYWHERE = etree.XPath('//link[@rel="next"]/@href')
+NEXT_LINK = etree.XPath('/html/head/link[@rel="next"]/@href', smart_strings=False)
+NEXT_PAGE_LINK = etree.XPath("//a" + has_class("page_nav") + has_class("next") + "/@href", smart_strings=False)
+NEXT_LINK_ANYWHERE = etree.XPath('//link[@rel="next"]/@href', smart_strings=False)
 #: JNews's "No Content Available" notice of a block (an empty category is not a broken page).
-EMPTY_NOTICE = etree.XPath(".//div" + _has_class("jeg_empty_module"))
+EMPTY_NOTICE = etree.XPath(".//div" + has_class("jeg_empty_module"))
 CATEGORY_PATH = re.compile(r"^/category/[^?#]+$")
 PAGINATION_SUFFIX = re.compile(r"/page/\d+/?$")
 
@@ -58,14 +53,14 @@ class Listing:
     next_page: str | None = None
     categories: list[str] = field(default_factory=list)
     says_empty: bool = False
-    """The main column shows JNews's "No Content Available" notice."""
+    """A listing block (or, without blocks, the page) shows JNews's "No Content Available"."""
 
 
 def _blocks(root: HtmlElement) -> list[HtmlElement]:
     """The main column(s), then the hero blocks; the whole page when it has neither."""
-    found = [(el, set(el.get("class", "").split())) for el in BLOCKS(root)]
-    blocks = [el for el, classes in found if MAIN_COLUMN_CLASS in classes]
-    blocks += [el for el, classes in found if HERO_BLOCK_CLASS in classes]
+    found = BLOCKS(root)
+    blocks = [el for el in found if MAIN_COLUMN_CLASS in el.classes]
+    blocks += [el for el in found if HERO_BLOCK_CLASS in el.classes]
     return blocks or [root]
 
 
@@ -87,14 +82,10 @@ def parse_listing(page: Selector, page_url: str) -> Listing:
             listing.entries.append(ListingEntry(url, parse_date(POST_DATE(post))))
     if not listing.entries:
         listing.says_empty = any(EMPTY_NOTICE(block) for block in blocks)
-    next_href = _first(NEXT_LINK(root)) or _first(NEXT_PAGE_LINK(root)) or _first(NEXT_LINK_ANYWHERE(root))
+    next_href = first(NEXT_LINK(root)) or first(NEXT_PAGE_LINK(root)) or first(NEXT_LINK_ANYWHERE(root))
     listing.next_page = absolute_url(page_url, next_href) if next_href else None
     listing.categories = category_links(root, page_url)
     return listing
-
-
-def _first(values: list[str]) -> str | None:
-    return str(values[0]) if values else None
 
 
 def category_links(root: HtmlElement, page_url: str) -> list[str]:

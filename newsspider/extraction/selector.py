@@ -1,6 +1,8 @@
-"""Parsing a Scrapy response into a selector for the extraction code."""
+"""Parsing a Scrapy response into a selector, and the small helpers every query uses."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from lxml import etree
 from parsel import Selector
@@ -23,3 +25,14 @@ def page_selector(response: TextResponse) -> Selector:
         return Selector(body=response.body, encoding=response.encoding, type="html", base_url=response.url)
     except (LookupError, ValueError, etree.LxmlError):
         return Selector(text=response.text, type="html", base_url=response.url)
+
+
+def has_class(cls: str) -> str:
+    """XPath predicate: the element's class list holds ``cls`` (a whole class name, with
+    any whitespace between the classes), e.g. ``"//div" + has_class("content-inner")``."""
+    return f'[contains(concat(" ", normalize-space(@class), " "), " {cls} ")]'
+
+
+def first(values: list[Any]) -> Any:
+    """The first result of a query, or None."""
+    return values[0] if values else None

@@ -20,7 +20,7 @@ POST_SITEMAP = re.compile(r"/(?:post-sitemap\d*|wp-sitemap-posts-post-\d+)\.xml$
 class SitemapEntry:
     url: str
     lastmod: str | None
-    """``<lastmod>`` as ISO 8601 with offset, or None."""
+    """``<lastmod>`` as ISO 8601 with offset (``YYYY-MM-DD`` when it has no time), or None."""
 
 
 def robots_sitemaps(robots_text: bytes, base_url: str) -> list[str]:
