@@ -18,7 +18,8 @@ request counts, user agents and politeness delays. :class:`FaultPlan` makes chos
 fail (status sequences, ``Retry-After``, slow responses, dropped connections, truncated
 bodies, redirects, a failing robots.txt).
 
-CLI (used by ``make demo``): ``python -m newsspider.devserver ROOT [--host H] [--port N]``.
+CLI (to serve any mirror by hand; ``make demo`` runs ``MirrorServer`` in-process):
+``python -m newsspider.devserver ROOT [--host H] [--port N]``.
 """
 
 from __future__ import annotations

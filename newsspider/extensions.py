@@ -27,6 +27,7 @@ from scrapy.crawler import Crawler
 from scrapy.extensions.feedexport import FeedExporter
 
 from newsspider.state import State, StateLock
+from newsspider.stats import is_dead_status
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def failed_count(stats: dict[str, Any]) -> int:
             continue
         if name.startswith("http_"):
             code = int(name[5:]) if name[5:].isdigit() else 0
-            if not (code >= 500 or code == 429):
+            if is_dead_status(code):
                 continue
         total += int(value)
     return max(total, int(stats.get("newsspider/failed/retries_exhausted", 0)))
@@ -271,6 +272,6 @@ def dead_count(stats: dict[str, Any]) -> int:
         name = _failure_key(key)
         if name and name.startswith("http_") and name[5:].isdigit():
             code = int(name[5:])
-            if code < 500 and code != 429:
+            if is_dead_status(code):
                 total += int(value)
     return total

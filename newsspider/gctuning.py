@@ -20,7 +20,6 @@ class GarbageCollectorTuning:
     an empty setting leaves Python's defaults."""
 
     def __init__(self, thresholds: tuple[int, ...]) -> None:
-        self.thresholds = thresholds
         gc.set_threshold(*thresholds)
 
     @classmethod

@@ -51,6 +51,9 @@ from scrapy.utils.misc import _load_objects
 from scrapy.utils.response import get_meta_refresh
 from twisted.internet.defer import Deferred
 
+from newsspider.state import State
+from newsspider.stats import STAT
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.robotstxt import RobotParser
@@ -59,7 +62,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-STAT = "newsspider"
 THROTTLE_STATUSES = frozenset({429, 503})
 #: Most URLs listed by name in the end-of-run log line (all are in the stats and state).
 SUMMARY_URLS = 20
@@ -323,10 +325,6 @@ class BackoffRetryMiddleware:
         """Hand the URL to the crawl state (issue 3: ``State.record_failed``) so the next
         run requests it again.  Without a state (disabled, locked) the URL is only in the
         stats and the end-of-run log line."""
-        try:
-            from newsspider.state import State
-        except ImportError:
-            return
         state = State.for_crawler(self.crawler)
         if state is None:
             return

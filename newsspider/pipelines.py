@@ -16,7 +16,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-STAT_PREFIX = "newsspider/dropped"
+from newsspider.stats import STAT
+
+STAT_PREFIX = f"{STAT}/dropped"
 
 
 class _CountingPipeline:

@@ -43,6 +43,7 @@ NEWSSPIDER_ROBOTS_RETRY_TIMES = 2  # robots.txt blocks every request: give up on
 NEWSSPIDER_CRAWL_DELAY_MAX = 30.0  # cap on robots.txt Crawl-delay
 NEWSSPIDER_SLOWDOWN_WINDOW = 10  # last N responses of the site considered ...
 NEWSSPIDER_SLOWDOWN_RATIO = 0.5  # ... slow down when this share of them is 429/503
+NEWSSPIDER_SLOWDOWN_MIN_RESPONSES = 3  # ... and at least this many of them
 NEWSSPIDER_SLOWDOWN_START_DELAY = 0.5  # first extra delay; doubles while it lasts
 NEWSSPIDER_SLOWDOWN_MAX_DELAY = 5.0  # cap of the extra site-wide delay
 NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 = none)
@@ -95,5 +96,4 @@ TELNETCONSOLE_ENABLED = False
 # "return value" (its cache is keyed by short-lived bound methods): ~1.5 ms per page.
 # ruff/mypy guard our callbacks instead.
 WARN_ON_GENERATOR_RETURN_VALUE = False
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

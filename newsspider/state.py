@@ -11,7 +11,7 @@ What it records (``NEWSSPIDER_STATE_PATH``, empty string disables it):
   item dropped), so incremental runs neither re-fetch them nor keep paging because of them;
   a dropped article is fetched again once its sitemap ``lastmod`` is newer than the check.
 * ``failed`` — URLs whose requests failed after all retries (``record_failed``, used by the
-  retry middleware); incremental runs request them again (``pending_failed``).
+  retry middleware); the next run, full or incremental, requests them again (``pending_failed``).
 * ``meta`` — ``horizon``: the oldest publication date the state covers ('' = everything).
 
 The file is opened in WAL mode.  ``StateLock`` (``fcntl.flock`` on ``<state>.lock``) makes
@@ -176,9 +176,6 @@ class State:
     def is_empty(self) -> bool:
         return self.db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
 
-    def article_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
-
     def lookup(self, url: str) -> ArticleRecord | None:
         """The article recorded under this canonical URL or one of its aliases."""
         row = self.db.execute(
@@ -202,11 +199,12 @@ class State:
         return self.compare(item, self.lookup(item["url"]))
 
     @staticmethod
-    def compare(item: Mapping[str, Any], record: ArticleRecord | None) -> str:
-        """``classify`` against a record already looked up (None: not recorded)."""
+    def compare(item: Mapping[str, Any], record: ArticleRecord | None, digest: str | None = None) -> str:
+        """``classify`` against a record already looked up (None: not recorded);
+        ``digest`` is the item's ``content_hash`` when the caller has it already."""
         if record is None:
             return "new"
-        if record.content_hash != content_hash(item) or newer(item.get("modified"), record.modified):
+        if record.content_hash != (digest or content_hash(item)) or newer(item.get("modified"), record.modified):
             return "updated"
         return "unchanged"
 
@@ -229,7 +227,8 @@ class State:
         """Record an exported item; returns what it was (``new``/``updated``/``unchanged``)."""
         url = item["url"]
         record = self.lookup(url)
-        kind = self.compare(item, record)
+        digest = content_hash(item)
+        kind = self.compare(item, record, digest)
         now = utcnow()
         if record is not None and record.url != url:
             url = record.url  # the item came in under an alias of a recorded article
@@ -245,7 +244,7 @@ class State:
                 " lastmod=excluded.lastmod, content_hash=excluded.content_hash,"
                 " last_seen=excluded.last_seen",
                 (url, item.get("post_id"), item.get("published"), item.get("modified"), lastmod,
-                 content_hash(item), now, now),
+                 digest, now, now),
             )
             names = {a for a in aliases if a and a != url} | ({item["url"]} - {url})
             self.db.executemany("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)",
@@ -281,7 +280,7 @@ class State:
             )
 
     def record_failed(self, url: str, reason: str) -> None:
-        """A request failed after all retries: fetch it again in the next incremental run."""
+        """A request failed after all retries: fetch it again in the next run."""
         now = utcnow()
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")

@@ -27,6 +27,7 @@ from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.listing import parse_listing
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
 from newsspider.state import ArticleRecord, State, newer
+from newsspider.stats import STAT, is_dead_status
 from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ LOCAL_MIRROR_SETTINGS = {"DOWNLOAD_DELAY": 0.0, "AUTOTHROTTLE_ENABLED": False, "
 #: judged by the health check), not skipped.  The page type check comes first, so these
 #: only ever concern pages whose body class says they are posts.
 BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container", "no_title_heading"})
-STAT = "newsspider"
+#: Where Yoast (and WordPress core, redirecting) serve the sitemap index.
+DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
 
 
 def is_loopback(host: str) -> bool:
@@ -199,8 +201,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
         home = self._follow(self.origins.canonical + "/", self.parse_listing)
         if home is not None:
             yield home
+        retries = self.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES", 2)
         robots = Request(self.origins.fetch + "/robots.txt", callback=self.parse_robots,
-                         errback=self.on_robots_error, priority=-10, meta={"max_retry_times": 2})
+                         errback=self.on_robots_error, priority=-10, meta={"max_retry_times": retries})
         yield robots
         if self._incremental():
             feed = self._follow(self.origins.canonical + "/feed/", self.parse_feed)
@@ -240,7 +243,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
     def parse_robots(self, response: Response) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
             return
-        sitemaps = robots_sitemaps(response.body, response.url) or [self.origins.canonical + "/sitemap_index.xml"]
+        sitemaps = robots_sitemaps(response.body, response.url) or [self.origins.canonical + DEFAULT_SITEMAP_INDEX]
         for url in sitemaps:
             request = self._follow(url, self.parse_sitemap, priority=-10)
             if request is not None:
@@ -337,7 +340,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
             return
         # Hard cap per chain, whatever the pages look like (a trap inventing new links).
         page_number = response.meta.get("listing_page", 1)
-        limit = self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES", 0)
+        limit = self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES", 5000)
         if limit and page_number >= limit:
             logger.warning("Stopped paging %s (NEWSSPIDER_MAX_LISTING_PAGES=%d reached)", response.url, limit)
             self._inc("listing/stopped_max_pages")
@@ -435,7 +438,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         its rules): read the default sitemap index instead of its ``Sitemap:`` lines."""
         logger.warning("robots.txt unavailable (%s): using the default sitemap index", failure.getErrorMessage())
         self._inc("skipped/robots_unavailable")
-        request = self._follow(self.origins.canonical + "/sitemap_index.xml", self.parse_sitemap, priority=-10)
+        request = self._follow(self.origins.canonical + DEFAULT_SITEMAP_INDEX, self.parse_sitemap, priority=-10)
         if request is not None:
             yield request
 
@@ -446,7 +449,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if response is not None:
             logger.warning("Dead link (HTTP %s): %s", response.status, response.url)
             self._inc(f"failed/http_{response.status}")
-            if response.status < 500 and response.status != 429:
+            if is_dead_status(response.status):
                 self.outcomes[self.origins.to_canonical(response.url)] = f"dead:{response.status}"
                 if request is not None and request.meta.get("recheck"):
                     self.rechecked.add(request.meta["recheck"])
