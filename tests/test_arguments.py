@@ -8,10 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, project_crawler
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
-from scrapy.utils.test import get_crawler
 
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
@@ -44,10 +43,7 @@ def test_arguments_are_parsed() -> None:
 
 
 def _crawler_settings(base_url: str, **cmdline: object) -> Settings:
-    settings = get_project_settings()
-    settings.setdict(cmdline, priority="cmdline")
-    crawler = get_crawler(GeorgiaTodaySpider, settings_dict=None)
-    crawler.settings = settings  # the project's settings, as `scrapy crawl` loads them
+    crawler = project_crawler(**cmdline)
     GeorgiaTodaySpider.from_crawler(crawler, base_url=base_url)
     return crawler.settings
 

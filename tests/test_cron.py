@@ -18,19 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REPO, crawl_command, crawl_env, log_text, read_jsonl, summary_line
 from sitegen import SiteManifest, generate_site, local_path
 
+from newsspider import settings
 from newsspider.devserver import FaultPlan, FaultRule, MirrorServer
 from newsspider.state import State, StateLock
 
-REPO = Path(__file__).resolve().parent.parent
 N_ARTICLES = 40
 PER_PAGE = 5
 
-PIPELINES = {
-    "newsspider.pipelines.RequireFields": 100,
-    "newsspider.pipelines.DropDuplicates": 200,
-}
+PIPELINES = settings.ITEM_PIPELINES
 
 
 def crawl(
@@ -43,41 +41,24 @@ def crawl(
     state: Path | None = None,
     wait: bool = True,
 ) -> Any:
-    """``scrapy crawl georgiatoday`` as cron (or the evaluation) runs it; returns the
-    CompletedProcess (or the Popen with ``wait=False``)."""
-    command = [sys.executable, "-m", "scrapy", "crawl", "georgiatoday", "-a", f"base_url={base_url}"]
-    if mode:
-        command += ["-a", f"mode={mode}"]
-    if output:
-        command += ["-O", str(tmp / f"{name}.jsonl")]
-    command += [
-        "-s", f"NEWSSPIDER_STATE_PATH={state or tmp / 'state.sqlite3'}",
-        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-        "-s", "HTTPCACHE_ENABLED=False", "-s", f"LOG_FILE={tmp / f'{name}.log'}",
-        "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0", "-s", "NEWSSPIDER_RETRY_JITTER=0",
-        *extra,
-    ]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
+    """``scrapy crawl georgiatoday`` as cron (or the evaluation) runs it, retries without
+    waiting; returns the CompletedProcess (or the Popen with ``wait=False``)."""
+    command = crawl_command(
+        base_url, "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0", "-s", "NEWSSPIDER_RETRY_JITTER=0", *extra,
+        output=tmp / f"{name}.jsonl" if output else None, mode=mode,
+        log_file=tmp / f"{name}.log", state=state or tmp / "state.sqlite3",
+    )
     if not wait:
-        return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
-
-
-def items_of(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return subprocess.Popen(command, cwd=REPO, env=crawl_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.run(command, cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=120)
 
 
 def log_of(tmp: Path, name: str) -> str:
-    path = tmp / f"{name}.log"
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    return log_text(tmp / f"{name}.log")
 
 
 def summary(tmp: Path, name: str) -> str:
-    lines = [line for line in log_of(tmp, name).splitlines() if "Summary:" in line]
-    assert len(lines) == 1, log_of(tmp, name)[-3000:]
-    return lines[0]
+    return summary_line(tmp / f"{name}.log")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +74,7 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
     with MirrorServer(root) as server:
         run1 = crawl(server.base_url, tmp_path, "run1", mode="full")
         assert run1.returncode == 0, run1.stderr[-2000:]
-        assert sorted(i["url"] for i in items_of(tmp_path / "run1.jsonl")) == sorted(v1.article_urls)
+        assert sorted(i["url"] for i in read_jsonl(tmp_path / "run1.jsonl")) == sorted(v1.article_urls)
         assert "new=40 updated=0" in summary(tmp_path, "run1")
         with sqlite3.connect(tmp_path / "state.sqlite3") as db:
             assert db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == N_ARTICLES
@@ -102,7 +83,7 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
         server.requests.clear()
         run2 = crawl(server.base_url, tmp_path, "run2", mode="incremental")
         assert run2.returncode == 0, run2.stderr[-2000:]
-        assert items_of(tmp_path / "run2.jsonl") == []
+        assert read_jsonl(tmp_path / "run2.jsonl") == []
         paths = server.requests.paths()
         allowed = {"/robots.txt", "/", "/feed/", "/sitemap_index.xml", "/post-sitemap.xml"}
         allowed |= {local_path(c.url) for c in v1.categories}
@@ -115,7 +96,7 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
         server.requests.clear()
         run3 = crawl(server.base_url, tmp_path, "run3", mode=None)  # incremental is the default
         assert run3.returncode == 0, run3.stderr[-2000:]
-        items = items_of(tmp_path / "run3.jsonl")
+        items = read_jsonl(tmp_path / "run3.jsonl")
         assert sorted(i["url"] for i in items) == sorted(v2.new_urls + v2.edited_urls)
         edited = next(i for i in items if i["url"] in v2.edited_urls)
         assert edited["modified"] == v2.article(edited["url"]).modified
@@ -127,12 +108,12 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
 
         # And once more: nothing new.
         run4 = crawl(server.base_url, tmp_path, "run4", mode="incremental")
-        assert run4.returncode == 0 and items_of(tmp_path / "run4.jsonl") == []
+        assert run4.returncode == 0 and read_jsonl(tmp_path / "run4.jsonl") == []
 
         # A full run after finished runs is a complete export again, state or not.
         run5 = crawl(server.base_url, tmp_path, "run5", mode="full")
         assert run5.returncode == 0, run5.stderr[-2000:]
-        assert sorted(i["url"] for i in items_of(tmp_path / "run5.jsonl")) == sorted(v2.article_urls)
+        assert sorted(i["url"] for i in read_jsonl(tmp_path / "run5.jsonl")) == sorted(v2.article_urls)
 
 
 def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteManifest) -> None:
@@ -211,7 +192,7 @@ def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, site_v1:
     assert not list(out.glob("*.part"))
     outputs = sorted(out.glob("*.jsonl"))
     assert len(outputs) == 2, outputs
-    urls = [item["url"] for path in outputs for item in items_of(path)]
+    urls = [item["url"] for path in outputs for item in read_jsonl(path)]
     assert len(urls) == len(set(urls)), "duplicates across outputs"
     assert sorted(urls) == sorted(site_v1.article_urls)
     assert "Recovered" in log_of(tmp_path, "rerun")
@@ -260,7 +241,7 @@ def test_clean_run_with_dead_link_and_retried_503_exits_zero(tmp_path: Path, sit
     assert run.returncode == 0, summary(tmp_path, "clean")
     line = summary(tmp_path, "clean")
     assert "health=ok" in line and "dead_links=1 " in line and "failed_requests=0 " in line, line
-    assert len(items_of(tmp_path / "clean.jsonl")) == N_ARTICLES - 1
+    assert len(read_jsonl(tmp_path / "clean.jsonl")) == N_ARTICLES - 1
 
 
 def test_state_records_only_exported_items(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from newsspider.devserver import (
     DROPPED,
@@ -24,7 +25,6 @@ from newsspider.devserver import (
     resolve_path,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 GEORGIAN = "ქუთაისში-ბიბლიოთეკა"
 GEORGIAN_LOWER = "%e1%83%a5%e1%83%a3%e1%83%97%e1%83%90%e1%83%98%e1%83%a1%e1%83%a8%e1%83%98-" + (
     "%e1%83%91%e1%83%98%e1%83%91%e1%83%9a%e1%83%98%e1%83%9d%e1%83%97%e1%83%94%e1%83%99%e1%83%90"

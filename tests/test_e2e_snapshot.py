@@ -8,7 +8,6 @@ posts and most listing entries point at articles that are not in the sample: dea
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -41,7 +40,7 @@ def test_exit_status_zero_and_no_error_records(crawl: tuple) -> None:
 
 def test_every_article_once_and_field_for_field(crawl: tuple, schema_validator) -> None:
     items, *_ = crawl
-    truth = [json.loads(line) for line in TRUTH.read_text(encoding="utf-8").splitlines()]
+    truth = read_jsonl(TRUTH)
     by_url = {item["url"]: item for item in items}
     assert len(by_url) == len(items), "duplicate items"
     assert sorted(by_url) == sorted(t["url"] for t in truth), "missing or extra items"
@@ -87,7 +86,7 @@ def test_mirror_served_under_a_path_prefix(tmp_path: Path) -> None:
         requests = server.requests.snapshot()
     assert result.returncode == 0, result.stderr[-2000:]
     assert log_records(out.with_suffix(".log"), "ERROR") == []
-    truth = {json.loads(line)["url"]: json.loads(line) for line in TRUTH.read_text(encoding="utf-8").splitlines()}
+    truth = {item["url"]: item for item in read_jsonl(TRUTH)}
     items = read_jsonl(out)
     assert sorted(item["url"] for item in items) == sorted(truth)
     for item in items:

@@ -9,12 +9,11 @@ page.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, read_jsonl
 from parsel import Selector
 
 from newsspider.extract import extract_html
@@ -22,7 +21,7 @@ from newsspider.extraction.listing import parse_listing
 from newsspider.urls import OriginMap
 
 REAL = FIXTURES / "jnews-real"
-LABELS = [json.loads(line) for line in (REAL / "labels.jsonl").read_text(encoding="utf-8").splitlines() if line]
+LABELS = read_jsonl(REAL / "labels.jsonl")
 ARTICLES = [label for label in LABELS if label["kind"] == "article"]
 LISTINGS = [
     label for label in LABELS if label["kind"] == "listing" and "\\" not in f"{label['url']}{label.get('next_page')}"

@@ -24,17 +24,14 @@ against one generated mirror (``tests/sitegen.py``) served on 127.0.0.1 by
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from conftest import REPO, log_records, read_jsonl, run_crawl
+from conftest import log_records, read_jsonl, run_crawl, start_crawl, summary_line
 from sitegen import SiteManifest, generate_site, local_path
 
 from newsspider.devserver import LoggedRequest, MirrorServer
@@ -58,12 +55,6 @@ def job_args(tmp: Path) -> tuple[str, ...]:
     )
 
 
-def summary(log: Path) -> str:
-    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if "Summary:" in line]
-    assert len(lines) == 1, log.read_text(encoding="utf-8")[-3000:]
-    return lines[0]
-
-
 def paths(requests: list[LoggedRequest]) -> list[str]:
     """Decoded request paths (the client may percent-encode Georgian slugs differently)."""
     return [unquote(r.path) for r in requests]
@@ -74,7 +65,7 @@ def check_stopped_run(items: list[dict[str, Any]], log: Path, status: int, reaso
     assert status == 1, f"a run stopped before the end is unhealthy (exit 1), got {status}\n{text[-3000:]}"
     assert f"Closing spider ({reason})" in text
     assert f"Unhealthy run: finish reason {reason!r}" in text
-    line = summary(log)
+    line = summary_line(log)
     assert f"finish_reason={reason}" in line and "health=UNHEALTHY" in line, line
     assert log_records(log, "ERROR") == []
     assert minimum <= len(items) < N_ARTICLES, f"run 1 should stop early, emitted {len(items)}"
@@ -96,7 +87,7 @@ def check_resumed_run(
     assert log_records(log, "ERROR") == []
     assert "[scrapy.core.scheduler] INFO: Resuming crawl (" in text, "the job directory was not resumed"
     assert "did not finish: resuming after it" in text
-    line = summary(log)
+    line = summary_line(log)
     assert "finish_reason=finished" in line and "health=ok" in line, line
 
     # Every article exactly once across the two outputs.
@@ -142,20 +133,6 @@ def test_pause_at_item_limit_and_resume(site: SiteManifest, tmp_path: Path, sche
     check_resumed_run(site, items1, read_jsonl(out2), first_requests, second_requests,
                       out2.with_suffix(".log"), second.returncode, schema_validator)
     assert not list(tmp_path.glob("*.part"))
-
-
-def start_crawl(base_url: str, output: Path, *extra: str) -> subprocess.Popen[str]:
-    """``run_crawl``'s command, started in the background (to be sent a signal)."""
-    command = [
-        sys.executable, "-m", "scrapy", "crawl", "georgiatoday",
-        "-a", f"base_url={base_url}", "-a", "mode=full", "-O", str(output),
-        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-        "-s", "HTTPCACHE_ENABLED=False", "-s", f"LOG_FILE={output.with_suffix('.log')}",
-        *extra,
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
 
 
 def test_pause_with_sigterm_and_resume(site: SiteManifest, tmp_path: Path, schema_validator: Any) -> None:

@@ -6,18 +6,16 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import FIXTURES, REPO, project_crawler
 from scrapy.http import HtmlResponse, Request
-from scrapy.utils.test import get_crawler
 
 from newsspider import middlewares
 from newsspider.middlewares import BackoffRetryMiddleware, SitePoliteness, parse_retry_after
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
-REPO = Path(__file__).resolve().parent.parent
 LISTING = REPO / "demo" / "site" / "category" / "politics" / "index.html"
 NOW = datetime(2026, 1, 30, 12, 0, tzinfo=timezone.utc)
 
@@ -37,15 +35,8 @@ def test_parse_retry_after(value: Any, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
 
 
-def _crawler(**settings: Any) -> Any:
-    from newsspider import settings as project
-
-    base = {k: getattr(project, k) for k in dir(project) if k.isupper()}
-    return get_crawler(GeorgiaTodaySpider, {**base, **settings})
-
-
 def test_backoff_grows_exponentially_with_jitter_and_caps() -> None:
-    mw = BackoffRetryMiddleware(_crawler(NEWSSPIDER_RETRY_BASE_DELAY=1.0, NEWSSPIDER_RETRY_JITTER=0.5,
+    mw = BackoffRetryMiddleware(project_crawler(NEWSSPIDER_RETRY_BASE_DELAY=1.0, NEWSSPIDER_RETRY_JITTER=0.5,
                                          NEWSSPIDER_RETRY_MAX_DELAY=8.0, NEWSSPIDER_RETRY_AFTER_MAX=60.0))
     for attempt, nominal in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 8.0), (9, 8.0)]:
         waits = [mw.backoff(attempt) for _ in range(200)]
@@ -63,7 +54,7 @@ def _clock(monkeypatch: pytest.MonkeyPatch, step: float) -> None:
 
 def test_a_burst_of_throttled_answers_raises_the_delay_once(monkeypatch: pytest.MonkeyPatch) -> None:
     _clock(monkeypatch, 0.01)  # answers arriving together (requests already in flight)
-    polite = SitePoliteness(_crawler())
+    polite = SitePoliteness(project_crawler())
     for _ in range(10):
         polite.observe("site", True)
     assert polite.floor("site") == 0.5
@@ -71,7 +62,7 @@ def test_a_burst_of_throttled_answers_raises_the_delay_once(monkeypatch: pytest.
 
 def test_slowdown_rises_on_repeated_429_503_and_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
     _clock(monkeypatch, 10.0)
-    polite = SitePoliteness(_crawler(NEWSSPIDER_SLOWDOWN_WINDOW=10, NEWSSPIDER_SLOWDOWN_RATIO=0.5,
+    polite = SitePoliteness(project_crawler(NEWSSPIDER_SLOWDOWN_WINDOW=10, NEWSSPIDER_SLOWDOWN_RATIO=0.5,
                                      NEWSSPIDER_SLOWDOWN_START_DELAY=0.5, NEWSSPIDER_SLOWDOWN_MAX_DELAY=4.0))
     for _ in range(2):
         polite.observe("site", True)
@@ -85,7 +76,7 @@ def test_slowdown_rises_on_repeated_429_503_and_recovers(monkeypatch: pytest.Mon
 
 
 def test_isolated_throttled_answers_do_not_slow_the_site() -> None:
-    polite = SitePoliteness(_crawler())
+    polite = SitePoliteness(project_crawler())
     for i in range(100):  # one 503 in five, like first-try faults on some articles
         polite.observe("site", i % 5 == 0)
     assert polite.floor("site") == 0
@@ -97,7 +88,7 @@ def test_first_try_failures_do_not_slow_the_site_but_failed_retries_do(monkeypat
     import asyncio
 
     _clock(monkeypatch, 10.0)
-    mw = BackoffRetryMiddleware(_crawler(NEWSSPIDER_RETRY_BASE_DELAY=0.0, NEWSSPIDER_RETRY_JITTER=0.0))
+    mw = BackoffRetryMiddleware(project_crawler(NEWSSPIDER_RETRY_BASE_DELAY=0.0, NEWSSPIDER_RETRY_JITTER=0.0))
     mw.politeness.slot_key = lambda request: "site"  # type: ignore[method-assign]
 
     def answer(url: str, status: int, retry_times: int) -> None:
@@ -113,7 +104,7 @@ def test_first_try_failures_do_not_slow_the_site_but_failed_retries_do(monkeypat
 
 
 def test_crawl_delay_is_capped() -> None:
-    polite = SitePoliteness(_crawler(NEWSSPIDER_CRAWL_DELAY_MAX=5.0))
+    polite = SitePoliteness(project_crawler(NEWSSPIDER_CRAWL_DELAY_MAX=5.0))
     polite.set_crawl_delay("site", 3600)
     assert polite.floor("site") == 5.0
 
@@ -121,7 +112,7 @@ def test_crawl_delay_is_capped() -> None:
 # --------------------------------------------------------------------------- pagination
 
 def _spider(**settings: Any) -> GeorgiaTodaySpider:
-    crawler = _crawler(**settings)
+    crawler = project_crawler(**settings)
     return GeorgiaTodaySpider.from_crawler(crawler, base_url="http://127.0.0.1:9")
 
 
@@ -175,7 +166,7 @@ def test_paging_without_cap_follows_fresh_pages() -> None:
 def test_redirect_to_the_real_site_stays_on_the_mirror() -> None:
     from newsspider.middlewares import MirrorRedirectMiddleware
 
-    crawler = _crawler()
+    crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000")
     mw = MirrorRedirectMiddleware.from_crawler(crawler)
     request = Request("http://127.0.0.1:8000/old-slug/")
@@ -196,7 +187,7 @@ def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
 
     from newsspider.middlewares import MirrorRedirectMiddleware
 
-    crawler = _crawler()
+    crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000/copy")
     mw = MirrorRedirectMiddleware.from_crawler(crawler)
     request = Request("http://127.0.0.1:8000/copy/old-slug/")
@@ -225,7 +216,7 @@ def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
 def test_redirects_are_left_alone_when_crawling_the_site_itself() -> None:
     from newsspider.middlewares import MirrorRedirectMiddleware
 
-    crawler = _crawler()
+    crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider()
     mw = MirrorRedirectMiddleware.from_crawler(crawler)
     request = Request("https://georgiatoday.ge/old-slug/")
@@ -238,7 +229,7 @@ def test_a_post_without_its_title_heading_is_a_counted_drop() -> None:
     """A post (body class single-post) whose h1.jeg_post_title is gone is an article we
     could not read — a markup change, say: WARNING and a counted drop that the health
     check sees, not a quiet "not an article"."""
-    html = (REPO / "tests" / "fixtures" / "sample-batumi-boulevard.html").read_text(encoding="utf-8")
+    html = (FIXTURES / "sample-batumi-boulevard.html").read_text(encoding="utf-8")
     assert '<h1 class="jeg_post_title">' in html
     html = html.replace('<h1 class="jeg_post_title">', '<h1 class="post-heading">', 1)
     spider = _spider()
