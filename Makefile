@@ -31,7 +31,7 @@ lint: $(STAMP)
 
 ## crawl the bundled offline snapshot (demo/site) served on 127.0.0.1
 demo: $(STAMP)
-	$(BIN)/python -m newsspider.demo --port $(DEMO_PORT) --output output/demo.jsonl
+	$(BIN)/python -m newsspider.dev.demo --port $(DEMO_PORT) --output output/demo.jsonl
 
 ## accuracy/speed/crawl benchmarks -> bench/RESULTS.md (own venv in bench/.work); BENCH_ARGS=--quick
 bench:

@@ -1,7 +1,7 @@
 """Part 3: crawl throughput and memory against a large synthetic mirror.
 
 ``tests/sitegen.py`` writes a georgiatoday.ge mirror with N articles (same markup as the
-sample); ``newsspider.devserver.MirrorServer`` serves it on 127.0.0.1 from this process.
+sample); ``newsspider.dev.devserver.MirrorServer`` serves it on 127.0.0.1 from this process.
 Each crawl runs in a subprocess (``bench/crawl_worker.py``) whose RSS is sampled with psutil
 every 50 ms together with the server's request count (the crawl's progress):
 
@@ -102,7 +102,7 @@ def run(n_articles: int, rounds: int = 3) -> dict[str, Any]:
     alternated so both see the same load on a shared machine; the result of each kind is
     its median round, and the ratios are the medians of the per-round ratios."""
     sys.path.insert(0, str(REPO))
-    from newsspider.devserver import MirrorServer
+    from newsspider.dev.devserver import MirrorServer
 
     t0 = time.perf_counter()
     site = build_site(n_articles)

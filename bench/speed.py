@@ -1,7 +1,7 @@
 """Part 2: per-page CPU time in one process, medians over many rounds.
 
 For every distinct labeled page (page 1 of each post): ``lxml.html.fromstring(bytes)`` (the
-floor), our full extraction (``newsspider.extract.extract_html``: Scrapy ``HtmlResponse``
+floor), our full extraction (``newsspider.dev.extract.extract_html``: Scrapy ``HtmlResponse``
 decoding and parsing, article check, every field, the ``ArticleLoader``), trafilatura
 (``bare_extraction`` with metadata) and newspaper4k (``Article.download(input_html)`` +
 ``parse()``). CPU time is ``time.process_time()`` around one call; each tool's median over

@@ -50,7 +50,7 @@ class Tool:
 
 # --- ours -------------------------------------------------------------------------------
 def _ours() -> Tool:
-    from newsspider.extract import extract_html
+    from newsspider.dev.extract import extract_html
     from newsspider.extraction import NotAnArticle
 
     def run(pages: list[bytes], url: str) -> Result:

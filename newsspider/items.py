@@ -2,7 +2,7 @@
 
 The field docstrings are the documentation of the format; ``newsspider/schema/
 article.schema.json`` says the same in JSON Schema and every test item is checked
-against it.  Normalization lives in ``newsspider.loaders``, not here.
+against it.  Normalization lives in ``newsspider.normalize``, not here.
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ CONCURRENT_ITEMS = 8
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "newsspider.middlewares.PoliteRobotsTxtMiddleware": 100,
-    "newsspider.middlewares.BackoffRetryMiddleware": 550,
-    "newsspider.middlewares.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
+    "newsspider.crawl.politeness.PoliteRobotsTxtMiddleware": 100,
+    "newsspider.crawl.retry.BackoffRetryMiddleware": 550,
+    "newsspider.crawl.mirror.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
 }
 RETRY_TIMES = 5  # 6 tries in all, spread over ~1+2+4+8+16 s of backoff
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 520, 521, 522, 524, 408]
@@ -50,8 +50,8 @@ NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 =
 
 # --- items --------------------------------------------------------------------------------
 ITEM_PIPELINES = {
-    "newsspider.pipelines.RequireFields": 100,
-    "newsspider.pipelines.DropDuplicates": 200,
+    "newsspider.crawl.pipelines.RequireFields": 100,
+    "newsspider.crawl.pipelines.DropDuplicates": 200,
 }
 
 # --- output -------------------------------------------------------------------------------
@@ -64,8 +64,8 @@ FEEDS = {
     },
 }
 FEED_STORAGES = {
-    "": "newsspider.feedstorage.AtomicFileFeedStorage",
-    "file": "newsspider.feedstorage.AtomicFileFeedStorage",
+    "": "newsspider.crawl.feedstorage.AtomicFileFeedStorage",
+    "file": "newsspider.crawl.feedstorage.AtomicFileFeedStorage",
 }
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -77,7 +77,7 @@ NEWSSPIDER_INITIAL_WINDOW_DAYS = 7
 
 # --- cron: state, lock, summary line, health → exit status (docs/cron.md) -------------------
 COMMANDS_MODULE = "newsspider.commands"
-EXTENSIONS = {"newsspider.extensions.CronRun": 500, "newsspider.gctuning.GarbageCollectorTuning": 0}
+EXTENSIONS = {"newsspider.crawl.run.CronRun": 500, "newsspider.crawl.gctuning.GarbageCollectorTuning": 0}
 # Cyclic GC thresholds for the crawl process (newsspider/gctuning.py); empty = Python's.
 NEWSSPIDER_GC_THRESHOLDS = [50000, 50, 1000]
 NEWSSPIDER_HEALTH_ENABLED = True
@@ -90,7 +90,7 @@ NEWSSPIDER_HEALTH_MIN_BAD = 2  # a ratio threshold only trips with at least this
 
 # --- Scrapy ---------------------------------------------------------------------------------
 LOG_LEVEL = "INFO"
-LOG_FORMATTER = "newsspider.logformatter.ConciseLogFormatter"
+LOG_FORMATTER = "newsspider.crawl.logformatter.ConciseLogFormatter"
 TELNETCONSOLE_ENABLED = False
 # Scrapy re-parses a generator callback's source on every response to warn about
 # "return value" (its cache is keyed by short-lived bound methods): ~1.5 ms per page.

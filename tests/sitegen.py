@@ -4,7 +4,7 @@ The pages are built from the *real* sample page templates (home, article, catego
 static page, feed, sitemaps, robots.txt) copied to ``tests/fixtures/site-templates/`` from
 ``shared/reference/georgiatoday-sample``: every template is cut into literal chunks and named
 slots once per run, then each page is rendered by string joining, so thousands of pages take
-seconds. The output directory has the layout :mod:`newsspider.devserver` serves: each page
+seconds. The output directory has the layout :mod:`newsspider.dev.devserver` serves: each page
 is ``<decoded URL path>/index.html``; ``robots.txt``, ``*.xml`` sitemaps at the root and the
 RSS feed in ``feed/index.xml``.
 

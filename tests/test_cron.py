@@ -1,7 +1,7 @@
 """Issue 3: scheduled runs — state, incremental mode, lock, crash safety, exit status.
 
 Every test runs the real ``scrapy crawl georgiatoday`` in a subprocess against a small
-synthetic mirror (``tests/sitegen.py``) served on 127.0.0.1 (``newsspider.devserver``).
+synthetic mirror (``tests/sitegen.py``) served on 127.0.0.1 (``newsspider.dev.devserver``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from conftest import REPO, crawl_command, crawl_env, log_text, read_jsonl, summa
 from sitegen import SiteManifest, generate_site, local_path
 
 from newsspider import settings
-from newsspider.devserver import FaultPlan, FaultRule, MirrorServer
-from newsspider.state import State, StateLock
+from newsspider.crawl.state import State, StateLock
+from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 N_ARTICLES = 40
 PER_PAGE = 5
@@ -140,7 +140,7 @@ def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteMan
 def test_lock_contention_exits_zero_without_crawling(tmp_path: Path, site_v1: SiteManifest) -> None:
     state = tmp_path / "state.sqlite3"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from newsspider.state import StateLock;"
+        [sys.executable, "-c", "import sys, time; from newsspider.crawl.state import StateLock;"
          "assert StateLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(60)", str(state)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )

@@ -1,4 +1,4 @@
-"""Tests for ``newsspider.devserver``: URL mapping, request log, fault injection, CLI."""
+"""Tests for ``newsspider.dev.devserver``: URL mapping, request log, fault injection, CLI."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from newsspider.devserver import (
+from newsspider.dev.devserver import (
     DROPPED,
     FaultPlan,
     FaultRule,
@@ -357,7 +357,7 @@ def test_stop_does_not_wait_for_slow_requests(mirror: Path) -> None:
 
 def test_cli_serves_until_interrupted(mirror: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "newsspider.devserver", str(mirror), "--port", "0"],
+        [sys.executable, "-m", "newsspider.dev.devserver", str(mirror), "--port", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -376,7 +376,7 @@ def test_cli_serves_until_interrupted(mirror: Path) -> None:
 
 def test_cli_rejects_missing_root(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "newsspider.devserver", str(tmp_path / "missing")],
+        [sys.executable, "-m", "newsspider.dev.devserver", str(tmp_path / "missing")],
         cwd=REPO,
         capture_output=True,
         text=True,

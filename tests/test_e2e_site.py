@@ -15,7 +15,7 @@ import pytest
 from conftest import log_records, read_jsonl, run_crawl
 from sitegen import SiteManifest, generate_site
 
-from newsspider.devserver import MirrorServer
+from newsspider.dev.devserver import MirrorServer
 
 N_ARTICLES = 45
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, log_records, read_jsonl, run_crawl
 
-from newsspider.devserver import MirrorServer
+from newsspider.dev.devserver import MirrorServer
 
 SITE = REPO / "demo" / "site"
 TRUTH = REPO / "demo" / "truth.jsonl"

@@ -1,4 +1,4 @@
-"""``python -m newsspider.extract``: the single-page tool users debug selectors with."""
+"""``python -m newsspider.dev.extract``: the single-page tool users debug selectors with."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from conftest import FIXTURES, REPO
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "newsspider.extract", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "newsspider.dev.extract", *args], cwd=REPO, capture_output=True, text=True, timeout=60
     )
 
 

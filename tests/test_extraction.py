@@ -17,9 +17,9 @@ import pytest
 from conftest import FIXTURES
 from scrapy.exceptions import DropItem
 
-from newsspider.extract import extract_html
+from newsspider.crawl.pipelines import RequireFields
+from newsspider.dev.extract import extract_html
 from newsspider.extraction import NotAnArticle
-from newsspider.pipelines import RequireFields
 
 CASES = sorted(p for p in FIXTURES.glob("*.json") if not p.name.startswith("_"))
 VOLATILE = {"crawled_at"}

@@ -1,5 +1,5 @@
 """Fault injection end to end: the real ``scrapy crawl`` against a synthetic mirror
-(``tests/sitegen.py``) served by ``newsspider.devserver.MirrorServer`` with faults.
+(``tests/sitegen.py``) served by ``newsspider.dev.devserver.MirrorServer`` with faults.
 
 Three crawls, each asserted from the JSON Lines output, the log file and the server's
 request log:
@@ -31,7 +31,7 @@ import pytest
 from conftest import FIXTURES, log_records, read_jsonl, run_crawl
 from sitegen import SiteManifest, generate_site
 
-from newsspider.devserver import FaultPlan, FaultRule, LoggedRequest, MirrorServer
+from newsspider.dev.devserver import FaultPlan, FaultRule, LoggedRequest, MirrorServer
 
 COMPARED = ("url", "post_id", "title", "subtitle", "summary", "authors", "published", "modified",
             "categories", "tags", "body", "image_url", "image_caption", "image_credit", "language")
@@ -248,7 +248,7 @@ def test_hostile_site_failures_recorded_and_reported(hostile_crawl: Crawl) -> No
     assert re.search(r"WARNING: Gave up on .*" + re.escape(a[1].path), hostile_crawl.log)
     assert re.search(r"WARNING: 1 URL\(s\) failed after all retries .*" + re.escape(a[1].url), hostile_crawl.log)
     summary = re.search(r"INFO: Summary: .*", hostile_crawl.log)
-    if summary:  # the run summary (newsspider.extensions) reports it
+    if summary:  # the run summary (newsspider.crawl.run) reports it
         assert "failed_requests=1 " in summary.group(0), summary.group(0)
     if hostile_crawl.state_path.exists():
         with sqlite3.connect(hostile_crawl.state_path) as db:

@@ -8,7 +8,7 @@ import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
-from newsspider.gctuning import GarbageCollectorTuning
+from newsspider.crawl.gctuning import GarbageCollectorTuning
 
 
 @pytest.fixture(autouse=True)

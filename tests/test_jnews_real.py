@@ -16,7 +16,7 @@ import pytest
 from conftest import FIXTURES, read_jsonl
 from parsel import Selector
 
-from newsspider.extract import extract_html
+from newsspider.dev.extract import extract_html
 from newsspider.extraction.listing import parse_listing
 from newsspider.urls import OriginMap
 

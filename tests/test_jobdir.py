@@ -11,7 +11,7 @@ full run after an unfinished one does not emit again what that run exported).
 
 Each test runs the real ``scrapy crawl georgiatoday -a mode=full`` twice in a subprocess
 against one generated mirror (``tests/sitegen.py``) served on 127.0.0.1 by
-``newsspider.devserver`` (one server for both runs: the saved requests carry its port):
+``newsspider.dev.devserver`` (one server for both runs: the saved requests carry its port):
 
 * run 1 is stopped early and gracefully (``CLOSESPIDER_ITEMCOUNT``, deterministic; or one
   SIGTERM, as the docs tell an operator) and exits 1 because its finish reason is not
@@ -34,7 +34,7 @@ import pytest
 from conftest import log_records, read_jsonl, run_crawl, start_crawl, summary_line
 from sitegen import SiteManifest, generate_site, local_path
 
-from newsspider.devserver import LoggedRequest, MirrorServer
+from newsspider.dev.devserver import LoggedRequest, MirrorServer
 
 N_ARTICLES = 45
 ITEM_LIMIT = 10

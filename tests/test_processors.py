@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from newsspider.extraction.body import normalize_text
 from newsspider.extraction.sitemap import is_post_sitemap
-from newsspider.loaders import canonical_url, clean_text, parse_date, parse_language, parse_post_id
+from newsspider.normalize import canonical_url, clean_text, normalize_text, parse_date, parse_language, parse_post_id
 from newsspider.urls import OriginMap, normalize_url
 
 
@@ -132,7 +131,7 @@ def test_body_text_is_not_entity_decoded_twice() -> None:
     """The parser decodes entities once; a literal "&amp;" in an article stays."""
     from conftest import FIXTURES
 
-    from newsspider.extract import extract_html
+    from newsspider.dev.extract import extract_html
 
     html = (FIXTURES / "sample-batumi-boulevard.html").read_text(encoding="utf-8")
     start = html.index('<div class="content-inner ">') + len('<div class="content-inner ">')
@@ -163,7 +162,7 @@ def test_a_broken_canonical_link_falls_back_to_the_next_source() -> None:
     """Found by fuzzing: a canonical like "https://[…" made urlsplit raise."""
     from conftest import FIXTURES
 
-    from newsspider.extract import extract_html
+    from newsspider.dev.extract import extract_html
 
     html = (FIXTURES / "no-structured-data.html").read_text(encoding="utf-8")
     expected = json.loads((FIXTURES / "no-structured-data.json").read_text(encoding="utf-8"))

@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
 
-from newsspider.extract import extract_html
+from newsspider.crawl.pipelines import RequireFields
+from newsspider.dev.extract import extract_html
 from newsspider.extraction import NotAnArticle
 from newsspider.items import ArticleItem
-from newsspider.loaders import canonical_url, clean_text, parse_date, parse_language, parse_post_id
-from newsspider.pipelines import RequireFields
+from newsspider.normalize import canonical_url, clean_text, parse_date, parse_language, parse_post_id
 
 URL = "https://georgiatoday.ge/some-article/"
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -165,7 +165,7 @@ def test_random_tag_soup_never_crashes(html: str) -> None:
 @PROPS
 @given(st.sampled_from(PAGE_BYTES), st.sampled_from(["utf-8", "windows-1251", "latin-1", "utf-16"]))
 def test_charset_conflicts_between_header_meta_and_bom(page: bytes, header: str) -> None:
-    from newsspider.extract import page_from_bytes  # the crawl's decoding path
+    from newsspider.dev.extract import page_from_bytes  # the crawl's decoding path
 
     page_from_bytes(page, URL, encoding=header)  # an explicit (HTTP header) charset
     extract_or_not_article(b"\xef\xbb\xbf" + page.replace(b"UTF-8", b"windows-1251", 1))

@@ -12,8 +12,9 @@ import pytest
 from conftest import FIXTURES, REPO, project_crawler
 from scrapy.http import HtmlResponse, Request
 
-from newsspider import middlewares
-from newsspider.middlewares import BackoffRetryMiddleware, SitePoliteness, parse_retry_after
+from newsspider.crawl import politeness
+from newsspider.crawl.politeness import SitePoliteness
+from newsspider.crawl.retry import BackoffRetryMiddleware, parse_retry_after
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
 LISTING = REPO / "demo" / "site" / "category" / "politics" / "index.html"
@@ -49,7 +50,7 @@ def test_backoff_grows_exponentially_with_jitter_and_caps() -> None:
 
 def _clock(monkeypatch: pytest.MonkeyPatch, step: float) -> None:
     ticks = iter(range(10**6))
-    monkeypatch.setattr(middlewares, "monotonic", lambda: next(ticks) * step)
+    monkeypatch.setattr(politeness, "monotonic", lambda: next(ticks) * step)
 
 
 def test_a_burst_of_throttled_answers_raises_the_delay_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,7 +165,7 @@ def test_paging_without_cap_follows_fresh_pages() -> None:
 # --------------------------------------------------------------------------- mirror redirects
 
 def test_redirect_to_the_real_site_stays_on_the_mirror() -> None:
-    from newsspider.middlewares import MirrorRedirectMiddleware
+    from newsspider.crawl.mirror import MirrorRedirectMiddleware
 
     crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000")
@@ -185,7 +186,7 @@ def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
     """Static copies of a site write redirects as meta-refresh pages."""
     from scrapy.utils.response import get_meta_refresh
 
-    from newsspider.middlewares import MirrorRedirectMiddleware
+    from newsspider.crawl.mirror import MirrorRedirectMiddleware
 
     crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000/copy")
@@ -214,7 +215,7 @@ def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
 
 
 def test_redirects_are_left_alone_when_crawling_the_site_itself() -> None:
-    from newsspider.middlewares import MirrorRedirectMiddleware
+    from newsspider.crawl.mirror import MirrorRedirectMiddleware
 
     crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider()

@@ -34,7 +34,7 @@ from sitegen import (
     generate_site,
 )
 
-from newsspider.devserver import MirrorServer
+from newsspider.dev.devserver import MirrorServer
 
 N = 37
 PER_PAGE = 10

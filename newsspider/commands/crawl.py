@@ -3,7 +3,7 @@
 * Another crawl holds the state lock (``<NEWSSPIDER_STATE_PATH>.lock``): log it, exit 0
   at once — nothing is fetched and no output file is touched (not even ``-O``).
 * The run was unhealthy by the ``NEWSSPIDER_HEALTH_*`` thresholds (judged by
-  ``newsspider.extensions.CronRun``): exit 1.  Scrapy start-up failures: exit 1 as before.
+  ``newsspider.crawl.run.CronRun``): exit 1.  Scrapy start-up failures: exit 1 as before.
 * Otherwise exit 0.
 """
 
@@ -15,7 +15,7 @@ import logging
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from newsspider.state import StateLock
+from newsspider.crawl.state import StateLock
 
 logger = logging.getLogger(__name__)
 

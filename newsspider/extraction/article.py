@@ -2,7 +2,7 @@
 
 ``ArticlePage`` wraps a parsed page (a parsel ``Selector``) and answers "is this an
 article?" and "what is its title / published / body / …?".  It returns *raw* values
-(strings as the page has them, lists, ``None``); ``newsspider.loaders.ArticleLoader``
+(strings as the page has them, lists, ``None``); ``newsspider.normalize.ArticleLoader``
 normalizes them.  The head (meta tags, links, JSON-LD scripts) and the landmarks (the
 article column, its header, title, content and featured-image slot) are found once in
 ``__init__``, the JSON-LD is parsed once on first use; field methods only look inside them.
@@ -35,6 +35,7 @@ from newsspider.extraction.jsonld import (
     text_value,
 )
 from newsspider.extraction.selector import first, has_class, page_selector
+from newsspider.site import TITLE_SUFFIX
 
 # --- selectors (XPath, tag-qualified: the head, the landmarks, then queries inside them) --
 BODY_CLASS = "/html/body/@class"
@@ -82,7 +83,6 @@ POST_TAG_LINKS = './/div[contains(@class, "jeg_post_tags")]//a'
 FEATURED_CAPTION = './/p[contains(@class, "wp-caption-text")]'
 PAGE_LINKS = './/div[contains(@class, "jeg_pagelinks")]//a[@href]/@href'
 
-TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+Georgia Today\s*$")
 TRUNCATED = ("…", "...")
 POSTID_CLASS = re.compile(r"\bpostid-(\d+)\b")
 PAGED_CLASS = re.compile(r"\bsingle-paged-(\d+)\b")

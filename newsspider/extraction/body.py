@@ -11,9 +11,10 @@ line is its own paragraph.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from lxml.html import HtmlElement
+
+from newsspider.normalize import normalize_text
 
 #: Elements whose whole subtree is never article text.
 SKIP_TAGS = frozenset(
@@ -64,11 +65,6 @@ BLOCK_TAGS = frozenset(
      "details", "summary", "fieldset", "figure", "body", "html"}
 )
 
-#: Whitespace runs; ``\s`` covers NBSP, figure and narrow no-break spaces (Unicode Zs).
-_WHITESPACE = re.compile(r"\s+")
-#: Invisible characters dropped from text: zero-width space, BOM, soft hyphen, word joiner.
-_INVISIBLE = re.compile("[\u200b\ufeff\u00ad\u2060\x00]")
-
 #: A standalone credit line: "Photo: X", "Photos: X", "Header image: X", "Photo credit: X" …
 CREDIT_LINE = re.compile(
     r"^(?:header\s+image|featured\s+image|cover\s+(?:image|photo)|top\s+image|main\s+image|"
@@ -76,16 +72,6 @@ CREDIT_LINE = re.compile(
     r"ფოტო|ფოტოები|фото)\s*:\s*(?P<value>\S.{0,200})$",
     re.IGNORECASE,
 )
-
-
-def normalize_text(text: str) -> str:
-    """NFC, invisible characters dropped, NBSP and friends to spaces, whitespace runs
-    collapsed, trimmed.  (ASCII text skips the Unicode steps: most of an English page.)"""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
-    elif "\x00" in text:
-        text = text.replace("\x00", "")
-    return _WHITESPACE.sub(" ", text).strip()
 
 
 #: An editor's "Read also: <link>" teaser paragraph (an inline related post without the box).

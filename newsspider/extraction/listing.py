@@ -17,7 +17,7 @@ from lxml.html import HtmlElement
 from parsel import Selector
 
 from newsspider.extraction.selector import first, has_class
-from newsspider.loaders import parse_date
+from newsspider.normalize import parse_date
 from newsspider.urls import absolute_url
 
 #: The main column and the home page's hero blocks: one pass over the page.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from scrapy.utils.sitemap import Sitemap
 
-from newsspider.loaders import parse_date
+from newsspider.normalize import parse_date
 from newsspider.urls import absolute_url
 
 #: Sitemaps of posts in an index: Yoast's (also Rank Math's and AIOSEO's) ``post-sitemap.xml``,

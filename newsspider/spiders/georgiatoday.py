@@ -21,13 +21,13 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from twisted.python.failure import Failure
 
-from newsspider.article import load_article
+from newsspider.crawl.state import ArticleRecord, State, newer
+from newsspider.crawl.stats import STAT, is_dead_status
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.listing import parse_listing
+from newsspider.extraction.loader import load_article
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
-from newsspider.state import ArticleRecord, State, newer
-from newsspider.stats import STAT, is_dead_status
 from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         self._chains: dict[str, set[str]] = {}
         self._categories_followed: set[str] = set()
         self._article_requests: set[str] = set()
-        # Bookkeeping of this run, saved in the state by newsspider.extensions.CronRun.
+        # Bookkeeping of this run, saved in the state by newsspider.crawl.run.CronRun.
         self.sitemap_lastmod: dict[str, str] = {}  # canonical url -> sitemap <lastmod>
         self.aliases: dict[str, set[str]] = {}  # item url -> other URLs that led to it
         self.outcomes: dict[str, str] = {}  # url -> dead:<status> / not_article / dropped:<reason>

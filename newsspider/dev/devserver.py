@@ -19,7 +19,7 @@ fail (status sequences, ``Retry-After``, slow responses, dropped connections, tr
 bodies, redirects, a failing robots.txt).
 
 CLI (to serve any mirror by hand; ``make demo`` runs ``MirrorServer`` in-process):
-``python -m newsspider.devserver ROOT [--host H] [--port N]``.
+``python -m newsspider.dev.devserver ROOT [--host H] [--port N]``.
 """
 
 from __future__ import annotations
@@ -540,8 +540,9 @@ class MirrorServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m newsspider.devserver ROOT [--host H] [--port N]``."""
-    parser = argparse.ArgumentParser(prog="python -m newsspider.devserver", description="Serve an offline site mirror.")
+    """``python -m newsspider.dev.devserver ROOT [--host H] [--port N]``."""
+    parser = argparse.ArgumentParser(prog="python -m newsspider.dev.devserver",
+                                     description="Serve an offline site mirror.")
     parser.add_argument("root", type=Path, help="mirror directory (e.g. a sitegen output)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")

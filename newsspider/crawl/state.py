@@ -162,7 +162,7 @@ class State:
     # --- the crawl's instance -------------------------------------------------------------
     @staticmethod
     def for_crawler(crawler: Any) -> State | None:
-        """The state opened for this crawl by ``newsspider.extensions.CronRun`` (None when
+        """The state opened for this crawl by ``newsspider.crawl.run.CronRun`` (None when
         state is disabled or another process holds the lock)."""
         return getattr(crawler, "newsspider_state", None)
 

@@ -11,13 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from newsspider.devserver import MirrorServer
+from newsspider.dev.devserver import MirrorServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m newsspider.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m newsspider.dev.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--site", type=Path, default=ROOT / "demo" / "site")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--output", type=Path, default=ROOT / "output" / "demo.jsonl")

@@ -1,33 +1,27 @@
-"""``ArticleLoader``: the input/output processors that normalize every field.
+"""Normalization: plain functions for text, dates, ids, languages and URLs.
 
-Extraction (``newsspider.extraction``) hands over raw values as the page has them; the
-processors here decode entities, normalize whitespace and Unicode, parse dates into
-ISO 8601 with offset, canonicalize URLs and turn ids into ints.  Each processor is a
-plain function, so the property-based tests can call it directly.
+The bottom floor of the package: every layer imports it (extraction, the loader's
+processors, the crawl's state), and it imports nothing of the package but ``site`` and
+``urls``.  Each function takes a raw value as a page has it and returns the normalized
+value or None, so the property-based tests can call it directly.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Any, ClassVar
+import unicodedata
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
-from itemloaders.processors import Compose, Join, MapCompose, TakeFirst
-from scrapy.loader import ItemLoader
 from w3lib.html import replace_entities
 
-from newsspider.extraction.body import normalize_text
-from newsspider.items import ArticleItem
+from newsspider.site import SITE_TIMEZONE
 from newsspider.urls import normalize_url
 
-try:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    SITE_TIMEZONE: tzinfo = ZoneInfo("Asia/Tbilisi")
-except (ImportError, ZoneInfoNotFoundError):  # no tz database: Tbilisi is UTC+4 all year
-    SITE_TIMEZONE = timezone(timedelta(hours=4), "Asia/Tbilisi")
-
-PARAGRAPH_SEPARATOR = "\n\n"
+#: Whitespace runs; ``\s`` covers NBSP, figure and narrow no-break spaces (Unicode Zs).
+_WHITESPACE = re.compile(r"\s+")
+#: Invisible characters dropped from text: zero-width space, BOM, soft hyphen, word joiner.
+_INVISIBLE = re.compile("[\u200b\ufeff\u00ad\u2060\x00]")
 
 _ISO_DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?"
@@ -60,6 +54,16 @@ _MONTHS = {
 _WORDY_DATE = re.compile(r"^(?:(?P<d1>\d{1,2})\s+(?:de\s+)?(?P<m1>[^\W\d_]+)\.?,?\s+(?:de\s+)?(?P<y1>\d{4})"
                          r"|(?P<m2>[^\W\d_]+)\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4}))")
 _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
+
+
+def normalize_text(text: str) -> str:
+    """NFC, invisible characters dropped, NBSP and friends to spaces, whitespace runs
+    collapsed, trimmed.  (ASCII text skips the Unicode steps: most of an English page.)"""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    elif "\x00" in text:
+        text = text.replace("\x00", "")
+    return _WHITESPACE.sub(" ", text).strip()
 
 
 def clean_text(value: Any) -> str | None:
@@ -158,47 +162,3 @@ def absolute_http_url(value: Any) -> str | None:
 def unique(values: list[Any]) -> list[Any]:
     """Drop repeated values, keeping the first occurrence's position."""
     return list(dict.fromkeys(values))
-
-
-class ArticleLoader(ItemLoader):
-    """Loads an ``ArticleItem``; add raw values, get a normalized item.
-
-    Processors are looked up once per field and class: ItemLoader otherwise rebuilds an
-    ItemAdapter (and runs ``dataclasses.fields``) on every ``add_value``, which cost more
-    than the extraction itself.  ``ArticleItem`` declares no per-field processors, so the
-    class attributes below are the whole answer.
-    """
-
-    _processors: ClassVar[dict[tuple[type, str, str], Any]] = {}
-
-    def get_input_processor(self, field_name: str) -> Any:
-        key = (type(self), "in", field_name)
-        if key not in self._processors:
-            self._processors[key] = super().get_input_processor(field_name)
-        return self._processors[key]
-
-    def get_output_processor(self, field_name: str) -> Any:
-        key = (type(self), "out", field_name)
-        if key not in self._processors:
-            self._processors[key] = super().get_output_processor(field_name)
-        return self._processors[key]
-
-    default_item_class = ArticleItem
-    default_input_processor = MapCompose(clean_text)
-    default_output_processor = TakeFirst()
-
-    url_in = MapCompose(canonical_url)
-    post_id_in = MapCompose(parse_post_id)
-    published_in = MapCompose(parse_date)
-    modified_in = MapCompose(parse_date)
-    language_in = MapCompose(parse_language)
-    image_url_in = MapCompose(absolute_http_url)
-
-    authors_out = Compose(unique)
-    categories_out = Compose(unique)
-    tags_out = Compose(unique)
-
-    # Paragraphs are DOM text: entities are already decoded once by the parser, and
-    # decoding again would turn a literal "&amp;" in an article into "&".
-    body_in = MapCompose(normalize_text)
-    body_out = Compose(Join(PARAGRAPH_SEPARATOR), lambda text: text or None)

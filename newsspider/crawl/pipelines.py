@@ -16,7 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from newsspider.stats import STAT
+from newsspider.crawl.stats import STAT
 
 STAT_PREFIX = f"{STAT}/dropped"
 

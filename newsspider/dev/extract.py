@@ -1,6 +1,6 @@
 """Print the item for one saved page (or URL) as one JSON line.
 
-    python -m newsspider.extract FILE_OR_URL [--url CANONICAL_URL] [--page FILE ...]
+    python -m newsspider.dev.extract FILE_OR_URL [--url CANONICAL_URL] [--page FILE ...]
 
 Exit status 0 with the item on stdout; 1 with a message on stderr when the page is not
 an article (or cannot be read).  The item is built by the same code as the crawl.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from scrapy.http import HtmlResponse
 
-from newsspider.article import load_article
 from newsspider.extraction import ArticlePage, NotAnArticle
+from newsspider.extraction.loader import load_article
 from newsspider.items import ArticleItem
 from newsspider.urls import OriginMap
 
@@ -55,7 +55,7 @@ def _read(source: str) -> bytes:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m newsspider.extract", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m newsspider.dev.extract", description=__doc__.split("\n")[0])
     parser.add_argument("source", help="saved HTML file or http(s) URL")
     parser.add_argument("--url", help="canonical URL of the page (default: the URL given, or the site root)")
     parser.add_argument("--page", action="append", default=[], metavar="FILE_OR_URL",

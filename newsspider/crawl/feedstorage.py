@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from scrapy.extensions.feedexport import FileFeedStorage
 
-from newsspider.state import State
+from newsspider.crawl.state import State
 
 logger = logging.getLogger(__name__)
 

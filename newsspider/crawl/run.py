@@ -26,8 +26,8 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.extensions.feedexport import FeedExporter
 
-from newsspider.state import State, StateLock
-from newsspider.stats import is_dead_status
+from newsspider.crawl.state import State, StateLock
+from newsspider.crawl.stats import is_dead_status
 
 logger = logging.getLogger(__name__)
 

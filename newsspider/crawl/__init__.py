@@ -1,0 +1,1 @@
+"""Scrapy components and the run state of a crawl (see README, Architecture)."""

@@ -1,0 +1,1 @@
+"""Development tools: the local mirror server, the demo, the one-page extractor."""
