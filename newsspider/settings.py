@@ -32,6 +32,7 @@ DOWNLOADER_MIDDLEWARES = {
     "newsspider.crawl.politeness.PoliteRobotsTxtMiddleware": 100,
     "newsspider.crawl.retry.BackoffRetryMiddleware": 550,
     "newsspider.crawl.mirror.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
+    "newsspider.crawl.offsite.SameOriginMiddleware": 60,  # beside Scrapy's OffsiteMiddleware (50)
 }
 RETRY_TIMES = 5  # 6 tries in all, spread over ~1+2+4+8+16 s of backoff
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 520, 521, 522, 524, 408]
@@ -70,14 +71,30 @@ FEED_STORAGES = {
 FEED_EXPORT_ENCODING = "utf-8"
 
 # --- project settings ---------------------------------------------------------------------
+# Where to fetch from when no -a base_url is given (a mirror for tools without spider
+# arguments, such as scrapy check); items always carry canonical URLs.
+NEWSSPIDER_BASE_URL = ""
 # SQLite state for incremental runs; empty string disables it.
 NEWSSPIDER_STATE_PATH = "state/georgiatoday.sqlite3"
 # Incremental runs on an empty state only go this many days back (-a since=… overrides).
 NEWSSPIDER_INITIAL_WINDOW_DAYS = 7
+# A page that failed for a transient reason (truncated, unreadable, dropped, 5xx after all
+# retries, 403) is asked again by later runs; given up (WARNING) after this many attempts
+# or days since it first failed; a full run asks given-up pages again too.
+NEWSSPIDER_PENDING_MAX_ATTEMPTS = 8
+NEWSSPIDER_PENDING_MAX_DAYS = 30
+# Optional discovery sources (the feed): one retry; none while they keep failing.
+NEWSSPIDER_OPTIONAL_RETRY_TIMES = 1
+# Set by the project's crawl command only (a real crawl: state, lock, archive).
+NEWSSPIDER_CRAWL_COMMAND = False
 
-# --- cron: state, lock, summary line, health → exit status (docs/cron.md) -------------------
+# --- the run: state, lock, commit point, health → exit status (docs/cron.md) ----------------
 COMMANDS_MODULE = "newsspider.commands"
-EXTENSIONS = {"newsspider.crawl.run.CronRun": 500, "newsspider.crawl.gctuning.GarbageCollectorTuning": 0}
+EXTENSIONS = {
+    "newsspider.crawl.gctuning.GarbageCollectorTuning": 0,
+    "newsspider.crawl.politeness.SitePoliteness": 100,
+    "newsspider.crawl.run.RunExtension": 500,
+}
 # Cyclic GC thresholds for the crawl process (newsspider/gctuning.py); empty = Python's.
 NEWSSPIDER_GC_THRESHOLDS = [50000, 50, 1000]
 NEWSSPIDER_HEALTH_ENABLED = True
@@ -86,12 +103,16 @@ NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS = 0  # listing pages answering 200 without 
 NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO = 0.10  # of article pages (duplicates not counted)
 NEWSSPIDER_HEALTH_MIN_COVERAGE = {"title": 0.99, "published": 0.99, "body": 0.99, "authors": 0.90}
 NEWSSPIDER_HEALTH_MAX_FAILED_RATIO = 0.05  # requests failing after all retries (404 = dead link, not failed)
+NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO = 0.5  # answers that are 401/403/429 (a bot wall)
 NEWSSPIDER_HEALTH_MIN_BAD = 2  # a ratio threshold only trips with at least this many bad ones
 
 # --- Scrapy ---------------------------------------------------------------------------------
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "newsspider.crawl.logformatter.ConciseLogFormatter"
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control opens a code-executing endpoint on localhost and leaves a
+# token file per run under ~/.local/state/scrapy/: never for a cron crawler.
+REMOTE_CONTROL_ENABLED = False
 # Scrapy re-parses a generator callback's source on every response to warn about
 # "return value" (its cache is keyed by short-lived bound methods): ~1.5 ms per page.
 # ruff/mypy guard our callbacks instead.

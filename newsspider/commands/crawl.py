@@ -15,6 +15,7 @@ import logging
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from newsspider.crawl.run import RunExtension
 from newsspider.crawl.state import StateLock
 
 logger = logging.getLogger(__name__)
@@ -54,16 +55,30 @@ class Command(ScrapyCrawlCommand):
         state_path = self.settings.get("NEWSSPIDER_STATE_PATH") or ""
         if state_path:
             lock = StateLock(state_path)
-            if not lock.acquire():
+            try:
+                locked = lock.acquire()
+            except OSError as exc:
+                logger.error("Cannot create the lock file %s: %s; nothing crawled", lock.path, exc)
+                self.exitcode = UNHEALTHY
+                return
+            if not locked:
                 logger.warning("Another crawl holds the lock %s; exiting without crawling", lock.path)
                 self.exitcode = 0
                 return
+        self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
             return
-        health = getattr(crawler, "newsspider_health", None)
-        if health is not None and not health.locked and not health.ok:
+        try:
+            extension = crawler.get_extension(RunExtension)
+        except RuntimeError:  # the crawler never got as far as its extensions
+            extension = None
+        if extension is None:
+            return
+        extension.finish()  # no-op after a normal end; the summary after a forced one
+        verdict = extension.run.verdict
+        if verdict is not None and not verdict.ok:
             self.exitcode = UNHEALTHY

@@ -1,50 +1,57 @@
-"""Crash-safe local feed files for cron runs.
+"""Local feed files that report every write failure, and the recovery of killed runs' files.
 
-``AtomicFileFeedStorage`` replaces Scrapy's ``FileFeedStorage`` for local paths.  Feeds
-without the ``atomic`` option (``-O out.jsonl``, ``-o …``) behave exactly as in Scrapy.
-A feed with ``"atomic": True`` (the default ``FEEDS`` entry in ``settings.py``):
+``AtomicFileFeedStorage`` replaces Scrapy's ``FileFeedStorage`` for local paths:
 
-* is written to ``<final name>.<pid>.part`` without buffering (every exported line is in
-  the file before the item is recorded in the state), and renamed to its final name when
-  the feed is closed — a reader never sees a half-written ``*.jsonl``;
-* with ``store_empty: False``, a run without items leaves no file at all;
-* a ``.part`` file left by a killed run (its process is gone) is recovered by the next run
-  writing to the same directory: cut after its last complete line, items not yet in the
-  state recorded there, and renamed to its final name — so after ``kill -9`` and a rerun,
-  the outputs taken together hold every article once.
+* every write goes through ``GuardedFile``: all bytes or a failure reported to the run
+  (``Run.output_failed``: the run stops with close reason ``export_failed``), never an
+  exception inside Scrapy's exporter, never a silently cut line;
+* the directory is created and probed when the feed is set up, so an unwritable output
+  (a file where the directory should be, a read-only mount) stops the run before anything
+  is fetched;
+* when stored, the file is flushed and fsync'd (and cut back to its last complete write
+  after a failure) before the run may commit its items to the state.
+
+A feed with ``"atomic": True`` (the default ``FEEDS`` entry) is written to
+``<final name>.part`` — registered in the state's ``outputs`` journal — and renamed to its
+final name (then the directory fsync'd) when stored; with ``store_empty: False`` a run
+without items leaves no file.  ``recover_outputs`` finishes the files of dead runs at the
+start of the next run (the run lock says they are dead, never a PID).  ``-O``/``-o`` feeds
+are written in place, as in plain Scrapy.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
 import re
+import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from scrapy.extensions.feedexport import FileFeedStorage
 
-from newsspider.crawl.state import State
+from newsspider.crawl.state import Commit, ExportRecord, State
 
 logger = logging.getLogger(__name__)
 
-PART = re.compile(r"^(?P<final>.+)\.(?P<pid>\d+)\.part$")
+#: ``<final>.part`` (this version) or ``<final>.<pid>.part`` (earlier versions).
+PART = re.compile(r"^(?P<final>.+?)(?:\.\d+)?\.part$")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+def fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def _free_name(path: Path) -> Path:
+def free_name(path: Path) -> Path:
     """``path`` or, if it exists, ``<stem>-1<suffix>``, ``-2`` …"""
     candidate, n = path, 0
     while candidate.exists():
@@ -53,83 +60,237 @@ def _free_name(path: Path) -> Path:
     return candidate
 
 
-def recover_parts(directory: Path, state: State | None) -> list[Path]:
-    """Finish the ``.part`` files of dead runs in ``directory``; returns the files written."""
-    written: list[Path] = []
-    if not directory.is_dir():
-        return written
-    for part in sorted(directory.iterdir()):
-        match = PART.match(part.name)
-        if not match or _alive(int(match["pid"])):
-            continue
-        data = part.read_bytes()
-        data = data[: data.rfind(b"\n") + 1]
-        recorded = 0
-        lines = [line for line in data.splitlines() if line.strip()]
-        if state is not None:
-            for line in lines:
-                try:
-                    item = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(item, dict) and item.get("url") and state.classify(item) != "unchanged":
-                    state.record_article(item)
-                    recorded += 1
-        if not lines:
-            part.unlink()
-            logger.warning("Removed empty output of an interrupted run: %s", part)
-            continue
-        final = _free_name(part.with_name(match["final"]))
-        with part.open("r+b") as fh:
-            fh.truncate(len(data))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, final)
-        written.append(final)
-        logger.warning("Recovered %d items of an interrupted run into %s (%d newly recorded in the state)",
-                       len(lines), final, recorded)
-    return written
+class GuardedFile(io.RawIOBase):
+    """A write-only file that writes every byte or reports why it could not.
+
+    After the first failure (``ENOSPC``, ``EFBIG``, ``EIO`` …) it calls ``on_failure``
+    once and ignores further writes: the run is stopping, and it counts as exported only
+    what was written before.  ``good`` is the size of the file up to the end of the last
+    complete write, where a failed file is cut back when stored."""
+
+    def __init__(self, path: Path, fd: int, on_failure: Callable[[Path, OSError], None]) -> None:
+        super().__init__()
+        self.path, self.fd, self.on_failure = path, fd, on_failure
+        self.good = os.lseek(fd, 0, os.SEEK_CUR)
+        self.failure: OSError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        if self.failure is None:
+            try:
+                done = 0
+                while done < len(view):
+                    done += self.write_some(view[done:])
+            except OSError as exc:
+                self.fail(exc)
+            else:
+                self.good += len(view)
+        return len(view)
+
+    def write_some(self, data: memoryview) -> int:
+        """One ``write(2)``: may write fewer bytes than given, or raise."""
+        return os.write(self.fd, data)
+
+    def fail(self, exc: OSError) -> None:
+        if self.failure is None:
+            self.failure = exc
+            self.on_failure(self.path, exc)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        super().close()
+
+    def finish(self) -> bool:
+        """Cut back to the end of the last complete write, flush to disk, close.  True when
+        what the file holds is durable (also after a failed write: the complete items
+        before it are); False, with the failure reported, when the disk refuses."""
+        ok = True
+        try:
+            if self.failure is not None:
+                os.ftruncate(self.fd, self.good)
+            os.fsync(self.fd)
+        except OSError as exc:
+            self.fail(exc)
+            ok = False
+        self.close()
+        return ok
 
 
 class AtomicFileFeedStorage(FileFeedStorage):
-    """Local file feed storage; atomic (temp name + rename) when the feed option
-    ``atomic`` is true, plain Scrapy behaviour otherwise."""
+    """Local file feed storage: guarded writes, fsync when stored; atomic (``.part`` +
+    rename) when the feed option ``atomic`` is true."""
+
+    file_class = GuardedFile
 
     def __init__(self, uri: str, *, feed_options: dict[str, Any] | None = None) -> None:
         super().__init__(uri, feed_options=feed_options)
         self.atomic = bool((feed_options or {}).get("atomic"))
-        self.crawler: Any = None
         self.final_path: Path = Path(self.path)
         self.part_path: Path | None = None
+        self.file: GuardedFile | None = None
+        self.stored: Path | None = None  # where the items are, durably, once stored
+        self.crawler: Any = None
 
     @classmethod
-    def from_crawler(
-        cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
-    ) -> AtomicFileFeedStorage:
+    def from_crawler(cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
+                     ) -> AtomicFileFeedStorage:
         storage = cls(uri, feed_options=feed_options)
         storage.crawler = crawler
         return storage
 
-    def open(self, spider: Any) -> IO[bytes]:
-        if not self.atomic:
-            return super().open(spider)
-        directory = self.final_path.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        recover_parts(directory, State.for_crawler(self.crawler))
-        self.part_path = self.final_path.with_name(f"{self.final_path.name}.{os.getpid()}.part")
-        return self.part_path.open("wb", buffering=0)
+    @property
+    def run(self) -> Any:
+        """The crawl's ``Run``, which owns the storages' failures (None outside a crawl)."""
+        from newsspider.crawl.run import RunExtension
 
-    def store(self, file: IO[bytes]) -> None:
-        if not self.atomic or self.part_path is None:
+        try:
+            return RunExtension.of(self.crawler) if self.crawler is not None else None
+        except RuntimeError:
+            return None
+
+    def _failed(self, path: Path, exc: OSError) -> None:
+        run = self.run
+        if run is not None:
+            run.output_failed(path, exc)
+        else:  # no run to stop (a tool using the storage on its own): let the caller see it
+            raise exc
+
+    def probe(self) -> None:
+        """Create the directory and a file in it (the run does it when the spider opens):
+        an unwritable output stops the run before anything is fetched."""
+        directory = self.final_path.parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=".probe-", dir=directory)
+            os.close(fd)
+            os.unlink(name)
+        except OSError as exc:
+            self._failed(self.final_path, exc)
+
+    def open(self, spider: Any) -> Any:
+        target = self.final_path
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if self.write_mode == "ab" else os.O_TRUNC)
+        run = self.run
+        if self.atomic:
+            target = self.part_path = self.final_path.with_name(self.final_path.name + ".part")
+            if run is not None:
+                run.journal_open(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target, flags, 0o644)
+        except OSError as exc:
+            self._failed(target, exc)
+            fd = os.open(os.devnull, os.O_WRONLY)
+        self.file = self.file_class(target, fd, self._failed)
+        return self.file
+
+    def store(self, file: Any) -> None:
+        guarded = self.file
+        if guarded is None:  # not opened by us (cannot happen with FeedExporter)
             super().store(file)
             return
-        file.flush()
-        os.fsync(file.fileno())
-        file.close()
-        if self.part_path.stat().st_size == 0:
-            self.part_path.unlink()
+        ok = guarded.finish()
+        if not self.atomic or self.part_path is None:
+            self.stored = self.final_path if ok else None
+            return
+        part = self.part_path
+        run = self.run
+        if guarded.good == 0:
+            with contextlib.suppress(OSError):
+                part.unlink()
+            if run is not None:
+                run.journal_drop(part)
             logger.info("Nothing new: no output file written")
-            return None
-        self.final_path = _free_name(self.final_path)
-        os.replace(self.part_path, self.final_path)
-        return None
+            return
+        if not ok:
+            return  # the .part stays: the next run recovers what it holds
+        final = free_name(self.final_path)
+        try:
+            if run is not None:
+                run.checkpoint("before_rename")
+                run.journal_final(part, final)
+            os.replace(part, final)
+            fsync_directory(final.parent)
+        except OSError as exc:
+            self._failed(part, exc)
+            return
+        self.final_path = self.stored = final
+
+
+
+# --- recovery -------------------------------------------------------------------------------
+def read_items(data: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The items of a JSON Lines file and the size of its valid prefix: reading stops at a
+    cut-off or unreadable line (a killed run's last write)."""
+    items: list[dict[str, Any]] = []
+    end = 0
+    for line in data.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        if line.strip():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                break
+            if not isinstance(item, dict) or not item.get("url"):
+                break
+            items.append(item)
+        end += len(line)
+    return items, end
+
+
+def recover_file(part: Path, final: Path | None) -> tuple[Path | None, list[dict[str, Any]]]:
+    """Finish a killed run's output: cut ``part`` after its last complete item, fsync,
+    rename into place.  Returns the finished file (None when there was nothing) and its
+    items; a file already renamed (``final`` exists, ``part`` does not) is read as is."""
+    if not part.exists():
+        if final is not None and final.exists():
+            return final, read_items(final.read_bytes())[0]
+        return None, []
+    items, end = read_items(part.read_bytes())
+    if not items:
+        part.unlink()
+        return None, []
+    with part.open("r+b") as fh:
+        fh.truncate(end)
+        fh.flush()
+        os.fsync(fh.fileno())
+    match = PART.match(part.name)
+    target = final if final is not None and not final.exists() else None
+    target = target or free_name(part.with_name(match["final"] if match else part.name + ".jsonl"))
+    os.replace(part, target)
+    fsync_directory(target.parent)
+    return target, items
+
+
+def recover_outputs(state: State | None, directories: Iterable[Path]) -> list[tuple[Path, int]]:
+    """Finish the outputs of dead runs before a run decides anything: the state's journal
+    first, then stray ``.part`` files in the run's output directories (earlier versions,
+    a lost journal).  The items they hold are committed to the state with the journal row
+    in one transaction.  Call only while holding the run lock."""
+    done: list[tuple[Path, int]] = []
+    seen: set[Path] = set()
+    entries = [(Path(p), Path(f) if f else None) for p, f in (state.journal() if state is not None else [])]
+    for directory in directories:
+        if directory.is_dir():
+            entries += [(p.resolve(), None) for p in sorted(directory.glob("*.part"))]
+    for part, final in entries:
+        if part in seen:
+            continue
+        seen.add(part)
+        path, items = recover_file(part, final)
+        if state is not None:
+            state.commit(Commit(exported=[ExportRecord.of(i) for i in items], outputs_done=[str(part)]))
+        if path is not None:
+            done.append((path, len(items)))
+            logger.warning("Recovered %d items of an interrupted run into %s (recorded in the state)",
+                           len(items), path)
+    return done

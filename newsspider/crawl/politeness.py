@@ -28,7 +28,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from newsspider.crawl.stats import STAT
+from newsspider.crawl import stats as S
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -49,7 +49,7 @@ def _late(crawler: Crawler, name: str) -> Any:
 class SitePoliteness:
     """Per download slot delay floor: robots ``Crawl-delay`` and the 429/503 slowdown.
 
-    One instance per crawler (``SitePoliteness.of(crawler)``), shared by both middlewares.
+    An extension (``crawler.get_extension(SitePoliteness)``), shared by both middlewares.
     The slot delay is kept at least ``floor / (1 - jitter)`` so that even the shortest
     jittered delay respects the floor."""
 
@@ -73,12 +73,18 @@ class SitePoliteness:
         crawler.signals.connect(self._response_downloaded, signal=signals.response_downloaded)
 
     @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SitePoliteness:
+        return cls(crawler)
+
+    @classmethod
     def of(cls, crawler: Crawler) -> SitePoliteness:
-        found = getattr(crawler, "_newsspider_politeness", None)
-        if found is None:
-            found = cls(crawler)
-            crawler._newsspider_politeness = found  # type: ignore[attr-defined]
-        return found
+        """The crawl's instance (an extension, shared by both middlewares); a private one
+        when the crawler has no extensions yet (a middleware built alone in a test)."""
+        try:
+            found = crawler.get_extension(cls)
+        except RuntimeError:
+            found = None
+        return found or cls(crawler)
 
     # --- slot access ----------------------------------------------------------------
     @property
@@ -145,8 +151,8 @@ class SitePoliteness:
             if after != before:
                 stats = self.crawler.stats
                 if stats is not None:
-                    stats.inc_value(f"{STAT}/throttle/slowdowns")
-                    stats.max_value(f"{STAT}/throttle/max_delay", after)
+                    stats.inc_value(S.THROTTLE_SLOWDOWNS)
+                    stats.max_value(S.THROTTLE_MAX_DELAY, after)
                 logger.info("Site %s answers 429/503 repeatedly (%d of the last %d responses): "
                             "download delay raised to %.2fs", key, count, len(recent), after)
         elif not throttled and before:
@@ -176,7 +182,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         await super().process_request(request)
         cached = self._robots_responses.get(urlparse_cached(request).netloc)
         if cached is not None and request.url == cached.url:
-            self._stats.inc_value(f"{STAT}/robotstxt/reused")
+            self._stats.inc_value(S.ROBOTS_REUSED)
             return cached.replace(request=request)
         return None
 
@@ -203,7 +209,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
                 if not isinstance(exc, IgnoreRequest):
                     logger.warning("robots.txt of %s could not be fetched (%s: %s); crawling without its rules",
                                    netloc, type(exc).__name__, exc)
-                    self._stats.inc_value(f"{STAT}/robotstxt/unavailable")
+                    self._stats.inc_value(S.ROBOTS_UNAVAILABLE)
                 self._robots_error(exc, netloc)
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
@@ -215,7 +221,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         if response.status >= 500:
             logger.warning("robots.txt of %s answered HTTP %d after retries; crawling without its rules",
                            netloc, response.status)
-            self._stats.inc_value(f"{STAT}/robotstxt/unavailable")
+            self._stats.inc_value(S.ROBOTS_UNAVAILABLE)
             response = response.replace(body=b"")
         elif response.status >= 400:
             response = response.replace(body=b"")  # no robots.txt: everything allowed
@@ -230,7 +236,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         if delay:
             key = self.politeness.slot_key(request)
             self.politeness.set_crawl_delay(key, float(delay))
-            self._stats.set_value(f"{STAT}/robotstxt/crawl_delay", float(delay))
+            self._stats.set_value(S.ROBOTS_CRAWL_DELAY, float(delay))
             logger.info("robots.txt of %s asks for Crawl-delay %gs: honoured (slot %s, cap %gs)",
                         netloc, delay, key, self.politeness.crawl_delay_max)
 

@@ -1,277 +1,573 @@
-"""``CronRun``: the state, the lock, the health verdict and the summary line of a run.
+"""The run: one typed object that knows what this crawl decided, fetched, exported,
+dropped and failed — and the one place where that becomes durable (the commit point).
 
-* Opens the SQLite state (``NEWSSPIDER_STATE_PATH``; empty = no state) once per crawl
-  process, after taking the lock file next to it; a crawl that cannot get the lock does
-  nothing (its spider yields no request) and says so in the log.
-* Records every exported article in the state on ``item_scraped`` — after the feed
-  exporter (enabled before this extension) has written the item — never earlier.
-* On ``spider_closed``: remembers the run's dead links / non-articles / drops, refreshes
-  unchanged articles, and judges the run against the ``NEWSSPIDER_HEALTH_*`` thresholds
-  (``crawler.newsspider_health``; the project's ``crawl`` command turns it into the exit
-  status).
-* On ``engine_stopped`` (after the feeds are stored): one summary line, then closes the
-  state and releases the lock.
+``Run`` holds the facts and the incremental rules that need the state; the spider asks it
+questions (``unseen``, ``wanted_from_sitemap``, ``already_exported``) and tells it facts
+(``not_article``, ``broken``, ``request_failed`` …).  ``RunExtension`` owns it for the
+crawl (``crawler.get_extension(RunExtension).run``) and wires it to Scrapy's signals:
+
+* at start: opens the state — only in a real ``scrapy crawl`` whose command holds the run
+  lock — and recovers the outputs of dead runs before anything is decided;
+* ``item_scraped`` (after the feed exporter wrote the item): the item is *pending*;
+* ``feed_exporter_closed`` (every output stored: fsync'd and renamed): **the commit
+  point** — the pending items that are durably in every output, the run's outcomes and
+  failures, and the journal rows of the finished files, in one SQLite transaction;
+* ``engine_stopped``: the health verdict and the one ``Summary:`` line.
+
+Any failure to write the output or the state stops the run (close reason
+``export_failed`` / ``state_failed``) and commits nothing that is not on disk.  The
+invariant and its proof sketch are in docs/cron.md ("Exactly once").
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from scrapy.extensions.feedexport import FeedExporter
+from scrapy.settings import BaseSettings
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred
 
-from newsspider.crawl.state import State, StateLock
-from newsspider.crawl.stats import is_dead_status
+from newsspider.crawl import health
+from newsspider.crawl import stats as S
+from newsspider.crawl.feedstorage import AtomicFileFeedStorage, recover_outputs
+from newsspider.crawl.state import ArticleRecord, Commit, ExportRecord, PendingPage, State, StateError, StateLock, newer
+from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
-COVERAGE_FIELDS = ("title", "published", "body", "authors")
+#: A Scrapy signal sent at the named points of the commit protocol (``point=...``):
+#: ``item_written``, ``before_rename``, ``before_commit``, ``after_commit``.  Nothing of
+#: ours listens; the crash tests kill the process there.
+checkpoint = object()
+
+MODES = ("full", "incremental")
+#: Most URLs listed by name in a log line (all of them are in the stats and the state).
+SHOWN_URLS = 20
 
 
 @dataclass
-class Health:
-    ok: bool = True
-    problems: list[str] = field(default_factory=list)
-    reason: str | None = None
-    locked: bool = False
+class Run:
+    """What one crawl knows.  Built empty; ``begin`` fills in what the spider chose."""
 
+    settings: BaseSettings
+    state: State | None = None
+    stats: Any = None
+    origins: OriginMap = field(default_factory=OriginMap)
+    mode: str = "incremental"
+    since: date | None = None
+    initial_window: int | None = None
+    resume_after: str | None = None
+    # facts of this run
+    sitemap_lastmod: dict[str, str] = field(default_factory=dict)  # canonical url -> sitemap <lastmod>
+    aliases: dict[str, set[str]] = field(default_factory=dict)  # item url -> other URLs that led to it
+    outcomes: dict[str, str] = field(default_factory=dict)  # final: dead:<status> / not_article
+    failures: dict[str, str] = field(default_factory=dict)  # transient: url -> reason (pending)
+    resolved: set[str] = field(default_factory=set)  # pending URLs answered for good
+    rechecks: dict[str, PendingPage] = field(default_factory=dict)  # pending pages asked again
+    given_up: set[str] = field(default_factory=set)
+    unchanged: set[str] = field(default_factory=set)  # recorded articles fetched again, unchanged
+    start_pages: dict[str, str] = field(default_factory=dict)  # "home" -> ok / http_404 / error:… / robots
+    home_url: str = ""
+    feed_failing_since: str | None = None
+    feed_ok: bool | None = None
+    # exported, waiting for the commit point
+    exported: list[ExportRecord] = field(default_factory=list)
+    export_cap: int | None = None  # items written before the output failed
+    durable: list[int] = field(default_factory=list)  # per output: items durably stored
+    outputs: list[str] = field(default_factory=list)  # for the summary
+    journal_done: list[str] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    committed: bool = False
+    # how the run ended
+    stop_reason: str | None = None  # export_failed / state_failed
+    stop_detail: str | None = None
+    finish_reason: str | None = None
+    verdict: health.Verdict | None = None
+    checkpoint: Callable[[str], None] = lambda point: None
+    # coverage of the items judged (exported or dropped by a pipeline)
+    judged_items: int = 0
+    present: Counter[str] = field(default_factory=Counter)
+    pipeline_drops: int = 0
+    own_errors: int = 0  # ERROR records of the stop itself (the verdict names the reason)
+    again_dropped_by_pipeline: int = 0
 
-class CronRun:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.settings = crawler.settings
-        self.state: State | None = None
-        self.lock: StateLock | None = None
-        self.locked = False
-        self.kinds: Counter[str] = Counter()
-        self.present: Counter[str] = Counter()
-        self.judged_items = 0
-        self.pipeline_drops = 0
-        self.outputs: list[str] = []
-        self.health = Health()
-        crawler.newsspider_health = self.health  # type: ignore[attr-defined]
-        path = self.settings.get("NEWSSPIDER_STATE_PATH") or ""
-        if path:
-            self.lock = StateLock(path)
-            if self.lock.acquire():
-                self.state = State(path)
-                crawler.newsspider_state = self.state  # type: ignore[attr-defined]
-            else:
-                self.locked = self.health.locked = True
-                crawler.newsspider_locked = True  # type: ignore[attr-defined]
-                logger.warning("Another crawl holds the lock %s: this run does nothing", self.lock.path)
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(self.feed_slot_closed, signal=signals.feed_slot_closed)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+    # --- the spider's questions ---------------------------------------------------------
+    def begin(self, origins: OriginMap, mode: str, since: date | None) -> list[PendingPage]:
+        """The spider's choices; returns the pending pages to fetch again."""
+        self.origins, self.mode, self.since = origins, mode, since
+        self.home_url = origins.to_fetch(origins.canonical + "/")
+        state = self.state
+        if state is None:
+            if since is None and mode == "incremental":
+                self._window()
+            return []
+        self.resume_after = state.begin_run()
+        if self.resume_after:
+            logger.info("The run started %s did not finish: resuming after it", self.resume_after)
+        horizon = state.get_meta("horizon")
+        if self.since is None and mode == "incremental":
+            if horizon is None and state.is_empty():
+                self._window()
+            elif horizon:
+                self.since = date.fromisoformat(horizon)
+        self.feed_failing_since = state.get_meta("feed_failing_since")
+        pages = state.due_pending(include_given_up=mode == "full")
+        self.rechecks = {p.url: p for p in pages}
+        return pages
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> CronRun:
-        return cls(crawler)
+    def _window(self) -> None:
+        days = self.settings.getint("NEWSSPIDER_INITIAL_WINDOW_DAYS", 7)
+        self.since = (datetime.now(timezone.utc) - timedelta(days=days)).date()
+        self.initial_window = days
+        logger.info("Empty state: incremental run looks back %d days (since %s)", days, self.since)
 
-    # --- signals ------------------------------------------------------------------------
-    def spider_opened(self, spider: Spider) -> None:
-        if self.locked:
+    @property
+    def incremental(self) -> bool:
+        return self.mode == "incremental"
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_reason is not None
+
+    def too_old(self, published: str | None) -> bool:
+        return bool(self.since and published and published[:10] < self.since.isoformat())
+
+    def unseen(self, url: str) -> bool:
+        """Neither a recorded article nor a URL with a final answer or pending retry."""
+        state = self.state
+        if state is None:
+            return True
+        canonical = self.origins.to_canonical(url)
+        return not state.known(canonical) and state.outcome(canonical) is None and state.pending(canonical) is None
+
+    def wanted_from_sitemap(self, url: str, lastmod: str | None) -> bool:
+        """Full mode: every post within ``since``.  Incremental: a recorded article only
+        when its ``lastmod`` is newer than what the state holds; an unknown one within
+        ``since`` (or one that gave no article, once its ``lastmod`` is newer)."""
+        canonical = self.origins.to_canonical(url)
+        if lastmod:
+            self.sitemap_lastmod[canonical] = lastmod
+        state = self.state
+        if not self.incremental or state is None:
+            return not self.too_old(lastmod)
+        record = state.lookup(canonical)
+        if record is not None:
+            if newer(lastmod, record.modified, record.lastmod, record.published):
+                self._inc(S.SITEMAP_CHANGED)
+                return True
+            return False
+        outcome = state.outcome(canonical)
+        if outcome is not None:
+            return newer(lastmod, outcome[1])
+        if state.pending(canonical) is not None:
+            return False  # asked again at the start of the run
+        return not self.too_old(lastmod)
+
+    def lookup(self, url: str | None) -> ArticleRecord | None:
+        return self.state.lookup(url) if self.state is not None and url else None
+
+    def already_exported(self, item: Any, record: ArticleRecord | None) -> bool:
+        """A known article whose content has not changed: not emitted again (incremental
+        runs; a full run only skips what an interrupted earlier run exported)."""
+        if record is None:
+            return False
+        if not self.incremental and not (self.resume_after and record.last_seen >= self.resume_after):
+            return False
+        if State.compare(ItemAdapter(item), record) != "unchanged":
+            return False
+        self.unchanged.add(record.url)
+        self.resolved.update(self.rechecks.keys() & {record.url})
+        self._inc(S.UNCHANGED_SKIPPED)
+        return True
+
+    # --- facts the spider tells ---------------------------------------------------------
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, count)
+
+    def led_to(self, item_url: str | None, urls: set[str]) -> None:
+        """These URLs (as linked, before redirects) led to the article ``item_url``."""
+        if item_url and urls - {item_url}:
+            self.aliases.setdefault(item_url, set()).update(urls - {item_url})
+
+    def not_article(self, urls: set[str], reason: str) -> None:
+        """A final answer: the page is not an article (a static page, a tag archive …)."""
+        self._inc(S.skipped(reason))
+        for url in urls:
+            self.outcomes[url] = "not_article"
+
+    def broken(self, urls: set[str], reason: str, page_url: str) -> None:
+        """A post that could not be read (truncated, no content …): pending, asked again."""
+        if self._again(urls, f"dropped:{reason}", page_url):
             return
-        if self.state is not None:
-            spider.resume_after = self.state.begin_run()  # type: ignore[attr-defined]
-            if spider.resume_after:  # type: ignore[attr-defined]
-                logger.info("The run started %s did not finish: resuming after it", spider.resume_after)  # type: ignore[attr-defined]
+        logger.warning("Broken article page dropped: %s (%s)", page_url, reason)
+        self._inc(S.dropped(reason))
+        for url in urls:
+            self.failures[url] = f"dropped:{reason}"
 
-    def _flush_feeds(self) -> None:
-        """Make sure every exported line is in its file before the state says "done"."""
-        exporter = self.crawler.get_extension(FeedExporter) if hasattr(self.crawler, "get_extension") else None
-        for slot in getattr(exporter, "slots", ()) or ():
-            file = getattr(slot, "file", None)
-            if file is not None and hasattr(file, "flush"):
-                with contextlib.suppress(OSError, ValueError):
-                    file.flush()
+    def dead(self, url: str, status: int) -> None:
+        """404/410: a final answer."""
+        self.outcomes[url] = f"dead:{status}"
+        self.resolved.add(url)
 
-    def _count_fields(self, item: Any) -> None:
+    def request_failed(self, url: str, reason: str, stat: str, message: str) -> None:
+        """A request gave up after all retries (5xx, network error) or was refused (403):
+        pending, asked again by later runs."""
+        if self._again({url}, reason, url):
+            return
+        logger.warning(message)
+        self._inc(stat)
+        self.failures[url] = reason
+
+    def answered(self, url: str) -> None:
+        """A pending page answered (whatever the page turns out to be)."""
+        if url in self.rechecks:
+            self._inc(S.PENDING_RETRIED)
+
+    def _again(self, urls: set[str], reason: str, shown: str) -> bool:
+        """A pending page failing again: counted on its own, logged with the date it first
+        failed; the run that first met it already judged it."""
+        pending = next((self.rechecks[u] for u in urls if u in self.rechecks), None)
+        if pending is None:
+            return False
+        self._inc(S.PENDING_FAILED_AGAIN)
+        limit_attempts = self.settings.getint("NEWSSPIDER_PENDING_MAX_ATTEMPTS", 8)
+        limit_days = self.settings.getint("NEWSSPIDER_PENDING_MAX_DAYS", 30)
+        first = datetime.fromisoformat(pending.first_failed)
+        days = (datetime.now(timezone.utc) - first).days
+        for url in urls:
+            self.failures[url] = reason
+        if not pending.given_up and (pending.attempts + 1 >= limit_attempts or days >= limit_days):
+            self.given_up.add(pending.url)
+            self._inc(S.PENDING_GIVEN_UP)
+            logger.warning("Given up on %s: failing since %s (%d attempts, last: %s); a full run tries it again",
+                           shown, pending.first_failed[:10], pending.attempts + 1, reason)
+        else:
+            logger.warning("Still failing since %s (attempt %d): %s (%s)", pending.first_failed[:10],
+                           pending.attempts + 1, shown, reason)
+        return True
+
+    def feed_failed(self, message: str) -> None:
+        """The feed (an optional source) failed: one WARNING that says since when."""
+        self.feed_ok = False
+        self._inc(S.OPTIONAL_FAILED)
+        if self.feed_failing_since:
+            logger.warning("%s (failing since %s; the feed is optional, the sitemaps and listings cover it)",
+                           message, self.feed_failing_since[:16])
+        else:
+            logger.warning("%s (the feed is optional: tried once per run while it fails)", message)
+
+    # --- items and outputs ----------------------------------------------------------------
+    def judge_item(self, item: Any) -> None:
         adapter = ItemAdapter(item)
         self.judged_items += 1
-        for name in COVERAGE_FIELDS:
+        for name in health.COVERAGE_FIELDS:
             value = adapter.get(name)
             if (isinstance(value, str) and value.strip()) or (isinstance(value, list) and value):
                 self.present[name] += 1
 
-    def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
-        self._count_fields(item)
-        if self.state is None:
-            self.kinds["new"] += 1
+    def item_exported(self, item: Any) -> None:
+        self.judge_item(item)
+        if self.export_cap is not None:
             return
-        self._flush_feeds()
-        data = ItemAdapter(item)  # a Mapping view: no deep copy of the item
+        data = ItemAdapter(item)
         url = data["url"]
-        aliases = getattr(spider, "aliases", {}).get(url, ())
-        lastmod = getattr(spider, "sitemap_lastmod", {}).get(url)
-        kind = self.state.record_article(data, lastmod=lastmod, aliases=aliases)
-        self.kinds[kind] += 1
-        self.crawler.stats.inc_value(f"newsspider/state/{kind}")
+        self.exported.append(ExportRecord.of(data, self.sitemap_lastmod.get(url), self.aliases.get(url, ())))
+        if url in self.rechecks:
+            self._inc(S.PENDING_RESOLVED)
+
+    def item_dropped(self, item: Any, reason: str) -> None:
+        if reason == "duplicate":
+            return
+        self.judge_item(item)
+        self.pipeline_drops += 1
+        url = ItemAdapter(item).get("url")
+        if not url:
+            return
+        urls = {url, *self.aliases.get(url, ())}
+        if self._again(urls, f"dropped:{reason}", url):
+            self.again_dropped_by_pipeline += 1
+            return
+        for each in urls:
+            self.failures[each] = f"dropped:{reason}"
+
+    def stop(self, reason: str, detail: str) -> None:
+        """Stop the run: the output or the state cannot be trusted any more."""
+        if self.stop_reason is None:
+            self.stop_reason, self.stop_detail = reason, detail
+            self.own_errors += 1
+            logger.error("%s; stopping the run (close reason %s)", detail, reason)
+
+    def output_failed(self, path: Path, exc: OSError) -> None:
+        """A write/flush/fsync/rename of an output failed: what was written before counts
+        only if the file can still be finished; nothing after it does."""
+        if self.export_cap is None:
+            self.export_cap = len(self.exported)
+        self.stop("export_failed", f"Could not write the output {path}: {exc.strerror or exc}")
+
+    def state_failed(self, exc: Exception) -> None:
+        self.stop("state_failed", f"Could not use the crawl state: {exc}")
+
+    def journal_open(self, part: Path) -> None:
+        if self.state is not None:
+            try:
+                self.state.journal_open(str(part.resolve()))
+            except StateError as exc:
+                self.state_failed(exc)
+
+    def journal_final(self, part: Path, final: Path) -> None:
+        if self.state is not None:
+            try:
+                self.state.journal_final(str(part.resolve()), str(final.resolve()))
+            except StateError as exc:
+                self.state_failed(exc)
+                raise OSError(f"state journal: {exc}") from exc
+        self.journal_done.append(str(part.resolve()))
+
+    def journal_drop(self, part: Path) -> None:
+        if self.state is not None:
+            try:
+                self.state.journal_drop(str(part.resolve()))
+            except StateError as exc:
+                self.state_failed(exc)
+
+    def commit(self) -> None:
+        """The commit point: what is durably in every output, and the run's bookkeeping,
+        in one transaction.  Without a state, only counts."""
+        if self.committed:
+            return
+        self.committed = True
+        count = min([len(self.exported), *self.durable]) if self.durable else 0
+        if self.export_cap is not None:
+            count = min(count, self.export_cap)
+        exported = self.exported[:count]
+        if self.state is None:
+            self.kinds["new"] += len(exported)
+            return
+        batch = Commit(
+            exported=exported,
+            touched={url: (self.sitemap_lastmod.get(url), frozenset(self.aliases.get(url, ())))
+                     for url in self.unchanged},
+            outcomes=dict(self.outcomes),
+            failures={u: r for u, r in self.failures.items() if u not in {e.url for e in exported}},
+            given_up=self.given_up,
+            resolved=self.resolved,
+            outputs_done=self.journal_done,
+            meta=self._meta_changes(),
+        )
+        try:
+            self.state.check_same_file()
+            counts = self.state.commit(batch)
+        except StateError as exc:
+            self.state_failed(exc)
+            return
+        self.kinds.update(counts)
+        self._inc(S.COMMITTED, len(exported))
+        self._inc(S.EXPORTED_NEW, counts["new"])
+        self._inc(S.EXPORTED_UPDATED, counts["updated"])
+
+    def _meta_changes(self) -> dict[str, str | None]:
+        """The horizon and the open-run marker move only with a run that did its job."""
+        meta: dict[str, str | None] = {}
+        if self.feed_ok is False:
+            meta["feed_failing_since"] = self.feed_failing_since or datetime.now(timezone.utc).isoformat(
+                timespec="seconds")
+        elif self.feed_ok:
+            meta["feed_failing_since"] = None
+        if self.stopping or self.finish_reason != "finished":
+            return meta
+        verdict = health.judge(self, self.stats.get_stats() if self.stats is not None else {},
+                               health.Limits.from_settings(self.settings))
+        if not verdict.ok:
+            return meta
+        meta["open_run_started"] = None
+        assert self.state is not None
+        if self.mode == "full" and self.since is None:
+            meta["horizon"] = ""  # the whole archive is covered
+        elif self.state.get_meta("horizon") is None:
+            meta["horizon"] = self.since.isoformat() if self.since else ""
+        return meta
+
+    # --- the end --------------------------------------------------------------------------
+    def summary(self) -> str:
+        stats = self.stats.get_stats() if self.stats is not None else {}
+        drops = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items()
+                 if k.startswith(S.DROPPED_PREFIX) and k != S.DUPLICATE}
+        dropped = sum(drops.values())
+        dropped_text = f"dropped={dropped}" + (
+            " (" + ", ".join(f"{k}={v}" for k, v in sorted(drops.items())) + ")" if drops else "")
+        verdict = self.verdict or health.Verdict()
+        output = "; ".join(self.outputs) or "none (nothing new)"
+        if not self.committed:
+            output += "; not committed (recovered by the next run)"
+        return (
+            f"Summary: mode={self.mode} new={self.kinds['new']} updated={self.kinds['updated']} "
+            f"unchanged_skipped={int(stats.get(S.UNCHANGED_SKIPPED, 0))} {dropped_text} "
+            f"pending_retried={int(stats.get(S.PENDING_RETRIED, 0))} "
+            f"still_failing={int(stats.get(S.PENDING_FAILED_AGAIN, 0))} "
+            f"errors={health.spider_exceptions(stats)} failed_requests={health.failed_count(stats)} "
+            f"dead_links={health.dead_count(stats)} requests={health.requests_count(stats)} "
+            f"finish_reason={self.stop_reason or self.finish_reason or 'forced'} "
+            f"health={verdict.text()} output={output}"
+        )
+
+
+class RunExtension:
+    """Owns the ``Run`` of a crawl and connects it to Scrapy's signals (module doc)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run = Run(settings=crawler.settings, stats=crawler.stats)
+        self.lock: StateLock | None = None
+        self.summarized = False
+        self.feeds_closed = False
+        self._waiting: Deferred[None] | None = None
+        self.run.checkpoint = self._checkpoint
+        self.crawling = crawler.settings.getbool("NEWSSPIDER_CRAWL_COMMAND")
+        path = crawler.settings.get("NEWSSPIDER_STATE_PATH") or ""
+        if self.crawling and path and StateLock(path).held:
+            self.lock = StateLock(path)
+            try:
+                self.run.state = State(path)
+                recovered = recover_outputs(self.run.state, self._output_directories())
+                self.run._inc(S.RECOVERED, sum(n for _, n in recovered))
+            except (StateError, OSError) as exc:
+                self.run.state_failed(exc)
+        for handler, signal in (
+            (self.spider_opened, signals.spider_opened), (self.item_scraped, signals.item_scraped),
+            (self.item_dropped, signals.item_dropped), (self.feed_slot_closed, signals.feed_slot_closed),
+            (self.feed_exporter_closed, signals.feed_exporter_closed), (self.spider_closed, signals.spider_closed),
+            (self.engine_stopped, signals.engine_stopped),
+        ):
+            crawler.signals.connect(handler, signal=signal)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunExtension:
+        return cls(crawler)
+
+    @staticmethod
+    def of(crawler: Crawler) -> Run | None:
+        extension = crawler.get_extension(RunExtension)
+        return extension.run if extension is not None else None
+
+    def _output_directories(self) -> list[Path]:
+        """Where atomic outputs of this spider go (the default dated FEEDS entry)."""
+        name = getattr(self.crawler.spidercls, "name", "")
+        dirs = []
+        for uri, options in (self.crawler.settings.getdict("FEEDS") or {}).items():
+            if not (options or {}).get("atomic") or ("://" in str(uri) and not str(uri).startswith("file://")):
+                continue
+            path = str(uri).removeprefix("file://")
+            try:
+                dirs.append(Path(os.path.dirname(path % {"name": name, "time": "", "batch_id": 0,
+                                                          "batch_time": ""})).resolve())
+            except (KeyError, ValueError, TypeError):
+                continue
+        return dirs
+
+    def _checkpoint(self, point: str) -> None:
+        self.crawler.signals.send_catch_log(checkpoint, point=point)
+
+    # --- signals ---------------------------------------------------------------------------
+    def spider_opened(self, spider: Spider) -> None:
+        exporter = self.crawler.get_extension(FeedExporter)
+        for slot in getattr(exporter, "slots", ()):
+            if isinstance(slot.storage, AtomicFileFeedStorage):
+                slot.storage.probe()
+        if self.run.stopping:
+            raise CloseSpider(self.run.stop_reason or "stopped")
+
+    def _stop_engine(self) -> None:
+        engine = self.crawler.engine if self.crawler._engine is not None else None
+        if engine is not None and engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason=self.run.stop_reason or "stopped"))
+
+    def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
+        self.run.item_exported(item)
+        if self.run.stopping:
+            self._stop_engine()
+        else:
+            self._checkpoint("item_written")
 
     def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Spider) -> None:
         reason = str(exception).split(":", 1)[0].strip() or type(exception).__name__
-        if reason == "duplicate":
-            return
-        self._count_fields(item)
-        self.pipeline_drops += 1
-        url = ItemAdapter(item).get("url")
-        outcomes = getattr(spider, "outcomes", None)
-        if url and isinstance(outcomes, dict):
-            outcomes[url] = f"dropped:{reason}"
-            for alias in getattr(spider, "aliases", {}).get(url, ()):
-                outcomes[alias] = f"dropped:{reason}"
+        self.run.item_dropped(item, reason)
 
     def feed_slot_closed(self, slot: Any) -> None:
-        storage = getattr(slot, "storage", None)
-        final = getattr(storage, "final_path", None) if getattr(storage, "atomic", False) else None
-        self.outputs.append(f"{final or slot.uri} ({slot.itemcount} items)")
+        storage = slot.storage
+        count = slot.itemcount
+        if isinstance(storage, AtomicFileFeedStorage):
+            stored = storage.stored
+            if self.run.export_cap is not None:
+                count = min(count, self.run.export_cap)
+            self.run.durable.append(count if stored is not None else 0)
+            where = stored or storage.part_path or storage.final_path
+        else:
+            failed = any(k.startswith("feedexport/failed_count/") for k in self.crawler.stats.get_stats())
+            self.run.durable.append(0 if failed else slot.itemcount)
+            where = slot.uri
+            if failed:
+                self.run.stop("export_failed", f"Could not store the output {slot.uri}")
+        self.run.outputs.append(f"{where} ({count} items)")
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.health.reason = reason
-        if self.state is not None:
-            self._save_run(spider, reason)
-        self._judge(spider, reason)
-        window = getattr(spider, "initial_window", None)
-        if window and not self.locked and self.kinds["new"] + self.kinds["updated"] == 0:
+    def feed_exporter_closed(self) -> None:
+        self.feeds_closed = True
+        if self._waiting is not None:
+            self._waiting.callback(None)
+
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        """The commit point comes after the feeds are stored (``feed_exporter_closed``),
+        whichever of the two signal handlers Scrapy runs first."""
+        self.run.finish_reason = reason
+        if self.crawler.get_extension(FeedExporter) is not None and not self.feeds_closed:
+            self._waiting = Deferred()
+            await maybe_deferred_to_future(self._waiting)
+        self._commit()
+
+    def _commit(self) -> None:
+        self._checkpoint("before_commit")
+        self.run.commit()
+        self._checkpoint("after_commit")
+
+    def engine_stopped(self) -> None:
+        self.finish()
+
+    def finish(self) -> None:
+        """Verdict, summary line, state closed — once, also after a forced shutdown."""
+        if self.summarized:
+            return
+        self.summarized = True
+        run = self.run
+        stats = self.crawler.stats.get_stats() if self.crawler.stats is not None else {}
+        if run.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
+            run.verdict = health.judge(run, stats, health.Limits.from_settings(run.settings))
+            if not run.verdict.ok:
+                logger.warning("Unhealthy run: %s", "; ".join(run.verdict.problems))
+        else:
+            run.verdict = health.Verdict(ok=run.stop_reason is None, problems=[run.stop_detail or ""])
+        if run.initial_window and run.kinds["new"] + run.kinds["updated"] == 0 and not run.stopping:
             logger.warning("Nothing published since %s: the first incremental run on an empty state only "
                            "looks back %d days (NEWSSPIDER_INITIAL_WINDOW_DAYS); run with -a mode=full to "
-                           "export the archive", getattr(spider, "since", "?"), window)
-
-    def _save_run(self, spider: Spider, reason: str) -> None:
-        state = self.state
-        assert state is not None
-        lastmods = getattr(spider, "sitemap_lastmod", {})
-        aliases = getattr(spider, "aliases", {})
-        try:
-            for url in getattr(spider, "unchanged", set()):
-                state.touch(url, lastmod=lastmods.get(url), aliases=aliases.get(url, ()))
-            state.record_outcomes(getattr(spider, "outcomes", {}))
-            answered: set[str] = getattr(spider, "rechecked", set())
-            if answered:
-                state.resolve_failed(answered)
-            if reason == "finished" and getattr(spider, "mode", None) == "full" and not getattr(spider, "since", None):
-                state.set_meta("horizon", "")
-            if reason == "finished":
-                state.end_run()
-        except Exception:  # the run's output is already safe; never fail the close
-            logger.exception("Could not save the run's bookkeeping in %s", state.path)
-
-    # --- health -------------------------------------------------------------------------
-    def _judge(self, spider: Spider, reason: str) -> None:
-        if self.locked or not self.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
-            return
-        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        s = self.settings
-        min_bad = s.getint("NEWSSPIDER_HEALTH_MIN_BAD", 2)
-        problems = self.health.problems
-
-        def ratio_bad(bad: int, total: int, limit: float) -> bool:
-            return total > 0 and bad >= min_bad and bad / total > limit
-
-        if reason != "finished":
-            problems.append(f"finish reason {reason!r}")
-        exceptions = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/") and k.count("/") == 1)
-        if exceptions > s.getint("NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS", 0):
-            problems.append(f"{exceptions} spider exceptions")
-        empty = int(stats.get("newsspider/listing/empty", 0))
-        if empty > s.getint("NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS", 0):
-            problems.append(f"{empty} listing pages answered 200 without article links")
-        dropped = dropped_count(stats)
-        # Article pages: items the spider yielded, plus pages it dropped itself (broken pages,
-        # incomplete multi-page posts); pipeline drops are among the yielded items already.
-        pages = int(stats.get("newsspider/pages/article", 0)) + max(dropped - self.pipeline_drops, 0)
-        limit = s.getfloat("NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO", 0.10)
-        if ratio_bad(dropped, pages, limit):
-            problems.append(f"{dropped} of {pages} article pages dropped (> {limit:.0%})")
-        coverage = s.getdict("NEWSSPIDER_HEALTH_MIN_COVERAGE") or {}
-        for name, minimum in coverage.items():
-            missing = self.judged_items - self.present[name]
-            if ratio_bad(missing, self.judged_items, 1 - float(minimum)):
-                problems.append(f"{name} coverage {self.present[name]}/{self.judged_items} (< {float(minimum):.0%})")
-        failed = failed_count(stats)
-        requests = max(int(stats.get("downloader/request_count", 0)) - int(stats.get("retry/count", 0)), 0)
-        limit = s.getfloat("NEWSSPIDER_HEALTH_MAX_FAILED_RATIO", 0.05)
-        if ratio_bad(failed, requests, limit):
-            problems.append(f"{failed} of {requests} requests failed after all retries (> {limit:.0%})")
-        self.health.ok = not problems
-        if problems:
-            logger.warning("Unhealthy run: %s", "; ".join(problems))
-
-    # --- the end ------------------------------------------------------------------------
-    def engine_stopped(self) -> None:
-        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        spider = getattr(self.crawler, "spider", None)
-        if self.locked:
-            logger.info("Summary: skipped, another crawl holds the lock %s", self.lock.path if self.lock else "")
-        else:
-            drops = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if k.startswith("newsspider/dropped/")}
-            errors = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/") and k.count("/") == 1)
-            output = "; ".join(self.outputs) or "none (nothing new)"
-            logger.info(
-                "Summary: mode=%s new=%d updated=%d unchanged_skipped=%d dropped=%d %s errors=%d "
-                "failed_requests=%d dead_links=%d requests=%d finish_reason=%s health=%s output=%s",
-                getattr(spider, "mode", "?"), self.kinds["new"], self.kinds["updated"],
-                int(stats.get("newsspider/unchanged_skipped", 0)), sum(drops.values()),
-                "{" + ", ".join(f"{k}: {v}" for k, v in sorted(drops.items())) + "}",
-                errors, failed_count(stats), dead_count(stats),
-                int(stats.get("downloader/request_count", 0)), self.health.reason,
-                "ok" if self.health.ok else "UNHEALTHY (" + "; ".join(self.health.problems) + ")",
-                output,
-            )
-        if self.state is not None:
-            self.state.close()
-            self.state = None
-        if self.lock is not None and not self.locked:
-            self.lock.release()
-
-
-def dropped_count(stats: dict[str, Any]) -> int:
-    """Dropped items that mean trouble (not the duplicates of an emitted article)."""
-    return sum(int(v) for k, v in stats.items()
-               if k.startswith("newsspider/dropped/") and not k.endswith("/duplicate"))
-
-
-def _failure_key(key: str) -> str | None:
-    """``newsspider/failed/<name>`` as counted by the spider's errback (one level only)."""
-    prefix = "newsspider/failed/"
-    if not key.startswith(prefix) or "/" in key[len(prefix):]:
-        return None
-    return key[len(prefix):]
-
-
-def failed_count(stats: dict[str, Any]) -> int:
-    """Requests that failed after all retries: network errors and 5xx/429 answers that
-    reached the spider's errback, or the retry middleware's ``retries_exhausted`` count,
-    whichever is larger (both see the same requests).  404/410 and other 4xx are dead
-    links, and robots.txt refusals are not failures."""
-    total = 0
-    for key, value in stats.items():
-        name = _failure_key(key)
-        if name is None or name in ("IgnoreRequest", "retries_exhausted"):
-            continue
-        if name.startswith("http_"):
-            code = int(name[5:]) if name[5:].isdigit() else 0
-            if is_dead_status(code):
-                continue
-        total += int(value)
-    return max(total, int(stats.get("newsspider/failed/retries_exhausted", 0)))
-
-
-def dead_count(stats: dict[str, Any]) -> int:
-    total = 0
-    for key, value in stats.items():
-        name = _failure_key(key)
-        if name and name.startswith("http_") and name[5:].isdigit():
-            code = int(name[5:])
-            if is_dead_status(code):
-                total += int(value)
-    return total
+                           "export the archive", run.since, run.initial_window)
+        failed = sorted(u for u, r in run.failures.items() if not r.startswith("dropped:"))
+        if failed:
+            if self.crawler.stats is not None:
+                self.crawler.stats.set_value(S.FAILED_URLS, failed)
+            shown = ", ".join(failed[:SHOWN_URLS]) + (" …" if len(failed) > SHOWN_URLS else "")
+            logger.warning("%d URL(s) failed and will be asked again by the next run: %s", len(failed), shown)
+        logger.info(run.summary())
+        if run.state is not None:
+            run.state.close()
+            run.state = None

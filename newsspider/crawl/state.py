@@ -1,21 +1,31 @@
-"""Crawl state for scheduled (cron) runs: one SQLite file, one connection per crawl process.
+"""The crawl state: one SQLite file that says what has been exported, durably.
 
-What it records (``NEWSSPIDER_STATE_PATH``, empty string disables it):
+The invariant (docs/cron.md, "Exactly once"): **the state never runs ahead of the
+output on disk.**  An article is recorded in ``articles`` only in the transaction of a
+commit point, after its line is in an output file that has been flushed, fsync'd and
+renamed into place — or by the recovery of such a file at the start of a later run.
+
+Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
 
 * ``articles`` — per exported article: canonical url, post_id, published, modified, the
-  sitemap ``lastmod`` last seen for it, a content hash, first/last seen.  A row is written
-  only when the item has been exported (``item_scraped``), never when the page is requested
-  or parsed, so a crash or a dropped item never marks an article as done.
-* ``aliases`` — other URLs (as requested, before redirects …) that led to a recorded article.
-* ``outcomes`` — URLs that were fetched and gave no article (dead link, not an article,
-  item dropped), so incremental runs neither re-fetch them nor keep paging because of them;
-  a dropped article is fetched again once its sitemap ``lastmod`` is newer than the check.
-* ``failed`` — URLs whose requests failed after all retries (``record_failed``, used by the
-  retry middleware); the next run, full or incremental, requests them again (``pending_failed``).
-* ``meta`` — ``horizon``: the oldest publication date the state covers ('' = everything).
+  sitemap ``lastmod`` last seen for it, a content hash, first/last seen.
+* ``aliases`` — other URLs (as requested, before redirects …) that led to an article.
+* ``outcomes`` — final answers without an article: ``dead:404``/``dead:410``,
+  ``not_article``.  Never fetched again by incremental runs (unless their sitemap
+  ``lastmod`` moves).
+* ``pending`` — transient failures: a page truncated or unreadable, an item dropped for a
+  missing field, a request that failed after all retries, a 403.  Every later run fetches
+  them again (``due_pending``) until they export, answer 404/410, or reach the bounds
+  (attempts, days) and are given up — a full run tries given-up pages again too.
+* ``outputs`` — the journal of atomic output files of runs: written when a ``.part`` file
+  is opened and when its final name is chosen, deleted in the commit transaction.  A row
+  left behind names an output whose items may not be in ``articles`` yet: the next run
+  recovers it (``newsspider.crawl.feedstorage.recover_outputs``) before deciding anything.
+* ``meta`` — ``horizon`` (the oldest publication date the state covers, '' = everything),
+  ``open_run_started`` (a run that never finished), ``feed_failing_since``.
 
-The file is opened in WAL mode.  ``StateLock`` (``fcntl.flock`` on ``<state>.lock``) makes
-sure only one crawl process uses a state file at a time.
+``StateLock`` (``fcntl.flock`` on ``<state>.lock``) makes sure one crawl process at a time
+uses a state file; only the ``crawl`` command takes it.
 """
 
 from __future__ import annotations
@@ -26,12 +36,13 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
-__all__ = ["ArticleRecord", "State", "StateLock", "content_hash", "parse_moment", "utcnow"]
+__all__ = ["ArticleRecord", "Commit", "PendingPage", "State", "StateError", "StateLock", "content_hash",
+           "parse_moment", "utcnow"]
 
 #: Item fields that make up an article's content (not ``modified``, ``crawled_at`` …).
 HASHED_FIELDS = (
@@ -53,15 +64,38 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_post_id ON articles(post_id);
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, url TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outcomes (url TEXT PRIMARY KEY, outcome TEXT NOT NULL, checked TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS failed (
+CREATE TABLE IF NOT EXISTS pending (
     url TEXT PRIMARY KEY,
-    reason TEXT,
+    reason TEXT NOT NULL,
     first_failed TEXT NOT NULL,
     last_failed TEXT NOT NULL,
-    failures INTEGER NOT NULL DEFAULT 1
+    attempts INTEGER NOT NULL DEFAULT 1,
+    given_up INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS outputs (part TEXT PRIMARY KEY, final TEXT, opened TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+
+#: State files of earlier versions: ``failed`` rows are pending pages.
+MIGRATIONS = """
+INSERT OR IGNORE INTO pending (url, reason, first_failed, last_failed, attempts)
+    SELECT url, COALESCE(reason, 'failed'), first_failed, last_failed, failures FROM failed;
+DROP TABLE failed;
+"""
+#: Earlier versions also kept transient answers (a dropped item, a 403) as final outcomes.
+PENDING_OUTCOMES = """
+BEGIN IMMEDIATE;
+INSERT OR IGNORE INTO pending (url, reason, first_failed, last_failed)
+    SELECT url, outcome, checked, checked FROM outcomes
+    WHERE outcome LIKE 'dropped:%' OR (outcome LIKE 'dead:%' AND outcome NOT IN ('dead:404', 'dead:410'));
+DELETE FROM outcomes
+    WHERE outcome LIKE 'dropped:%' OR (outcome LIKE 'dead:%' AND outcome NOT IN ('dead:404', 'dead:410'));
+COMMIT;
+"""
+
+
+class StateError(Exception):
+    """The state could not be read or written (the path and the OS/SQLite error say why)."""
 
 
 def utcnow() -> str:
@@ -110,11 +144,53 @@ class ArticleRecord:
     last_seen: str
 
 
+@dataclass(frozen=True)
+class ExportRecord:
+    """An item written to the output, waiting for the commit point."""
+
+    url: str
+    post_id: int | None
+    published: str | None
+    modified: str | None
+    digest: str
+    lastmod: str | None = None
+    aliases: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any], lastmod: str | None = None, aliases: Iterable[str] = ()) -> ExportRecord:
+        return cls(str(item["url"]), item.get("post_id"), item.get("published"), item.get("modified"),
+                   content_hash(item), lastmod, frozenset(aliases))
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    url: str
+    reason: str
+    first_failed: str
+    attempts: int
+    given_up: bool
+
+
+@dataclass
+class Commit:
+    """Everything a run writes to the state, applied in one transaction."""
+
+    exported: list[ExportRecord] = field(default_factory=list)
+    touched: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)  # url -> (lastmod, aliases)
+    outcomes: dict[str, str] = field(default_factory=dict)  # url -> dead:<status> / not_article
+    failures: dict[str, str] = field(default_factory=dict)  # url -> reason (pending)
+    given_up: set[str] = field(default_factory=set)
+    resolved: set[str] = field(default_factory=set)  # pending URLs answered for good (not exported)
+    outputs_done: list[str] = field(default_factory=list)  # journal rows (part paths) now committed
+    meta: dict[str, str | None] = field(default_factory=dict)  # None deletes the key
+
+
 class StateLock:
     """An exclusive, non-blocking ``flock`` on ``<state path>.lock``, held for the process.
 
-    Re-acquiring a lock this process already holds succeeds (the crawl command takes it
-    before the crawler starts; the state extension takes it again)."""
+    Only the ``crawl`` command takes it, before the crawler starts; the run extension
+    opens the state only when this process holds it (``held``), so ``scrapy shell``,
+    ``parse`` or ``check`` never create or lock anything."""
 
     _held: ClassVar[dict[str, int]] = {}
 
@@ -126,6 +202,8 @@ class StateLock:
         return self.path in self._held
 
     def acquire(self) -> bool:
+        """True when this process holds the lock now; OSError when the lock file cannot
+        be created (its directory is not writable)."""
         if self.held:
             return True
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -148,27 +226,48 @@ class StateLock:
 
 
 class State:
-    """The crawl state.  Use one instance per crawl process (see ``for_crawler``)."""
+    """The crawl state (one instance per crawl process, owned by the run extension).
+
+    Opening checks that the file can be written (a run must not fetch anything it could
+    not record); every failure is a ``StateError`` naming the path."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.executescript(SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed transaction survives power loss, as the output files do.
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self.db.executescript(SCHEMA)
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'failed'").fetchone():
+                self.db.executescript(MIGRATIONS)
+            self.db.executescript(PENDING_OUTCOMES)
+            self.set_meta("opened", utcnow())  # proves the file is writable now
+            self.identity = self._identity()
+        except (OSError, sqlite3.Error) as exc:
+            raise StateError(f"state {self.path}: {exc}") from exc
 
-    # --- the crawl's instance -------------------------------------------------------------
-    @staticmethod
-    def for_crawler(crawler: Any) -> State | None:
-        """The state opened for this crawl by ``newsspider.crawl.run.CronRun`` (None when
-        state is disabled or another process holds the lock)."""
-        return getattr(crawler, "newsspider_state", None)
+    def _identity(self) -> tuple[int, int]:
+        st = os.stat(self.path)
+        return st.st_dev, st.st_ino
+
+    def check_same_file(self) -> None:
+        """StateError when the file was deleted or replaced since it was opened (the
+        connection would write into a file nobody will read again)."""
+        try:
+            same = self._identity() == self.identity
+        except OSError:
+            same = False
+        if not same:
+            raise StateError(f"state {self.path}: the file was deleted or replaced during the run")
 
     def close(self) -> None:
         try:
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass
         finally:
             self.db.close()
 
@@ -190,9 +289,21 @@ class State:
         return self.lookup(url) is not None
 
     def outcome(self, url: str) -> tuple[str, str] | None:
-        """(outcome, checked) for a URL that gave no article, or None."""
+        """(outcome, checked) for a URL that gave a final answer without an article."""
         row = self.db.execute("SELECT outcome, checked FROM outcomes WHERE url = ?", (url,)).fetchone()
         return (row[0], row[1]) if row else None
+
+    def pending(self, url: str) -> PendingPage | None:
+        row = self.db.execute("SELECT url, reason, first_failed, attempts, given_up FROM pending WHERE url = ?",
+                              (url,)).fetchone()
+        return PendingPage(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+    def due_pending(self, *, include_given_up: bool = False) -> list[PendingPage]:
+        """Pages a run should fetch again, oldest failure first."""
+        rows = self.db.execute(
+            "SELECT url, reason, first_failed, attempts, given_up FROM pending"
+            + ("" if include_given_up else " WHERE given_up = 0") + " ORDER BY first_failed, url")
+        return [PendingPage(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
     def classify(self, item: Mapping[str, Any]) -> str:
         """``new``, ``updated`` (content hash differs or ``modified`` is newer) or ``unchanged``."""
@@ -212,90 +323,107 @@ class State:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def pending_failed(self) -> list[str]:
-        """URLs that failed after all retries in earlier runs, oldest failure first."""
-        return [r[0] for r in self.db.execute("SELECT url FROM failed ORDER BY first_failed, url")]
+    def journal(self) -> list[tuple[str, str | None]]:
+        """Output files of earlier runs not committed yet: (part path, final path or None)."""
+        return [(r[0], r[1]) for r in self.db.execute("SELECT part, final FROM outputs ORDER BY opened, part")]
 
     # --- writing --------------------------------------------------------------------------
-    def record_article(
-        self,
-        item: Mapping[str, Any],
-        *,
-        lastmod: str | None = None,
-        aliases: Iterable[str] = (),
-    ) -> str:
-        """Record an exported item; returns what it was (``new``/``updated``/``unchanged``)."""
-        url = item["url"]
-        record = self.lookup(url)
-        digest = content_hash(item)
-        kind = self.compare(item, record, digest)
+    def _write(self, sql: str, params: Iterable[Any] = ()) -> None:
+        try:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.execute(sql, tuple(params))
+        except sqlite3.Error as exc:
+            raise StateError(f"state {self.path}: {exc}") from exc
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def journal_open(self, part: str) -> None:
+        self._write("INSERT OR REPLACE INTO outputs (part, final, opened) VALUES (?, NULL, ?)", (part, utcnow()))
+
+    def journal_final(self, part: str, final: str) -> None:
+        self._write("UPDATE outputs SET final = ? WHERE part = ?", (final, part))
+
+    def journal_drop(self, part: str) -> None:
+        self._write("DELETE FROM outputs WHERE part = ?", (part,))
+
+    def commit(self, batch: Commit) -> dict[str, int]:
+        """Apply a run's commit in one transaction; returns how many articles were
+        ``new``/``updated``/``unchanged`` against the state before it.  StateError (and
+        nothing written) when it fails."""
+        counts = {"new": 0, "updated": 0, "unchanged": 0}
         now = utcnow()
-        if record is not None and record.url != url:
-            url = record.url  # the item came in under an alias of a recorded article
-        if record is not None and not newer(lastmod, record.lastmod):
-            lastmod = record.lastmod
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute(
-                "INSERT INTO articles (url, post_id, published, modified, lastmod, content_hash,"
-                " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(url) DO UPDATE SET post_id=excluded.post_id,"
-                " published=excluded.published, modified=excluded.modified,"
-                " lastmod=excluded.lastmod, content_hash=excluded.content_hash,"
-                " last_seen=excluded.last_seen",
-                (url, item.get("post_id"), item.get("published"), item.get("modified"), lastmod,
-                 digest, now, now),
-            )
-            names = {a for a in aliases if a and a != url} | ({item["url"]} - {url})
-            self.db.executemany("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)",
-                                [(a, url) for a in names])
-            self.db.executemany("DELETE FROM outcomes WHERE url = ?", [(u,) for u in {url, *names}])
-            self.db.executemany("DELETE FROM failed WHERE url = ?", [(u,) for u in {url, *names}])
+        try:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                for record in batch.exported:
+                    counts[self._record(record, now)] += 1
+                for url, (lastmod, aliases) in batch.touched.items():
+                    self._touch(url, lastmod, aliases, now)
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO outcomes (url, outcome, checked) SELECT ?, ?, ?"
+                    " WHERE NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)",
+                    [(url, outcome, now, url) for url, outcome in batch.outcomes.items()])
+                self.db.executemany("DELETE FROM pending WHERE url = ?",
+                                    [(u,) for u in (*batch.resolved, *batch.outcomes)])
+                self.db.executemany(
+                    "INSERT INTO pending (url, reason, first_failed, last_failed) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT(url) DO UPDATE SET reason=excluded.reason, last_failed=excluded.last_failed,"
+                    " attempts=attempts+1",
+                    [(url, reason, now, now) for url, reason in batch.failures.items()])
+                self.db.executemany("UPDATE pending SET given_up = 1 WHERE url = ?", [(u,) for u in batch.given_up])
+                self.db.executemany("DELETE FROM outputs WHERE part = ?", [(p,) for p in batch.outputs_done])
+                for key, value in batch.meta.items():
+                    if value is None:
+                        self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+                    else:
+                        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        except sqlite3.Error as exc:
+            raise StateError(f"state {self.path}: {exc}") from exc
+        return counts
+
+    def _record(self, record: ExportRecord, now: str) -> str:
+        known = self.lookup(record.url)
+        kind = "new" if known is None else self.compare({"modified": record.modified}, known, record.digest)
+        url = known.url if known is not None else record.url  # came in under an alias
+        lastmod = record.lastmod
+        if known is not None and not newer(lastmod, known.lastmod):
+            lastmod = known.lastmod
+        self.db.execute(
+            "INSERT INTO articles (url, post_id, published, modified, lastmod, content_hash, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET post_id=excluded.post_id,"
+            " published=excluded.published, modified=excluded.modified, lastmod=excluded.lastmod,"
+            " content_hash=excluded.content_hash, last_seen=excluded.last_seen",
+            (url, record.post_id, record.published, record.modified, lastmod, record.digest, now, now))
+        names = {a for a in record.aliases if a and a != url} | ({record.url} - {url})
+        self.db.executemany("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)", [(a, url) for a in names])
+        self.db.executemany("DELETE FROM outcomes WHERE url = ?", [(u,) for u in {url, *names}])
+        self.db.executemany("DELETE FROM pending WHERE url = ?", [(u,) for u in {url, *names}])
         return kind
 
-    def touch(self, url: str, *, lastmod: str | None = None, aliases: Iterable[str] = ()) -> None:
-        """A recorded article was seen again unchanged: refresh last_seen (and lastmod)."""
+    def _touch(self, url: str, lastmod: str | None, aliases: Iterable[str], now: str) -> None:
         record = self.lookup(url)
         if record is None:
             return
         keep = lastmod if newer(lastmod, record.lastmod) else record.lastmod
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("UPDATE articles SET last_seen = ?, lastmod = ? WHERE url = ?",
-                            (utcnow(), keep, record.url))
-            self.db.executemany("INSERT OR IGNORE INTO aliases (alias, url) VALUES (?, ?)",
-                                [(a, record.url) for a in aliases if a and a != record.url])
+        self.db.execute("UPDATE articles SET last_seen = ?, lastmod = ? WHERE url = ?", (now, keep, record.url))
+        self.db.executemany("INSERT OR IGNORE INTO aliases (alias, url) VALUES (?, ?)",
+                            [(a, record.url) for a in aliases if a and a != record.url])
+        self.db.executemany("DELETE FROM pending WHERE url = ?", [(u,) for u in {url, *aliases}])
 
-    def record_outcomes(self, outcomes: Mapping[str, str]) -> None:
-        """Remember URLs that gave no article (``dead``, ``not_article``, ``dropped:<reason>``)."""
-        if not outcomes:
-            return
-        now = utcnow()
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO outcomes (url, outcome, checked) SELECT ?, ?, ?"
-                " WHERE NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)",
-                [(url, outcome, now, url) for url, outcome in outcomes.items()],
-            )
+    # --- conveniences (tests, tools): one-record commits ----------------------------------
+    def record_article(self, item: Mapping[str, Any], *, lastmod: str | None = None,
+                       aliases: Iterable[str] = ()) -> str:
+        """Record one exported item at once; returns ``new``/``updated``/``unchanged``."""
+        counts = self.commit(Commit(exported=[ExportRecord.of(item, lastmod, aliases)]))
+        return next(kind for kind, n in counts.items() if n)
 
     def record_failed(self, url: str, reason: str) -> None:
-        """A request failed after all retries: fetch it again in the next run."""
-        now = utcnow()
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute(
-                "INSERT INTO failed (url, reason, first_failed, last_failed) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(url) DO UPDATE SET reason=excluded.reason,"
-                " last_failed=excluded.last_failed, failures=failures+1",
-                (url, reason, now, now),
-            )
+        self.commit(Commit(failures={url: reason}))
 
-    def resolve_failed(self, urls: Iterable[str]) -> None:
-        """These earlier failures were answered this time."""
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany("DELETE FROM failed WHERE url = ?", [(u,) for u in urls])
+    def resolve(self, urls: Iterable[str]) -> None:
+        self.commit(Commit(resolved=set(urls)))
 
     def begin_run(self) -> str | None:
         """Mark a run as open; returns when an earlier run that never finished started
@@ -305,14 +433,3 @@ class State:
         if interrupted is None:
             self.set_meta("open_run_started", utcnow())
         return interrupted
-
-    def end_run(self) -> None:
-        """The run finished: the next full run starts from scratch."""
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("DELETE FROM meta WHERE key = ?", ("open_run_started",))
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

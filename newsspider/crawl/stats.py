@@ -1,12 +1,90 @@
-"""Crawl stats shared by the spider, middlewares, pipelines and the cron extension."""
+"""Every stat name the project writes or reads, spelled once.
+
+Counters of ours live under ``newsspider/``; the few Scrapy stats the health check reads
+are named here too, so a typo is an ``AttributeError``, not a check that never trips.
+Families with a variable last part (``dropped/<reason>``) are functions.
+"""
 
 from __future__ import annotations
 
-#: Prefix of every stat the project counts (``newsspider/dropped/<reason>`` …).
+#: Prefix of every stat the project counts.
 STAT = "newsspider"
+
+# --- pages the spider handled -------------------------------------------------------------
+PAGES_ARTICLE = f"{STAT}/pages/article"  # article pages turned into an item (before pipelines)
+PAGES_LISTING = f"{STAT}/pages/listing"
+UNCHANGED_SKIPPED = f"{STAT}/unchanged_skipped"  # known article fetched again, content unchanged
+SITEMAP_ENTRIES = f"{STAT}/sitemap/entries"  # post URLs listed by the post sitemaps
+SITEMAP_CHANGED = f"{STAT}/sitemap/changed"
+FEED_NEW = f"{STAT}/feed/new"
+LINKS_OFFSITE = f"{STAT}/links/offsite"
+LINKS_INVALID = f"{STAT}/links/invalid"
+LISTING_EMPTY = f"{STAT}/listing/empty"
+LISTING_NO_POSTS = f"{STAT}/listing/no_posts"
+LISTING_STOPPED_MAX_PAGES = f"{STAT}/listing/stopped_max_pages"
+
+# --- what the run exported (recorded in the state at the commit point) ---------------------
+EXPORTED_NEW = f"{STAT}/state/new"
+EXPORTED_UPDATED = f"{STAT}/state/updated"
+COMMITTED = f"{STAT}/state/committed"
+RECOVERED = f"{STAT}/state/recovered"
+
+# --- pages tried again (pending in the state after a transient failure) --------------------
+PENDING_RETRIED = f"{STAT}/pending/retried"
+PENDING_RESOLVED = f"{STAT}/pending/resolved"
+PENDING_FAILED_AGAIN = f"{STAT}/pending/failed_again"
+PENDING_GIVEN_UP = f"{STAT}/pending/given_up"
+
+# --- optional discovery sources (the feed) ---------------------------------------------------
+OPTIONAL_FAILED = f"{STAT}/optional/failed"
+
+# --- requests ----------------------------------------------------------------------------
+RETRY_AFTER = f"{STAT}/retry/retry_after"
+RETRY_WAITED = f"{STAT}/retry/waited_seconds"
+FAILED_URLS = f"{STAT}/failed_urls"
+ROBOTS_GAVE_UP = f"{STAT}/robotstxt/gave_up"
+ROBOTS_UNAVAILABLE = f"{STAT}/robotstxt/unavailable"
+ROBOTS_REUSED = f"{STAT}/robotstxt/reused"
+ROBOTS_CRAWL_DELAY = f"{STAT}/robotstxt/crawl_delay"
+THROTTLE_SLOWDOWNS = f"{STAT}/throttle/slowdowns"
+THROTTLE_MAX_DELAY = f"{STAT}/throttle/max_delay"
+OFFSITE_ORIGIN = f"{STAT}/skipped/other_origin"
+
+# --- Scrapy's own stats that the health check reads ----------------------------------------
+SCRAPY_REQUESTS = "downloader/request_count"
+SCRAPY_RETRIES = "retry/count"  # written by get_retry_request
+SCRAPY_RETRY_MAX_REACHED = "retry/max_reached"
+SCRAPY_LOG_ERRORS = "log_count/ERROR"
+SCRAPY_LOG_CRITICAL = "log_count/CRITICAL"
+SCRAPY_ROBOTS_FORBIDDEN = "robotstxt/forbidden"
+SCRAPY_RESPONSE_STATUS = "downloader/response_status_count/"
+
+
+def dropped(reason: str) -> str:
+    """An article page or item that gave no article, for ``reason`` (``missing_title`` …)."""
+    return f"{STAT}/dropped/{reason}"
+
+
+def skipped(reason: str) -> str:
+    """A page that is not an article, or not wanted (``not_a_post``, ``not_html`` …)."""
+    return f"{STAT}/skipped/{reason}"
+
+
+def failed(reason: str) -> str:
+    """A request that gave up: ``http_<status>`` or the exception's name."""
+    return f"{STAT}/failed/{reason}"
+
+
+def listing_stopped(reason: str) -> str:
+    return f"{STAT}/listing/stopped_{reason}"
+
+
+DROPPED_PREFIX = f"{STAT}/dropped/"
+FAILED_PREFIX = f"{STAT}/failed/"
+DUPLICATE = dropped("duplicate")
 
 
 def is_dead_status(status: int) -> bool:
-    """A final HTTP answer saying the page is gone or refused (404, 410, 403 …): a dead
-    link.  5xx and 429 are failures instead: the next run asks again."""
-    return status < 500 and status != 429
+    """A final answer that the page is gone: 404 and 410.  Other 4xx (403 of a bot wall,
+    401, 451 …) and 5xx/429 may change: the page stays pending and later runs ask again."""
+    return status in (404, 410)

@@ -88,9 +88,11 @@ class FaultRule:
        = always 500). A ``2xx`` entry means "serve normally". Error responses carry
        ``Retry-After: retry_after`` when set;
     5. ``short_body``: the page is served with its full ``Content-Length`` but only half of
-       the bytes, then the connection is closed.
+       the bytes, then the connection is closed;
+    6. ``cut_body``: a complete HTTP response of the first half of the page (its
+       ``Content-Length`` says so): a CDN serving a truncated copy of the page.
 
-    ``times`` limits ``delay``/``drop``/``redirect_to``/``short_body`` to the first
+    ``times`` limits ``delay``/``drop``/``redirect_to``/``short_body``/``cut_body`` to the first
     ``times`` matching requests (``None`` = every request); ``statuses`` has its own
     sequence.
     """
@@ -101,6 +103,7 @@ class FaultRule:
     delay: float = 0.0
     drop: bool = False
     short_body: bool = False
+    cut_body: bool = False
     redirect_to: str | None = None
     redirect_status: int = 301
     times: int | None = None
@@ -126,6 +129,7 @@ class FaultAction:
     status: int | None = None
     retry_after: str | None = None
     short_body: bool = False
+    cut_body: bool = False
 
 
 NO_FAULT = FaultAction()
@@ -177,6 +181,7 @@ class FaultPlan:
             status=status,
             retry_after=rule.retry_after,
             short_body=rule.short_body and active,
+            cut_body=rule.cut_body and active,
         )
 
 
@@ -347,9 +352,9 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         elif action.status is not None:
             self._error(action.status, action.retry_after, send_body)
         else:
-            self._serve(raw_path, action.short_body, send_body)
+            self._serve(raw_path, action.short_body, send_body, cut=action.cut_body)
 
-    def _serve(self, raw_path: str, truncate: bool, send_body: bool) -> None:
+    def _serve(self, raw_path: str, truncate: bool, send_body: bool, cut: bool = False) -> None:
         resolved = resolve_path(self.server.root, raw_path)
         if resolved.redirect is not None:
             query = urlsplit(self.path).query
@@ -358,6 +363,8 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             self._reply(404, HTML_TYPE, NOT_FOUND_BODY, send_body)
         else:
             body = self._read(resolved.file)
+            if cut:
+                body = body[: len(body) // 2]
             self._reply(200, content_type_for(resolved.file), body, send_body, truncate=truncate)
 
     def _read(self, file: Path) -> bytes:

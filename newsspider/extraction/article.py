@@ -262,6 +262,9 @@ class ArticlePage:
         # attachment page (an image's own page) carries both and is not an article.
         is_post = "single-post" in classes or ("single" in classes and bool(self.post_id_class()))
         if not is_post or "attachment" in classes or "single-attachment" in classes:
+            if not classes and self._truncated() and self.raw is not None and b"<html" in self.raw[:4096].lower():
+                # Cut off before <body>: unknown, not "not a post" (a retry may bring the page).
+                raise NotAnArticle("truncated_page", "the HTML stops before <body>")
             kinds = ("attachment", "home", "archive", "page", "search", "error404")
             kind = next((k for k in kinds if k in classes), "other")
             raise NotAnArticle("not_a_post", f"page type {kind!r}")
@@ -269,8 +272,11 @@ class ArticlePage:
             raise NotAnArticle("no_title_heading", "no h1.jeg_post_title")
         if self.content is None:
             raise NotAnArticle("no_content_container", "no div.content-inner")
-        if self.raw is not None and not PAGE_END.search(self.raw[-PAGE_END_WINDOW:].lower()):
+        if self._truncated():
             raise NotAnArticle("truncated_page", "the HTML stops before </html>")
+
+    def _truncated(self) -> bool:
+        return self.raw is not None and not PAGE_END.search(self.raw[-PAGE_END_WINDOW:].lower())
 
     def page_number(self) -> int:
         """1 for the first page of a post, N for ``/<slug>/N/`` of a multi-page post."""

@@ -1,8 +1,9 @@
 """The ``georgiatoday`` spider: routing only.
 
 It decides what to fetch next — home page, category archives from the site's menus and
-their pagination, Yoast post sitemaps, article pages and the further pages of
-multi-page posts — and hands each response to ``newsspider.extraction``.
+their pagination, Yoast post sitemaps, the feed, article pages and the further pages of
+multi-page posts — hands each response to ``newsspider.extraction``, and tells the run
+(``newsspider.crawl.run.Run``) what it found; the run answers what is wanted.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
-from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from twisted.python.failure import Failure
 
-from newsspider.crawl.state import ArticleRecord, State, newer
-from newsspider.crawl.stats import STAT, is_dead_status
+from newsspider import site
+from newsspider.crawl import stats as S
+from newsspider.crawl.run import MODES, Run, RunExtension
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.listing import parse_listing
@@ -32,16 +34,16 @@ from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
-MODES = ("full", "incremental")
 #: Politeness protects someone else's server: a mirror on this machine is crawled at
 #: full speed unless the command line says otherwise (robots.txt is still obeyed).
 LOCAL_MIRROR_SETTINGS = {"DOWNLOAD_DELAY": 0.0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
-#: ``NotAnArticle`` reasons that mean "a post, but unreadable": dropped (WARNING, counted,
-#: judged by the health check), not skipped.  The page type check comes first, so these
-#: only ever concern pages whose body class says they are posts.
+#: ``NotAnArticle`` reasons that mean "a post, but unreadable": pending, asked again later.
 BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container", "no_title_heading"})
 #: Where Yoast (and WordPress core, redirecting) serve the sitemap index.
 DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
+#: Body classes of WordPress listing pages (home, archives).
+LISTING_BODY_CLASSES = frozenset({"home", "blog", "archive", "category", "tag", "paged"})
+ARGUMENTS = ("base_url", "mode", "since")
 
 
 def is_loopback(host: str) -> bool:
@@ -66,15 +68,19 @@ def parse_since(value: str | None) -> date | None:
 class GeorgiaTodaySpider(scrapy.Spider):
     """Crawl georgiatoday.ge (or a mirror of it at ``base_url``) into article items."""
 
-    name = "georgiatoday"
-    canonical_origin = "https://georgiatoday.ge"
+    name = site.NAME
+    canonical_origin = site.ORIGIN
 
     @classmethod
     def check_arguments(
-        cls, base_url: str | None = None, mode: str | None = None, since: str | None = None, **_: Any
+        cls, base_url: str | None = None, mode: str | None = None, since: str | None = None, **others: Any
     ) -> tuple[OriginMap, str, date | None]:
         """The spider arguments, parsed; ``ValueError`` says what is accepted (the crawl
-        command turns it into a usage error before anything starts)."""
+        command turns it into a usage error before anything starts).  Names starting with
+        ``_`` belong to the scheduler (scrapyd's ``_job``)."""
+        unknown = sorted(k for k in others if not k.startswith("_"))
+        if unknown:
+            raise ValueError(f"unknown argument {unknown[0]!r}; the arguments are {', '.join(ARGUMENTS)}")
         try:
             origins = OriginMap(cls.canonical_origin, (base_url or cls.canonical_origin).rstrip("/"))
         except ValueError:
@@ -87,6 +93,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> GeorgiaTodaySpider:
+        # -s NEWSSPIDER_BASE_URL=… gives tools without spider arguments (scrapy check) a mirror.
+        kwargs.setdefault("base_url", crawler.settings.get("NEWSSPIDER_BASE_URL") or None)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._relax_for_local_mirror(crawler.settings)
         return spider
@@ -105,46 +113,39 @@ class GeorgiaTodaySpider(scrapy.Spider):
             logger.info("base_url %s is on this machine: %s (set them with -s to change)", self.origins.fetch,
                         ", ".join(f"{k}={v}" for k, v in relaxed.items()))
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        mode: str | None = None,
-        since: str | None = None,
-        *args: Any,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, base_url: str | None = None, mode: str | None = None, since: str | None = None,
+                 *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.origins, self.mode, self.since = self.check_arguments(base_url, mode, since)
         self.allowed_domains = [urlsplit(self.origins.fetch).hostname or ""]
         self._chains: dict[str, set[str]] = {}
         self._categories_followed: set[str] = set()
         self._article_requests: set[str] = set()
-        # Bookkeeping of this run, saved in the state by newsspider.crawl.run.CronRun.
-        self.sitemap_lastmod: dict[str, str] = {}  # canonical url -> sitemap <lastmod>
-        self.aliases: dict[str, set[str]] = {}  # item url -> other URLs that led to it
-        self.outcomes: dict[str, str] = {}  # url -> dead:<status> / not_article / dropped:<reason>
-        self.unchanged: set[str] = set()  # recorded articles fetched again, unchanged
-        self.rechecked: set[str] = set()  # earlier failures answered this time
-        # Set by CronRun: start of an earlier run that never finished (killed), or None.
-        self.resume_after: str | None = None
-        # Days looked back by an incremental first run on an empty state (else None).
-        self.initial_window: int | None = None
+        self._run: Run | None = None
+
+    @property
+    def run(self) -> Run:
+        """The crawl's run (a bare one when the spider is used without a crawl: tests, tools)."""
+        if self._run is None:
+            try:
+                found = RunExtension.of(self.crawler)
+            except RuntimeError:  # no extension manager: a spider built alone
+                found = None
+            self._run = found or Run(settings=self.crawler.settings, stats=self.crawler.stats, origins=self.origins,
+                                     mode=self.mode, since=self.since)
+        return self._run
 
     # --- helpers ------------------------------------------------------------------------
-    def _inc(self, key: str, count: int = 1) -> None:
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"{STAT}/{key}", count)
-
     def _follow(self, url: str, callback: Any, **kwargs: Any) -> Request | None:
         """A request for a site link (fetched from ``base_url``), None for off-site links."""
         if not self.origins.is_site(url):
-            self._inc("links/offsite")
+            self.run._inc(S.LINKS_OFFSITE)
             return None
         try:
             target = self.origins.to_fetch(url)
         except ValueError:
             logger.info("Invalid link skipped: %r", url)
-            self._inc("links/invalid")
+            self.run._inc(S.LINKS_INVALID)
             return None
         if callback == self.parse_article and not kwargs.get("dont_filter"):
             # An article is linked from several listings and the sitemap: yield it once
@@ -152,90 +153,74 @@ class GeorgiaTodaySpider(scrapy.Spider):
             if target in self._article_requests:
                 return None
             self._article_requests.add(target)
-        return Request(target, callback=callback, errback=self.on_error, **kwargs)
-
-    def _too_old(self, published: str | None) -> bool:
-        return bool(self.since and published and published[:10] < self.since.isoformat())
-
-    # --- state (incremental runs) -------------------------------------------------------
-    @property
-    def crawl_state(self) -> State | None:
-        return State.for_crawler(self.crawler)
-
-    def _incremental(self) -> bool:
-        return self.mode == "incremental"
-
-    def _unseen(self, url: str) -> bool:
-        """Neither a recorded article nor a URL that already gave no article."""
-        state = self.crawl_state
-        canonical = self.origins.to_canonical(url)
-        return state is None or (not state.known(canonical) and state.outcome(canonical) is None)
+        kwargs.setdefault("errback", self.on_error)
+        return Request(target, callback=callback, **kwargs)
 
     def _redirected_from(self, response: Response) -> set[str]:
         """Canonical forms of the site URLs this response was redirected from."""
         return {self.origins.to_canonical(u) for u in response.meta.get("redirect_urls", ())
                 if self.origins.is_site(u)}
 
-    def _set_since(self) -> None:
-        """Incremental runs without ``since``: the state's horizon, or on an empty state
-        the last ``NEWSSPIDER_INITIAL_WINDOW_DAYS`` days."""
-        state = self.crawl_state
-        horizon = state.get_meta("horizon") if state is not None else None
-        if self.since is None and self._incremental():
-            if state is None or (horizon is None and state.is_empty()):
-                days = self.settings.getint("NEWSSPIDER_INITIAL_WINDOW_DAYS", 7)
-                self.since = (datetime.now(timezone.utc) - timedelta(days=days)).date()
-                self.initial_window = days
-                logger.info("Empty state: incremental run looks back %d days (since %s)", days, self.since)
-            elif horizon:
-                self.since = date.fromisoformat(horizon)
-        if state is not None and horizon is None and state.is_empty():
-            state.set_meta("horizon", self.since.isoformat() if self.since else "")
-
     # --- entry points -------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
-        if getattr(self.crawler, "newsspider_locked", False):
-            logger.warning("Another crawl holds the state lock: nothing to do")
+        run = self.run
+        if run.stopping:
             return
-        self._set_since()
-        home = self._follow(self.origins.canonical + "/", self.parse_listing)
+        pending = run.begin(self.origins, self.mode, self.since)
+        home = self._follow(self.origins.canonical + "/", self.parse_listing, meta={"start_page": "home"})
         if home is not None:
             yield home
         retries = self.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES", 2)
-        robots = Request(self.origins.fetch + "/robots.txt", callback=self.parse_robots,
-                         errback=self.on_robots_error, priority=-10, meta={"max_retry_times": retries})
-        yield robots
-        if self._incremental():
-            feed = self._follow(self.origins.canonical + "/feed/", self.parse_feed)
+        yield Request(self.origins.fetch + "/robots.txt", callback=self.parse_robots, errback=self.on_robots_error,
+                      priority=-10, meta={"max_retry_times": retries})
+        if run.incremental:
+            # Optional: the sitemaps and listings lead to the same posts.  One retry, none
+            # while it keeps failing run after run.
+            tries = 0 if run.feed_failing_since else self.settings.getint("NEWSSPIDER_OPTIONAL_RETRY_TIMES", 1)
+            feed = self._follow(self.origins.canonical + "/feed/", self.parse_feed, errback=self.on_feed_error,
+                                meta={"max_retry_times": tries})
             if feed is not None:
                 yield feed
-        state = self.crawl_state
-        for url in state.pending_failed() if state is not None else ():
-            request = self._follow(url, self.parse_recheck, meta={"recheck": url})
+        for page in pending:
+            request = self._follow(page.url, self.parse, meta={"recheck": page.url})
             if request is not None:
                 yield request
 
-    def parse_recheck(self, response: Response) -> Iterator[Any]:
-        """A URL that failed after all retries in an earlier run, answered now."""
-        self.rechecked.add(response.meta["recheck"])
-        path = self.origins.to_canonical(response.url).split("://", 1)[1].partition("/")[2]
-        if not path or path.startswith("category/"):
-            yield from self.parse_listing(response)
-        else:
-            yield from self.parse_article(response)
+    def parse(self, response: Response, **kwargs: Any) -> list[Any]:
+        """Route any page by its type: robots.txt, a sitemap, the feed, a listing or an
+        article (``scrapy parse --spider georgiatoday <url>``; pages asked again).
+
+        @url https://georgiatoday.ge/north-korea-confirms-deployment-of-troops-to-support-russia-in-ukraine-war/
+        @mirror
+        @returns items 1 1
+        @returns requests 0 0
+        @scrapes url post_id title authors published categories body language source crawled_at
+        """
+        self.run.answered(response.meta.get("recheck", ""))
+        path = urlsplit(response.url).path
+        head = response.body[:512].lstrip().lower()
+        if path.endswith("/robots.txt"):
+            return list(self.parse_robots(response))
+        if head.startswith(b"<?xml") or head.startswith((b"<urlset", b"<sitemapindex", b"<rss")):
+            return list(self.parse_feed(response) if b"<rss" in head else self.parse_sitemap(response))
+        if isinstance(response, TextResponse):
+            classes = set((page_selector(response).xpath("/html/body/@class").get() or "").split())
+            if classes & LISTING_BODY_CLASSES:
+                return self.parse_listing(response)
+        return self.parse_article(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """``/feed/``: the newest posts; fetch those not in the state (incremental)."""
         try:
             entries = parse_feed(response.body, response.url)
         except ValueError as exc:
-            logger.warning("Not a feed: %s (%s)", response.url, exc)
-            self._inc("skipped/bad_feed")
+            self.run.feed_failed(f"Not a feed: {response.url} ({exc})")
             return
+        self.run.feed_ok = True
         for entry in entries:
-            if self._too_old(entry.published) or not self._unseen(entry.url):
+            if self.run.too_old(entry.published) or not self.run.unseen(entry.url):
                 continue
-            self._inc("feed/new")
+            self.run._inc(S.FEED_NEW)
             request = self._follow(entry.url, self.parse_article)
             if request is not None:
                 yield request
@@ -254,77 +239,66 @@ class GeorgiaTodaySpider(scrapy.Spider):
             kind, entries = parse_sitemap(response.body, response.url)
         except ValueError as exc:
             logger.warning("Not a sitemap: %s (%s)", response.url, exc)
-            self._inc("skipped/bad_sitemap")
+            self.run._inc(S.skipped("bad_sitemap"))
             return
         for entry in entries:
             if kind == "sitemapindex":
-                if is_post_sitemap(entry.url):
-                    request = self._follow(entry.url, self.parse_sitemap, priority=-10)
-                    if request is not None:
-                        yield request
-            elif self._wanted_from_sitemap(entry.url, entry.lastmod):
-                request = self._follow(entry.url, self.parse_article)
-                if request is not None:
-                    yield request
-
-    def _wanted_from_sitemap(self, url: str, lastmod: str | None) -> bool:
-        """Full mode: every post within ``since``.  Incremental: a recorded article only
-        when its ``lastmod`` is newer than what the state holds; an unknown one within
-        ``since`` (or one that gave no article, once its ``lastmod`` is newer)."""
-        canonical = self.origins.to_canonical(url)
-        if lastmod:
-            self.sitemap_lastmod[canonical] = lastmod
-        state = self.crawl_state
-        if not self._incremental() or state is None:
-            return not self._too_old(lastmod)
-        record = state.lookup(canonical)
-        if record is not None:
-            if newer(lastmod, record.modified, record.lastmod, record.published):
-                self._inc("sitemap/changed")
-                return True
-            return False
-        outcome = state.outcome(canonical)
-        if outcome is not None:
-            return newer(lastmod, outcome[1])
-        return not self._too_old(lastmod)
+                request = (self._follow(entry.url, self.parse_sitemap, priority=-10)
+                           if is_post_sitemap(entry.url) else None)
+            else:
+                self.run._inc(S.SITEMAP_ENTRIES)
+                wanted = self.run.wanted_from_sitemap(entry.url, entry.lastmod)
+                request = self._follow(entry.url, self.parse_article) if wanted else None
+            if request is not None:
+                yield request
 
     # --- listings -----------------------------------------------------------------------
     def parse_listing(self, response: Response) -> list[Request]:
+        """A home, category or pagination page: categories, articles, the next page.
+
+        @url https://georgiatoday.ge/category/politics/
+        @mirror
+        @returns items 0 0
+        @returns requests 2
+        """
         # A list, not a generator: a suspended generator would keep the page's parsed
         # tree alive until Scrapy resumes it (~1 MB per page in flight).
+        if response.meta.get("start_page"):
+            self.run.start_pages[response.meta["start_page"]] = "ok"
         return list(self._listing_outputs(response))
 
     def _listing_outputs(self, response: Response) -> Iterator[Request]:
+        run = self.run
         if not isinstance(response, TextResponse):
-            self._inc("skipped/not_html")
+            run._inc(S.skipped("not_html"))
             return
         listing = parse_listing(page_selector(response), response.url)
-        self._inc("pages/listing")
+        run._inc(S.PAGES_LISTING)
         for category in listing.categories:
             if category in self._categories_followed:
                 continue  # every page repeats the menus: follow each category once
             self._categories_followed.add(category)
-            if self._incremental() and not self._unseen(category):
+            if run.incremental and not run.unseen(category):
                 continue  # a dead category link of an earlier run
             request = self._follow(category, self.parse_listing)
             if request is not None:
                 yield request
         if not listing.entries and listing.says_empty:
             logger.info("Listing says it has no posts: %s", response.url)
-            self._inc("listing/no_posts")
+            run._inc(S.LISTING_NO_POSTS)
         elif not listing.entries:
             # Posts were expected here: the markup may have changed under our selectors.
             logger.warning("Listing page without article links: %s", response.url)
-            self._inc("listing/empty")
+            run._inc(S.LISTING_EMPTY)
         # Links already seen in this listing's page chain: a pagination trap repeats them.
         chain = self._chains.setdefault(response.meta.get("chain", response.url), set())
         new = [e for e in listing.entries if e.url not in chain]
         chain.update(e.url for e in listing.entries)
-        fresh = [e for e in new if not self._too_old(e.published)]
+        fresh = [e for e in new if not run.too_old(e.published)]
         known = False
-        if self._incremental():
+        if run.incremental:
             # Stop paging at the first page without anything new: the rest is in the state.
-            unseen = [e for e in fresh if self._unseen(e.url)]
+            unseen = [e for e in fresh if run.unseen(e.url)]
             known = len(unseen) < len(fresh)
             fresh = unseen
         for entry in fresh:
@@ -336,14 +310,14 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if not fresh:
             reason = "known" if known else "since" if new else "no_new_links"
             logger.info("Stopped paging %s (%s)", response.url, reason)
-            self._inc(f"listing/stopped_{reason}")
+            run._inc(S.listing_stopped(reason))
             return
         # Hard cap per chain, whatever the pages look like (a trap inventing new links).
         page_number = response.meta.get("listing_page", 1)
         limit = self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES", 5000)
         if limit and page_number >= limit:
             logger.warning("Stopped paging %s (NEWSSPIDER_MAX_LISTING_PAGES=%d reached)", response.url, limit)
-            self._inc("listing/stopped_max_pages")
+            run._inc(S.LISTING_STOPPED_MAX_PAGES)
             return
         request = self._follow(listing.next_page, self.parse_listing,
                                meta={"chain": response.meta.get("chain", response.url),
@@ -356,31 +330,28 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return list(self._article_outputs(response, pages))  # a list: see parse_listing
 
     def _article_outputs(self, response: Response, pages: tuple[ArticlePage, ...]) -> Iterator[Any]:
+        run = self.run
         if not isinstance(response, TextResponse):
             logger.warning("Not an HTML page: %s (%s)", response.url, response.headers.get("Content-Type"))
-            self._inc("skipped/not_html")
+            run._inc(S.skipped("not_html"))
             return
         page = ArticlePage.from_response(response, self.origins.to_canonical(response.url))
         if not pages:
             try:
                 page.check_article()
             except NotAnArticle as exc:
+                urls = {page.url, *self._redirected_from(response), *response.meta.get("first_urls", ())}
                 if exc.reason in BROKEN_PAGE_REASONS:
-                    logger.warning("Broken article page dropped: %s (%s)", response.url, exc)
-                    self._inc(f"dropped/{exc.reason}")
-                    for url in {page.url, *self._redirected_from(response)}:
-                        self.outcomes[url] = f"dropped:{exc.reason}"
+                    run.broken(urls, exc.reason, response.url)
                 else:
                     logger.info("Not an article: %s (%s)", response.url, exc)
-                    self._inc(f"skipped/{exc.reason}")
-                    for url in {page.url, *self._redirected_from(response)}:
-                        self.outcomes[url] = "not_article"
+                    run.not_article(urls, exc.reason)
                 return
             if page.page_number() > 1:
                 # Landed on /<slug>/N/: the post starts at its first page.
                 candidates = page.url_candidates()
                 first = self._follow(candidates[-1] if candidates else response.url, self.parse_article)
-                self._inc("skipped/later_page")
+                run._inc(S.skipped("later_page"))
                 if first is not None:
                     yield first
                 return
@@ -390,38 +361,20 @@ class GeorgiaTodaySpider(scrapy.Spider):
                       else {page.url, *self._redirected_from(response)})
         next_url = self._next_page_of_post(pages)
         if next_url is not None:
-            request = self._follow(next_url, self.parse_article, cb_kwargs={"pages": pages}, dont_filter=True)
+            request = self._follow(next_url, self.parse_article, cb_kwargs={"pages": pages}, dont_filter=True,
+                                   meta={"post_page": len(pages) + 1, "first_urls": sorted(first_urls)})
             if request is not None:
-                request.meta["post_page"] = len(pages) + 1
-                request.meta["first_urls"] = sorted(first_urls)
                 yield request
                 return
         item = load_article(pages, self.origins, crawled_at=datetime.now(timezone.utc))
-        state = self.crawl_state
-        record = state.lookup(item.url) if state is not None and item.url else None
-        if record is None and self._too_old(item.published):
-            self._inc("skipped/before_since")
+        record = run.lookup(item.url)
+        if record is None and run.too_old(item.published):
+            run._inc(S.skipped("before_since"))
             return
-        self._inc("pages/article")
-        if item.url and first_urls - {item.url}:
-            self.aliases.setdefault(item.url, set()).update(first_urls - {item.url})
-        if (
-            record is not None
-            and self._skip_unchanged(record)
-            and State.compare(ItemAdapter(item), record) == "unchanged"
-        ):
-            # Known and unchanged: not emitted again (outputs hold each version once).
-            self.unchanged.add(record.url)
-            self._inc("unchanged_skipped")
-            return
-        yield item
-
-    def _skip_unchanged(self, record: ArticleRecord) -> bool:
-        """Incremental runs emit only new and changed articles; a full run emits every
-        article, except those an interrupted earlier run already exported (resume)."""
-        if self._incremental():
-            return True
-        return bool(self.resume_after and record.last_seen >= self.resume_after)
+        run._inc(S.PAGES_ARTICLE)
+        run.led_to(item.url, first_urls)
+        if not run.already_exported(item, record):
+            yield item
 
     def _next_page_of_post(self, pages: tuple[ArticlePage, ...]) -> str | None:
         """URL of page N+1 of a multi-page post (``/<slug>/N+1/``), if the post has one."""
@@ -437,25 +390,46 @@ class GeorgiaTodaySpider(scrapy.Spider):
         """robots.txt unavailable (not a failed page: the robots middleware goes on without
         its rules): read the default sitemap index instead of its ``Sitemap:`` lines."""
         logger.warning("robots.txt unavailable (%s): using the default sitemap index", failure.getErrorMessage())
-        self._inc("skipped/robots_unavailable")
+        self.run._inc(S.skipped("robots_unavailable"))
         request = self._follow(self.origins.canonical + DEFAULT_SITEMAP_INDEX, self.parse_sitemap, priority=-10)
         if request is not None:
             yield request
 
-    def on_error(self, failure: Failure) -> None:
-        """Expected trouble (dead link, timeout after retries): WARNING, counted."""
-        request = failure.request if hasattr(failure, "request") else None
+    def on_feed_error(self, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)
-        if response is not None:
-            logger.warning("Dead link (HTTP %s): %s", response.status, response.url)
-            self._inc(f"failed/http_{response.status}")
-            if is_dead_status(response.status):
-                self.outcomes[self.origins.to_canonical(response.url)] = f"dead:{response.status}"
-                if request is not None and request.meta.get("recheck"):
-                    self.rechecked.add(request.meta["recheck"])
-        else:
-            logger.warning("Request failed: %s (%s)", getattr(request, "url", "?"), failure.getErrorMessage())
-            self._inc(f"failed/{failure.type.__name__ if failure.type else 'unknown'}")
+        why = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
+        self.run.feed_failed(f"The feed {self.origins.fetch}/feed/ failed ({why})")
+
+    def on_error(self, failure: Failure) -> None:
+        """Expected trouble (dead link, refusal, failure after retries): the run records it."""
+        run = self.run
+        request: Request | None = getattr(failure, "request", None)
+        response = getattr(failure.value, "response", None)
+        fetched = response.url if response is not None else request.url if request is not None else "?"
+        url = self.origins.to_canonical(fetched) if self.origins.is_site(fetched) else fetched
+        pending_url = (request.meta.get("recheck") if request is not None else None) or url
+        start_page = request.meta.get("start_page") if request is not None else None
         if request is not None and request.meta.get("post_page"):
-            logger.warning("Multi-page post incomplete, not emitted: %s", request.url)
-            self._inc("dropped/multipage_incomplete")
+            first = request.meta.get("first_urls") or [url]
+            run.broken(set(first), "multipage_incomplete", f"{request.url} (page {request.meta['post_page']})")
+            return
+        if response is not None:
+            if start_page:
+                run.start_pages[start_page] = f"http_{response.status}"
+            if S.is_dead_status(response.status):
+                logger.warning("Dead link (HTTP %s): %s", response.status, response.url)
+                run._inc(S.failed(f"http_{response.status}"))
+                run.dead(pending_url, response.status)
+            else:
+                run.request_failed(pending_url, f"http_{response.status}", S.failed(f"http_{response.status}"),
+                                   f"Request failed (HTTP {response.status}): {response.url}; asked again next run")
+        elif failure.check(IgnoreRequest):
+            if start_page:
+                run.start_pages[start_page] = "robots" if "robots" in failure.getErrorMessage().lower() else "ignored"
+            logger.info("Request not sent: %s (%s)", fetched, failure.getErrorMessage())
+        else:
+            name = failure.type.__name__ if failure.type else "unknown"
+            if start_page:
+                run.start_pages[start_page] = f"error:{failure.getErrorMessage()}"
+            run.request_failed(pending_url, name, S.failed(name),
+                               f"Request failed: {fetched} ({failure.getErrorMessage()}); asked again next run")

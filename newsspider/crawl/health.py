@@ -1,0 +1,222 @@
+"""The health verdict of a run: did it do its job?  One function per check.
+
+Each check takes the run's facts (``newsspider.crawl.run.Run``), the crawl stats and the
+thresholds, and returns a one-line problem or None.  ``judge`` runs them all; the crawl
+command turns the verdict into the exit status, and the spidermon monitors
+(``newsspider.crawl.monitors``) run the same checks one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scrapy.settings import BaseSettings
+
+from newsspider.crawl import stats as S
+
+if TYPE_CHECKING:
+    from newsspider.crawl.run import Run
+
+COVERAGE_FIELDS = ("title", "published", "body", "authors")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The ``NEWSSPIDER_HEALTH_*`` thresholds (docs/cron.md, Exit status)."""
+
+    max_spider_exceptions: int = 0
+    max_empty_listings: int = 0
+    max_dropped_ratio: float = 0.10
+    min_coverage: Mapping[str, float] = field(default_factory=dict)
+    max_failed_ratio: float = 0.05
+    max_blocked_ratio: float = 0.5
+    min_bad: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Limits:
+        return cls(
+            max_spider_exceptions=settings.getint("NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS", 0),
+            max_empty_listings=settings.getint("NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS", 0),
+            max_dropped_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO", 0.10),
+            min_coverage={k: float(v) for k, v in (settings.getdict("NEWSSPIDER_HEALTH_MIN_COVERAGE") or {}).items()},
+            max_failed_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_FAILED_RATIO", 0.05),
+            max_blocked_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO", 0.5),
+            min_bad=settings.getint("NEWSSPIDER_HEALTH_MIN_BAD", 2),
+        )
+
+    def too_many(self, bad: int, total: int, limit: float) -> bool:
+        """A ratio threshold trips when bad/total exceeds ``limit`` with at least
+        ``min_bad`` bad ones."""
+        return total > 0 and bad >= self.min_bad and bad / total > limit
+
+
+@dataclass
+class Verdict:
+    ok: bool = True
+    problems: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "ok" if self.ok else "UNHEALTHY: " + "; ".join(self.problems)
+
+
+def _int(stats: Mapping[str, Any], key: str) -> int:
+    return int(stats.get(key, 0) or 0)
+
+
+def spider_exceptions(stats: Mapping[str, Any]) -> int:
+    return sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/") and k.count("/") == 1)
+
+
+def dropped_count(stats: Mapping[str, Any]) -> int:
+    """Dropped articles that mean trouble (not the duplicates of an emitted article)."""
+    return sum(int(v) for k, v in stats.items() if k.startswith(S.DROPPED_PREFIX) and k != S.DUPLICATE)
+
+
+def _failure_name(key: str) -> str | None:
+    """``newsspider/failed/<name>`` as counted by the run (one level only)."""
+    if not key.startswith(S.FAILED_PREFIX) or "/" in key[len(S.FAILED_PREFIX):]:
+        return None
+    return key[len(S.FAILED_PREFIX):]
+
+
+def _status(name: str) -> int | None:
+    return int(name[5:]) if name.startswith("http_") and name[5:].isdigit() else None
+
+
+def failed_count(stats: Mapping[str, Any]) -> int:
+    """Requests that failed after all retries: network errors, 5xx and 429 answers.
+    Dead links (404/410) and refusals (403 …, judged by ``blocked``) are not counted."""
+    total = 0
+    for key, value in stats.items():
+        name = _failure_name(key)
+        if name is None:
+            continue
+        status = _status(name)
+        if status is None or status >= 500 or status == 429:
+            total += int(value)
+    return total
+
+
+def dead_count(stats: Mapping[str, Any]) -> int:
+    return sum(int(v) for k, v in stats.items()
+               if (n := _failure_name(k)) is not None and (s := _status(n)) is not None and S.is_dead_status(s))
+
+
+def requests_count(stats: Mapping[str, Any]) -> int:
+    """Requests of the run, each counted once however often it was retried."""
+    return max(_int(stats, S.SCRAPY_REQUESTS) - _int(stats, S.SCRAPY_RETRIES), 0)
+
+
+# --- the checks -------------------------------------------------------------------------------
+def check_stopped(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    """The output or the state failed: nothing beyond what is on disk was committed."""
+    return run.stop_detail
+
+
+def check_finish_reason(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    reason = run.finish_reason
+    if reason in (None, "finished") or run.stop_detail:
+        return None if reason else "the crawl did not close (forced shutdown)"
+    return f"finish reason {reason!r}"
+
+
+def check_unreachable(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    if run.finish_reason in (None, "shutdown"):
+        return None  # stopped by a signal: the answers did not have time to come
+    home = run.start_pages.get("home")
+    if home and home.startswith("error:"):
+        return f"site unreachable: {run.home_url} {home[6:]}"
+    if _int(stats, S.SCRAPY_REQUESTS) and not _int(stats, "downloader/response_count"):
+        return f"site unreachable: none of {requests_count(stats)} requests got an answer"
+    return None
+
+
+def check_blocked(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    home = run.start_pages.get("home")
+    if home in ("http_403", "http_429", "http_401"):
+        return f"blocked: the home page {run.home_url} answered {home[5:]}"
+    responses = _int(stats, "downloader/response_count")
+    refused = sum(_int(stats, f"{S.SCRAPY_RESPONSE_STATUS}{code}") for code in (401, 403, 429))
+    if limits.too_many(refused, responses, limits.max_blocked_ratio):
+        return f"blocked: {refused} of {responses} answers were 401/403/429"
+    return None
+
+
+def check_wrong_base(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    home = run.start_pages.get("home")
+    if home in ("http_404", "http_410"):
+        return f"wrong base_url: the home page {run.home_url} answered {home[5:]}"
+    return None
+
+
+def check_robots(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    if run.start_pages.get("home") == "robots":
+        return f"robots.txt forbids the start page {run.home_url}"
+    return None
+
+
+def check_no_articles(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    if run.mode == "full" and not run.stop_detail and _int(stats, S.PAGES_ARTICLE) == 0 and not any(
+        k.startswith(S.DROPPED_PREFIX) for k in stats):
+        return "no article page fetched in mode=full"
+    return None
+
+
+def check_errors(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    errors = _int(stats, S.SCRAPY_LOG_ERRORS) + _int(stats, S.SCRAPY_LOG_CRITICAL) - run.own_errors
+    return f"{errors} ERROR log records" if errors > 0 else None
+
+
+def check_spider_exceptions(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    count = spider_exceptions(stats)
+    return f"{count} spider exceptions" if count > limits.max_spider_exceptions else None
+
+
+def check_empty_listings(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    empty = _int(stats, S.LISTING_EMPTY)
+    if empty > limits.max_empty_listings:
+        return f"{empty} listing pages answered 200 without article links"
+    return None
+
+
+def check_dropped(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    dropped = dropped_count(stats)
+    # Article pages: items the spider yielded, plus pages it dropped itself (broken pages,
+    # incomplete multi-page posts); pipeline drops are among the yielded items already.
+    pages = _int(stats, S.PAGES_ARTICLE) + max(dropped - run.pipeline_drops, 0)
+    if limits.too_many(dropped, pages, limits.max_dropped_ratio):
+        return f"{dropped} of {pages} article pages dropped (> {limits.max_dropped_ratio:.0%})"
+    return None
+
+
+def check_coverage(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    problems = []
+    for name, minimum in limits.min_coverage.items():
+        missing = run.judged_items - run.present[name]
+        if limits.too_many(missing, run.judged_items, 1 - minimum):
+            problems.append(f"{name} coverage {run.present[name]}/{run.judged_items} (< {minimum:.0%})")
+    return "; ".join(problems) or None
+
+
+def check_failed_requests(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    failed, requests = failed_count(stats), requests_count(stats)
+    if limits.too_many(failed, requests, limits.max_failed_ratio):
+        return f"{failed} of {requests} requests failed after all retries (> {limits.max_failed_ratio:.0%})"
+    return None
+
+
+Check = Callable[["Run", Mapping[str, Any], Limits], "str | None"]
+
+#: Every check, in the order the summary names the problems.
+CHECKS: tuple[Check, ...] = (
+    check_stopped, check_finish_reason, check_unreachable, check_blocked, check_wrong_base, check_robots,
+    check_no_articles, check_errors, check_spider_exceptions, check_empty_listings, check_dropped,
+    check_coverage, check_failed_requests,
+)
+
+
+def judge(run: Run, stats: Mapping[str, Any], limits: Limits) -> Verdict:
+    problems = [p for check in CHECKS if (p := check(run, stats, limits))]
+    return Verdict(ok=not problems, problems=problems)
