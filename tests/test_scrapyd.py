@@ -81,7 +81,7 @@ def start_scrapyd(root: Path, items_dir: bool) -> Iterator[Scrapyd]:
         f"bind_address = 127.0.0.1\nhttp_port = {port}\n"
         f"eggs_dir = {root / 'eggs'}\nlogs_dir = {root / 'logs'}\ndbs_dir = {root / 'dbs'}\n"
         f"items_dir = {root / 'items' if items_dir else ''}\n"
-        "poll_interval = 0.2\nmax_proc = 2\n",
+        "poll_interval = 0.2\nmax_proc = 3\n",
         encoding="utf-8",
     )
     log = root / "scrapyd.out"
@@ -160,8 +160,9 @@ def jobs(scrapyd: Scrapyd, deployed: str) -> dict[str, dict[str, Any]]:
             *common, ("jobid", "stopped"),
             ("setting", "CLOSESPIDER_ITEMCOUNT=1"), ("setting", "NEWSSPIDER_STATE_PATH=state/stopped.sqlite3"),
         ])
-        assert healthy["status"] == stopped["status"] == "ok", (healthy, stopped)
-        return wait_for(scrapyd, "healthy", "stopped")
+        bad = scrapyd.post("schedule.json", [*common[:3], ("mode", "fast"), ("jobid", "badarg")])
+        assert healthy["status"] == stopped["status"] == bad["status"] == "ok", (healthy, stopped, bad)
+        return wait_for(scrapyd, "healthy", "stopped", "badarg")
 
 
 def _summary(log: str) -> str:
@@ -199,8 +200,15 @@ def test_unhealthy_job_is_visible(scrapyd: Scrapyd, jobs: dict[str, dict[str, An
     assert "WARNING: Unhealthy run: finish reason 'closespider_itemcount'" in log
     daemon_log = scrapyd.log.read_text(encoding="utf-8")
     died = [line for line in daemon_log.splitlines() if "Process died: exitstatus=1" in line]
-    assert len(died) == 1 and "job='stopped'" in died[0], daemon_log[-3000:]
+    assert len([line for line in died if "job='stopped'" in line]) == 1, daemon_log[-3000:]
     assert not any("Process died" in line and "job='healthy'" in line for line in daemon_log.splitlines())
+
+
+def test_bad_spider_argument_fails_the_job_at_once(scrapyd: Scrapyd, jobs: dict[str, dict[str, Any]]) -> None:
+    daemon_log = scrapyd.log.read_text(encoding="utf-8")
+    assert any("Process died: exitstatus=2" in line and "job='badarg'" in line for line in daemon_log.splitlines())
+    assert "bad spider argument: mode must be one of full, incremental, got 'fast'" in daemon_log
+    assert "Summary:" not in scrapyd.job_log("badarg"), "stopped before the crawl started"
 
 
 def test_without_items_dir_the_default_output_is_under_the_jobs_directory(tmp_path: Path) -> None:
