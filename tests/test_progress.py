@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
+import subprocess
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import REPO, log_records, log_text, project_crawler, run_crawl
+from conftest import REPO, crawl_command, crawl_env, log_records, log_text, project_crawler, run_crawl
 from scrapy.exceptions import NotConfigured
 
 from newsspider.crawl.progress import (
@@ -151,3 +154,42 @@ def test_a_crawl_logs_progress_lines(tmp_path: Path) -> None:
         assert list(column) == sorted(column), "counters only grow"
     assert counts[-1][0] > 0 and counts[-1][1] > 0
     assert "Crawled " not in log_text(out.with_suffix(".log")), "Scrapy's own LogStats line is replaced"
+
+
+def test_a_crawl_on_a_terminal_keeps_a_live_line(tmp_path: Path) -> None:
+    """stderr a pseudo-terminal, as when run by hand: the compact line, rewritten in place,
+    cleared at the end (the log goes to a file here, so the terminal shows only that line)."""
+    master, slave = os.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other end is closed
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    slow = FaultPlan(rules=[FaultRule("/category/*", delay=0.4)])
+    out = tmp_path / "out.jsonl"
+    try:
+        with MirrorServer(SITE, faults=slow) as server:
+            command = crawl_command(server.base_url, "-s", "NEWSSPIDER_CRAWL_COMMAND=True",
+                                    "-s", "NEWSSPIDER_PROGRESS_TTY_INTERVAL=0.1", output=out,
+                                    log_file=tmp_path / "crawl.log", state=tmp_path / "state.sqlite3")
+            status = subprocess.run(command, cwd=REPO, env=crawl_env(), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=slave, timeout=120).returncode
+    finally:
+        os.close(slave)
+        reader.join(timeout=10)
+        os.close(master)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert status == 0, log_text(tmp_path / "crawl.log")[-3000:]
+    shown = re.findall(r"\r\x1b\[K(\d+s \| \d+ pages, \d+ queued \| \d+ listings \| articles \d+: [^\r]*)", screen)
+    assert len(shown) >= 3, repr(screen[-2000:])
+    assert all("\n" not in line for line in shown), "rewritten in place, never a new line"
+    assert screen.endswith("\r\x1b[K"), repr(screen[-300:])
