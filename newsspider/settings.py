@@ -94,7 +94,17 @@ EXTENSIONS = {
     "newsspider.crawl.gctuning.GarbageCollectorTuning": 0,
     "newsspider.crawl.politeness.SitePoliteness": 100,
     "newsspider.crawl.run.RunExtension": 500,
+    "newsspider.crawl.progress.CrawlProgress": 600,
 }
+
+# --- progress (newsspider/crawl/progress.py) -------------------------------------------------
+# One "Progress:" line every NEWSSPIDER_PROGRESS_INTERVAL seconds (pages, queue, articles,
+# rate, ETA in mode=full; 0 = off) and, on a terminal, a live line rewritten every
+# NEWSSPIDER_PROGRESS_TTY_INTERVAL seconds.  It says all Scrapy's "Crawled N pages" line
+# says, so that one is off (one line a minute at most in cron mail).
+NEWSSPIDER_PROGRESS_INTERVAL = 60.0
+NEWSSPIDER_PROGRESS_TTY_INTERVAL = 1.0
+LOGSTATS_INTERVAL = 0
 # Cyclic GC thresholds for the crawl process (newsspider/gctuning.py); empty = Python's.
 NEWSSPIDER_GC_THRESHOLDS = [50000, 50, 1000]
 NEWSSPIDER_HEALTH_ENABLED = True

@@ -16,8 +16,8 @@ from conftest import REPO, log_records, read_jsonl, run_crawl
 
 from newsspider.dev.devserver import MirrorServer
 
-SITE = REPO / "demo" / "site"
-TRUTH = REPO / "demo" / "truth.jsonl"
+SITE = REPO / "newsspider" / "dev" / "snapshot" / "site"
+TRUTH = REPO / "newsspider" / "dev" / "snapshot" / "truth.jsonl"
 INFORMATIONAL = {"features", "bad"}
 
 

@@ -17,7 +17,7 @@ from newsspider.crawl.politeness import SitePoliteness
 from newsspider.crawl.retry import BackoffRetryMiddleware, parse_retry_after
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
-LISTING = REPO / "demo" / "site" / "category" / "politics" / "index.html"
+LISTING = REPO / "newsspider" / "dev" / "snapshot" / "site" / "category" / "politics" / "index.html"
 NOW = datetime(2026, 1, 30, 12, 0, tzinfo=timezone.utc)
 
 

@@ -1,10 +1,14 @@
 """``scrapy crawl`` for cron: same options, plus an exit status that means something.
 
+* Bad or unknown spider arguments: a usage error (exit 2) before anything starts.
 * Another crawl holds the state lock (``<NEWSSPIDER_STATE_PATH>.lock``): log it, exit 0
   at once — nothing is fetched and no output file is touched (not even ``-O``).
-* The run was unhealthy by the ``NEWSSPIDER_HEALTH_*`` thresholds (judged by
-  ``newsspider.crawl.run.CronRun``): exit 1.  Scrapy start-up failures: exit 1 as before.
-* Otherwise exit 0.
+* Only this command takes the lock and sets ``NEWSSPIDER_CRAWL_COMMAND``: the run
+  extension opens the state (and the archive is written) only then, so ``scrapy shell``,
+  ``parse``, ``check`` or ``fetch`` never create or lock anything.
+* The run could not do its job (``newsspider.crawl.health``: output or state failures,
+  unreachable or blocked site, thresholds …): exit 1.  Scrapy start-up failures: exit 1.
+* Every run ends with its ``Summary:`` line, a forced shutdown (a second Ctrl-C) too.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""``make demo``: crawl the bundled offline snapshot of the site (``demo/site``).
+"""``make demo`` / ``newsspider demo``: crawl the bundled offline snapshot of the site.
 
-Serves the snapshot on 127.0.0.1 and runs the real ``scrapy crawl georgiatoday`` against
-it, politeness off (it is our own server), writing JSON Lines to ``--output``.
+Serves the snapshot (``newsspider/dev/snapshot/site``, installed with the package) on
+127.0.0.1 and runs the real crawl (``newsspider crawl``, the project's crawl command)
+against it, politeness off (it is our own server), writing JSON Lines to ``--output``
+(relative to the current directory; default ``output/demo.jsonl``).
 """
 
 from __future__ import annotations
@@ -13,26 +15,28 @@ from pathlib import Path
 
 from newsspider.dev.devserver import MirrorServer
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The bundled snapshot: ``site/`` (the mirror) and ``truth.jsonl`` (its expected items).
+SNAPSHOT = Path(__file__).resolve().parent / "snapshot"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m newsspider.dev.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--site", type=Path, default=ROOT / "demo" / "site")
+def main(argv: list[str] | None = None, prog: str = "python -m newsspider.dev.demo") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("--site", type=Path, default=SNAPSHOT / "site")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--output", type=Path, default=ROOT / "output" / "demo.jsonl")
+    parser.add_argument("--output", type=Path, default=Path("output", "demo.jsonl"),
+                        help="JSON Lines file (default: output/demo.jsonl under the current directory)")
     args = parser.parse_args(argv)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with MirrorServer(args.site, port=args.port) as server:
         print(f"serving {args.site} at {server.base_url}", flush=True)
         command = [
-            sys.executable, "-m", "scrapy", "crawl", "georgiatoday",
+            sys.executable, "-m", "newsspider.cli", "crawl",
             "-a", f"base_url={server.base_url}", "-a", "mode=full",
             "-O", str(args.output),
             # a server on 127.0.0.1: the spider drops the politeness delays by itself
             "-s", "NEWSSPIDER_STATE_PATH=", "-s", "LOG_LEVEL=WARNING",
         ]
-        status = subprocess.call(command, cwd=ROOT)
+        status = subprocess.call(command)
     lines = args.output.read_text(encoding="utf-8").splitlines() if args.output.exists() else []
     print(f"{len(lines)} articles written to {args.output} (crawl exit status {status})")
     return status

@@ -54,8 +54,8 @@ def _read(source: str) -> bytes:
     return Path(source).read_bytes()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m newsspider.dev.extract", description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None, prog: str = "python -m newsspider.dev.extract") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("source", help="saved HTML file or http(s) URL")
     parser.add_argument("--url", help="canonical URL of the page (default: the URL given, or the site root)")
     parser.add_argument("--page", action="append", default=[], metavar="FILE_OR_URL",
