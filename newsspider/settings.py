@@ -49,6 +49,9 @@ NEWSSPIDER_SLOWDOWN_START_DELAY = 0.5  # first extra delay; doubles while it las
 NEWSSPIDER_SLOWDOWN_MAX_DELAY = 5.0  # cap of the extra site-wide delay
 NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 = none)
 
+# scrapy check: @mirror fetches a contract's @url from base_url (NEWSSPIDER_BASE_URL)
+SPIDER_CONTRACTS = {"newsspider.spiders.contracts.MirrorContract": 10}
+
 # --- items --------------------------------------------------------------------------------
 ITEM_PIPELINES = {
     "newsspider.crawl.pipelines.RequireFields": 100,
@@ -93,7 +96,7 @@ COMMANDS_MODULE = "newsspider.commands"
 EXTENSIONS = {
     "newsspider.crawl.gctuning.GarbageCollectorTuning": 0,
     "newsspider.crawl.politeness.SitePoliteness": 100,
-    "newsspider.crawl.run.RunExtension": 500,
+    "newsspider.crawl.extension.RunExtension": 500,
     "newsspider.crawl.progress.CrawlProgress": 600,
 }
 

@@ -19,7 +19,7 @@ import logging
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from newsspider.crawl.run import RunExtension
+from newsspider.crawl.extension import RunExtension
 from newsspider.crawl.state import StateLock
 
 logger = logging.getLogger(__name__)

@@ -149,7 +149,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
     @property
     def run(self) -> Any:
         """The crawl's ``Run``, which owns the storages' failures (None outside a crawl)."""
-        from newsspider.crawl.run import RunExtension
+        from newsspider.crawl.extension import RunExtension
 
         try:
             return RunExtension.of(self.crawler) if self.crawler is not None else None

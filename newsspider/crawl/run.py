@@ -1,28 +1,19 @@
 """The run: one typed object that knows what this crawl decided, fetched, exported,
-dropped and failed — and the one place where that becomes durable (the commit point).
+dropped and failed.
 
 ``Run`` holds the facts and the incremental rules that need the state; the spider asks it
 questions (``unseen``, ``wanted_from_sitemap``, ``already_exported``) and tells it facts
-(``not_article``, ``broken``, ``request_failed`` …).  ``RunExtension`` owns it for the
-crawl (``crawler.get_extension(RunExtension).run``) and wires it to Scrapy's signals:
-
-* at start: opens the state — only in a real ``scrapy crawl`` whose command holds the run
-  lock — and recovers the outputs of dead runs before anything is decided;
-* ``item_scraped`` (after the feed exporter wrote the item): the item is *pending*;
-* ``feed_exporter_closed`` (every output stored: fsync'd and renamed): **the commit
-  point** — the pending items that are durably in every output, the run's outcomes and
-  failures, and the journal rows of the finished files, in one SQLite transaction;
-* ``engine_stopped``: the health verdict and the one ``Summary:`` line.
-
-Any failure to write the output or the state stops the run (close reason
-``export_failed`` / ``state_failed``) and commits nothing that is not on disk.  The
-invariant and its proof sketch are in docs/cron.md ("Exactly once").
+(``not_article``, ``broken``, ``request_failed`` …); the output storages tell it what they
+wrote and where it failed.  ``newsspider.crawl.extension.RunExtension`` owns it for the
+crawl and ``newsspider.crawl.commit`` makes it durable at the commit point.  Any failure
+to write the output or the state stops the run (``stop``: close reason ``export_failed``
+/ ``state_failed``) and nothing that is not on disk is committed (docs/cron.md,
+"Exactly once").
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,30 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
-from scrapy import Spider, signals
-from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
-from scrapy.extensions.feedexport import FeedExporter
 from scrapy.settings import BaseSettings
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet.defer import Deferred
 
 from newsspider.crawl import health
 from newsspider.crawl import stats as S
-from newsspider.crawl.feedstorage import AtomicFileFeedStorage, recover_outputs
-from newsspider.crawl.state import ArticleRecord, Commit, ExportRecord, PendingPage, State, StateError, StateLock, newer
+from newsspider.crawl.state import ArticleRecord, ExportRecord, PendingPage, State, StateError, newer
+from newsspider.extraction.article import NotAnArticle
 from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
-#: A Scrapy signal sent at the named points of the commit protocol (``point=...``):
-#: ``item_written``, ``before_rename``, ``before_commit``, ``after_commit``.  Nothing of
-#: ours listens; the crash tests kill the process there.
-checkpoint = object()
-
 MODES = ("full", "incremental")
-#: Most URLs listed by name in a log line (all of them are in the stats and the state).
-SHOWN_URLS = 20
+#: ``NotAnArticle`` reasons that mean "a post, but unreadable": pending, asked again later.
+BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container", "no_title_heading", "multipage_incomplete"})
 
 
 @dataclass
@@ -202,6 +182,24 @@ class Run:
         if item_url and urls - {item_url}:
             self.aliases.setdefault(item_url, set()).update(urls - {item_url})
 
+    def no_article(self, urls: set[str], problem: NotAnArticle, page_url: str) -> None:
+        """A page that gave no article: a post we could not read (pending) or not a post."""
+        if problem.reason in BROKEN_PAGE_REASONS:
+            self.broken(urls, problem.reason, page_url)
+        else:
+            logger.info("Not an article: %s (%s)", page_url, problem)
+            self.not_article(urls, problem.reason)
+
+    def wanted_item(self, item: Any, first_urls: set[str]) -> bool:
+        """An article read whole: emitted unless older than ``since`` or already exported."""
+        record = self.lookup(item.url)
+        if record is None and self.too_old(item.published):
+            self._inc(S.skipped("before_since"))
+            return False
+        self._inc(S.PAGES_ARTICLE)
+        self.led_to(item.url, first_urls)
+        return not self.already_exported(item, record)
+
     def not_article(self, urls: set[str], reason: str) -> None:
         """A final answer: the page is not an article (a static page, a tag archive …)."""
         self._inc(S.skipped(reason))
@@ -342,232 +340,3 @@ class Run:
                 self.state.journal_drop(str(part.resolve()))
             except StateError as exc:
                 self.state_failed(exc)
-
-    def commit(self) -> None:
-        """The commit point: what is durably in every output, and the run's bookkeeping,
-        in one transaction.  Without a state, only counts."""
-        if self.committed:
-            return
-        self.committed = True
-        count = min([len(self.exported), *self.durable]) if self.durable else 0
-        if self.export_cap is not None:
-            count = min(count, self.export_cap)
-        exported = self.exported[:count]
-        if self.state is None:
-            self.kinds["new"] += len(exported)
-            return
-        batch = Commit(
-            exported=exported,
-            touched={url: (self.sitemap_lastmod.get(url), frozenset(self.aliases.get(url, ())))
-                     for url in self.unchanged},
-            outcomes=dict(self.outcomes),
-            failures={u: r for u, r in self.failures.items() if u not in {e.url for e in exported}},
-            given_up=self.given_up,
-            resolved=self.resolved,
-            outputs_done=self.journal_done,
-            meta=self._meta_changes(),
-        )
-        try:
-            self.state.check_same_file()
-            counts = self.state.commit(batch)
-        except StateError as exc:
-            self.state_failed(exc)
-            return
-        self.kinds.update(counts)
-        self._inc(S.COMMITTED, len(exported))
-        self._inc(S.EXPORTED_NEW, counts["new"])
-        self._inc(S.EXPORTED_UPDATED, counts["updated"])
-
-    def _meta_changes(self) -> dict[str, str | None]:
-        """The horizon and the open-run marker move only with a run that did its job."""
-        meta: dict[str, str | None] = {}
-        if self.feed_ok is False:
-            meta["feed_failing_since"] = self.feed_failing_since or datetime.now(timezone.utc).isoformat(
-                timespec="seconds")
-        elif self.feed_ok:
-            meta["feed_failing_since"] = None
-        if self.stopping or self.finish_reason != "finished":
-            return meta
-        verdict = health.judge(self, self.stats.get_stats() if self.stats is not None else {},
-                               health.Limits.from_settings(self.settings))
-        if not verdict.ok:
-            return meta
-        meta["open_run_started"] = None
-        assert self.state is not None
-        if self.mode == "full" and self.since is None:
-            meta["horizon"] = ""  # the whole archive is covered
-        elif self.state.get_meta("horizon") is None:
-            meta["horizon"] = self.since.isoformat() if self.since else ""
-        return meta
-
-    # --- the end --------------------------------------------------------------------------
-    def summary(self) -> str:
-        stats = self.stats.get_stats() if self.stats is not None else {}
-        drops = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items()
-                 if k.startswith(S.DROPPED_PREFIX) and k != S.DUPLICATE}
-        dropped = sum(drops.values())
-        dropped_text = f"dropped={dropped}" + (
-            " (" + ", ".join(f"{k}={v}" for k, v in sorted(drops.items())) + ")" if drops else "")
-        verdict = self.verdict or health.Verdict()
-        output = "; ".join(self.outputs) or "none (nothing new)"
-        if not self.committed:
-            output += "; not committed (recovered by the next run)"
-        return (
-            f"Summary: mode={self.mode} new={self.kinds['new']} updated={self.kinds['updated']} "
-            f"unchanged_skipped={int(stats.get(S.UNCHANGED_SKIPPED, 0))} {dropped_text} "
-            f"pending_retried={int(stats.get(S.PENDING_RETRIED, 0))} "
-            f"still_failing={int(stats.get(S.PENDING_FAILED_AGAIN, 0))} "
-            f"errors={health.spider_exceptions(stats)} failed_requests={health.failed_count(stats)} "
-            f"dead_links={health.dead_count(stats)} requests={health.requests_count(stats)} "
-            f"finish_reason={self.stop_reason or self.finish_reason or 'forced'} "
-            f"health={verdict.text()} output={output}"
-        )
-
-
-class RunExtension:
-    """Owns the ``Run`` of a crawl and connects it to Scrapy's signals (module doc)."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.run = Run(settings=crawler.settings, stats=crawler.stats)
-        self.lock: StateLock | None = None
-        self.summarized = False
-        self.feeds_closed = False
-        self._waiting: Deferred[None] | None = None
-        self.run.checkpoint = self._checkpoint
-        self.crawling = crawler.settings.getbool("NEWSSPIDER_CRAWL_COMMAND")
-        path = crawler.settings.get("NEWSSPIDER_STATE_PATH") or ""
-        if self.crawling and path and StateLock(path).held:
-            self.lock = StateLock(path)
-            try:
-                self.run.state = State(path)
-                recovered = recover_outputs(self.run.state, self._output_directories())
-                self.run._inc(S.RECOVERED, sum(n for _, n in recovered))
-            except (StateError, OSError) as exc:
-                self.run.state_failed(exc)
-        for handler, signal in (
-            (self.spider_opened, signals.spider_opened), (self.item_scraped, signals.item_scraped),
-            (self.item_dropped, signals.item_dropped), (self.feed_slot_closed, signals.feed_slot_closed),
-            (self.feed_exporter_closed, signals.feed_exporter_closed), (self.spider_closed, signals.spider_closed),
-            (self.engine_stopped, signals.engine_stopped),
-        ):
-            crawler.signals.connect(handler, signal=signal)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RunExtension:
-        return cls(crawler)
-
-    @staticmethod
-    def of(crawler: Crawler) -> Run | None:
-        extension = crawler.get_extension(RunExtension)
-        return extension.run if extension is not None else None
-
-    def _output_directories(self) -> list[Path]:
-        """Where atomic outputs of this spider go (the default dated FEEDS entry)."""
-        name = getattr(self.crawler.spidercls, "name", "")
-        dirs = []
-        for uri, options in (self.crawler.settings.getdict("FEEDS") or {}).items():
-            if not (options or {}).get("atomic") or ("://" in str(uri) and not str(uri).startswith("file://")):
-                continue
-            path = str(uri).removeprefix("file://")
-            try:
-                dirs.append(Path(os.path.dirname(path % {"name": name, "time": "", "batch_id": 0,
-                                                          "batch_time": ""})).resolve())
-            except (KeyError, ValueError, TypeError):
-                continue
-        return dirs
-
-    def _checkpoint(self, point: str) -> None:
-        self.crawler.signals.send_catch_log(checkpoint, point=point)
-
-    # --- signals ---------------------------------------------------------------------------
-    def spider_opened(self, spider: Spider) -> None:
-        exporter = self.crawler.get_extension(FeedExporter)
-        for slot in getattr(exporter, "slots", ()):
-            if isinstance(slot.storage, AtomicFileFeedStorage):
-                slot.storage.probe()
-        if self.run.stopping:
-            raise CloseSpider(self.run.stop_reason or "stopped")
-
-    def _stop_engine(self) -> None:
-        engine = self.crawler.engine if self.crawler._engine is not None else None
-        if engine is not None and engine.spider is not None:
-            deferred_from_coro(engine.close_spider_async(reason=self.run.stop_reason or "stopped"))
-
-    def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
-        self.run.item_exported(item)
-        if self.run.stopping:
-            self._stop_engine()
-        else:
-            self._checkpoint("item_written")
-
-    def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Spider) -> None:
-        reason = str(exception).split(":", 1)[0].strip() or type(exception).__name__
-        self.run.item_dropped(item, reason)
-
-    def feed_slot_closed(self, slot: Any) -> None:
-        storage = slot.storage
-        count = slot.itemcount
-        if isinstance(storage, AtomicFileFeedStorage):
-            stored = storage.stored
-            if self.run.export_cap is not None:
-                count = min(count, self.run.export_cap)
-            self.run.durable.append(count if stored is not None else 0)
-            where = stored or storage.part_path or storage.final_path
-        else:
-            failed = any(k.startswith("feedexport/failed_count/") for k in self.crawler.stats.get_stats())
-            self.run.durable.append(0 if failed else slot.itemcount)
-            where = slot.uri
-            if failed:
-                self.run.stop("export_failed", f"Could not store the output {slot.uri}")
-        self.run.outputs.append(f"{where} ({count} items)")
-
-    def feed_exporter_closed(self) -> None:
-        self.feeds_closed = True
-        if self._waiting is not None:
-            self._waiting.callback(None)
-
-    async def spider_closed(self, spider: Spider, reason: str) -> None:
-        """The commit point comes after the feeds are stored (``feed_exporter_closed``),
-        whichever of the two signal handlers Scrapy runs first."""
-        self.run.finish_reason = reason
-        if self.crawler.get_extension(FeedExporter) is not None and not self.feeds_closed:
-            self._waiting = Deferred()
-            await maybe_deferred_to_future(self._waiting)
-        self._commit()
-
-    def _commit(self) -> None:
-        self._checkpoint("before_commit")
-        self.run.commit()
-        self._checkpoint("after_commit")
-
-    def engine_stopped(self) -> None:
-        self.finish()
-
-    def finish(self) -> None:
-        """Verdict, summary line, state closed — once, also after a forced shutdown."""
-        if self.summarized:
-            return
-        self.summarized = True
-        run = self.run
-        stats = self.crawler.stats.get_stats() if self.crawler.stats is not None else {}
-        if run.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
-            run.verdict = health.judge(run, stats, health.Limits.from_settings(run.settings))
-            if not run.verdict.ok:
-                logger.warning("Unhealthy run: %s", "; ".join(run.verdict.problems))
-        else:
-            run.verdict = health.Verdict(ok=run.stop_reason is None, problems=[run.stop_detail or ""])
-        if run.initial_window and run.kinds["new"] + run.kinds["updated"] == 0 and not run.stopping:
-            logger.warning("Nothing published since %s: the first incremental run on an empty state only "
-                           "looks back %d days (NEWSSPIDER_INITIAL_WINDOW_DAYS); run with -a mode=full to "
-                           "export the archive", run.since, run.initial_window)
-        failed = sorted(u for u, r in run.failures.items() if not r.startswith("dropped:"))
-        if failed:
-            if self.crawler.stats is not None:
-                self.crawler.stats.set_value(S.FAILED_URLS, failed)
-            shown = ", ".join(failed[:SHOWN_URLS]) + (" …" if len(failed) > SHOWN_URLS else "")
-            logger.warning("%d URL(s) failed and will be asked again by the next run: %s", len(failed), shown)
-        logger.info(run.summary())
-        if run.state is not None:
-            run.state.close()
-            run.state = None

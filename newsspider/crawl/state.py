@@ -30,25 +30,18 @@ uses a state file; only the ``crawl`` command takes it.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
+
+from newsspider.crawl.lock import StateLock
+from newsspider.crawl.records import ArticleRecord, Commit, ExportRecord, PendingPage, content_hash
 
 __all__ = ["ArticleRecord", "Commit", "PendingPage", "State", "StateError", "StateLock", "content_hash",
            "parse_moment", "utcnow"]
-
-#: Item fields that make up an article's content (not ``modified``, ``crawled_at`` …).
-HASHED_FIELDS = (
-    "url", "post_id", "title", "subtitle", "summary", "authors", "published", "categories",
-    "tags", "body", "image_url", "image_caption", "image_credit", "language",
-)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -124,105 +117,6 @@ def newer(candidate: str | None, *than: str | None) -> bool:
         return False
     known = [m for m in (parse_moment(t) for t in than) if m is not None]
     return not known or moment > max(known)
-
-
-def content_hash(item: Mapping[str, Any]) -> str:
-    data = {name: item.get(name) for name in HASHED_FIELDS}
-    blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class ArticleRecord:
-    url: str
-    post_id: int | None
-    published: str | None
-    modified: str | None
-    lastmod: str | None
-    content_hash: str
-    first_seen: str
-    last_seen: str
-
-
-@dataclass(frozen=True)
-class ExportRecord:
-    """An item written to the output, waiting for the commit point."""
-
-    url: str
-    post_id: int | None
-    published: str | None
-    modified: str | None
-    digest: str
-    lastmod: str | None = None
-    aliases: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, item: Mapping[str, Any], lastmod: str | None = None, aliases: Iterable[str] = ()) -> ExportRecord:
-        return cls(str(item["url"]), item.get("post_id"), item.get("published"), item.get("modified"),
-                   content_hash(item), lastmod, frozenset(aliases))
-
-
-@dataclass(frozen=True)
-class PendingPage:
-    url: str
-    reason: str
-    first_failed: str
-    attempts: int
-    given_up: bool
-
-
-@dataclass
-class Commit:
-    """Everything a run writes to the state, applied in one transaction."""
-
-    exported: list[ExportRecord] = field(default_factory=list)
-    touched: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)  # url -> (lastmod, aliases)
-    outcomes: dict[str, str] = field(default_factory=dict)  # url -> dead:<status> / not_article
-    failures: dict[str, str] = field(default_factory=dict)  # url -> reason (pending)
-    given_up: set[str] = field(default_factory=set)
-    resolved: set[str] = field(default_factory=set)  # pending URLs answered for good (not exported)
-    outputs_done: list[str] = field(default_factory=list)  # journal rows (part paths) now committed
-    meta: dict[str, str | None] = field(default_factory=dict)  # None deletes the key
-
-
-class StateLock:
-    """An exclusive, non-blocking ``flock`` on ``<state path>.lock``, held for the process.
-
-    Only the ``crawl`` command takes it, before the crawler starts; the run extension
-    opens the state only when this process holds it (``held``), so ``scrapy shell``,
-    ``parse`` or ``check`` never create or lock anything."""
-
-    _held: ClassVar[dict[str, int]] = {}
-
-    def __init__(self, state_path: str | os.PathLike[str]) -> None:
-        self.path = str(Path(state_path).resolve()) + ".lock"
-
-    @property
-    def held(self) -> bool:
-        return self.path in self._held
-
-    def acquire(self) -> bool:
-        """True when this process holds the lock now; OSError when the lock file cannot
-        be created (its directory is not writable)."""
-        if self.held:
-            return True
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        self._held[self.path] = fd
-        return True
-
-    def release(self) -> None:
-        fd = self._held.pop(self.path, None)
-        if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
 
 class State:

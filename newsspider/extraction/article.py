@@ -462,3 +462,13 @@ class ArticlePage:
 def _looks_truncated(headline: str, full: str) -> bool:
     stem = headline.rstrip("".join(TRUNCATED)).rstrip()
     return headline.endswith(TRUNCATED) or (full.startswith(stem) and len(stem) < len(full))
+
+
+def next_page_of_post(pages: tuple[ArticlePage, ...]) -> str | None:
+    """URL of page N+1 of a multi-page post (``/<slug>/N+1/``) from the page links of the
+    last page read, if the post has one."""
+    wanted = str(len(pages) + 1)
+    for href in pages[-1].page_links():
+        if href.strip().rstrip("/").rsplit("/", 1)[-1] == wanted:
+            return href
+    return None

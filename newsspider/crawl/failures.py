@@ -1,0 +1,41 @@
+"""What a failed request means for the run: dead (final), pending, or not sent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from newsspider.crawl import stats as S
+from newsspider.crawl.run import Run
+
+logger = logging.getLogger(__name__)
+
+
+def request_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, status: int | None, ignored: bool,
+              error: tuple[str, str]) -> None:
+    """A request's errback: a dead link (final), a refusal or failure after all
+    retries (pending), a request not sent (robots.txt, another origin)."""
+    pending_url = meta.get("recheck") or url
+    start_page = meta.get("start_page")
+    if meta.get("post_page"):
+        run.broken(set(meta.get("first_urls") or [url]), "multipage_incomplete",
+                    f"{fetched} (page {meta['post_page']})")
+    elif status is not None:
+        if start_page:
+            run.start_pages[start_page] = f"http_{status}"
+        if S.is_dead_status(status):
+            logger.warning("Dead link (HTTP %s): %s", status, fetched)
+            run._inc(S.failed(f"http_{status}"))
+            run.dead(pending_url, status)
+        else:
+            run.request_failed(pending_url, f"http_{status}", S.failed(f"http_{status}"),
+                                f"Request failed (HTTP {status}): {fetched}; asked again next run")
+    elif ignored:
+        if start_page:
+            run.start_pages[start_page] = "robots" if "robots" in error[1].lower() else "ignored"
+        logger.info("Request not sent: %s (%s)", fetched, error[1])
+    else:
+        if start_page:
+            run.start_pages[start_page] = f"error:{error[1]}"
+        run.request_failed(pending_url, error[0], S.failed(error[0]),
+                            f"Request failed: {fetched} ({error[1]}); asked again next run")

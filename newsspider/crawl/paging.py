@@ -1,0 +1,59 @@
+"""How far to walk a listing: which entries of a page to fetch, and when to stop paging.
+
+Rules, in order: links already seen in the page chain (a pagination trap repeats them)
+are not new; entries older than ``since`` are not fresh; an incremental run also skips
+what the state knows and stops at the first page with nothing unseen; and a chain never
+goes past ``NEWSSPIDER_MAX_LISTING_PAGES`` pages, whatever the pages look like.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from newsspider.crawl import stats as S
+from newsspider.crawl.run import Run
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ListingWalk:
+    run: Run
+    max_pages: int = 5000
+    chains: dict[str, set[str]] = field(default_factory=dict)  # first page URL -> links seen in its chain
+    categories: set[str] = field(default_factory=set)  # category URLs already followed
+
+    def new_category(self, url: str) -> bool:
+        """Every page repeats the menus: follow each category once (and, incremental,
+        not one that was a dead link in an earlier run)."""
+        if url in self.categories:
+            return False
+        self.categories.add(url)
+        return not (self.run.incremental and not self.run.unseen(url))
+
+    def entries(self, chain: str, entries: list[Any]) -> tuple[list[Any], str | None]:
+        """The entries of a page to fetch, and why paging stops here (None: page on)."""
+        seen = self.chains.setdefault(chain, set())
+        new = [e for e in entries if e.url not in seen]
+        seen.update(e.url for e in entries)
+        fresh = [e for e in new if not self.run.too_old(e.published)]
+        known = False
+        if self.run.incremental:
+            unseen = [e for e in fresh if self.run.unseen(e.url)]
+            known = len(unseen) < len(fresh)
+            fresh = unseen
+        return fresh, None if fresh else "known" if known else "since" if new else "no_new_links"
+
+    def page_on(self, url: str, page_number: int, stop: str | None) -> bool:
+        """Whether to request the next page after page ``page_number`` at ``url``."""
+        if stop is not None:
+            logger.info("Stopped paging %s (%s)", url, stop)
+            self.run._inc(S.listing_stopped(stop))
+            return False
+        if self.max_pages and page_number >= self.max_pages:
+            logger.warning("Stopped paging %s (NEWSSPIDER_MAX_LISTING_PAGES=%d reached)", url, self.max_pages)
+            self.run._inc(S.LISTING_STOPPED_MAX_PAGES)
+            return False
+        return True

@@ -1,0 +1,73 @@
+"""What the state stores and what a run hands to it: plain records, no SQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Item fields that make up an article's content (not ``modified``, ``crawled_at`` …).
+HASHED_FIELDS = (
+    "url", "post_id", "title", "subtitle", "summary", "authors", "published", "categories",
+    "tags", "body", "image_url", "image_caption", "image_credit", "language",
+)
+
+def content_hash(item: Mapping[str, Any]) -> str:
+    data = {name: item.get(name) for name in HASHED_FIELDS}
+    blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    url: str
+    post_id: int | None
+    published: str | None
+    modified: str | None
+    lastmod: str | None
+    content_hash: str
+    first_seen: str
+    last_seen: str
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """An item written to the output, waiting for the commit point."""
+
+    url: str
+    post_id: int | None
+    published: str | None
+    modified: str | None
+    digest: str
+    lastmod: str | None = None
+    aliases: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any], lastmod: str | None = None, aliases: Iterable[str] = ()) -> ExportRecord:
+        return cls(str(item["url"]), item.get("post_id"), item.get("published"), item.get("modified"),
+                   content_hash(item), lastmod, frozenset(aliases))
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    url: str
+    reason: str
+    first_failed: str
+    attempts: int
+    given_up: bool
+
+
+@dataclass
+class Commit:
+    """Everything a run writes to the state, applied in one transaction."""
+
+    exported: list[ExportRecord] = field(default_factory=list)
+    touched: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)  # url -> (lastmod, aliases)
+    outcomes: dict[str, str] = field(default_factory=dict)  # url -> dead:<status> / not_article
+    failures: dict[str, str] = field(default_factory=dict)  # url -> reason (pending)
+    given_up: set[str] = field(default_factory=set)
+    resolved: set[str] = field(default_factory=set)  # pending URLs answered for good (not exported)
+    outputs_done: list[str] = field(default_factory=list)  # journal rows (part paths) now committed
+    meta: dict[str, str | None] = field(default_factory=dict)  # None deletes the key
