@@ -40,6 +40,8 @@ def commit(run: Run) -> None:
         outputs_done=run.journal_done,
         meta=meta_changes(run),
     )
+    if batch.meta.get("open_run_started", "") is None:  # the run did its job (meta_changes)
+        batch.validators = run.validators
     try:
         run.state.check_same_file()
         counts = run.state.commit(batch)
@@ -73,7 +75,7 @@ def meta_changes(run: Run) -> dict[str, str | None]:
         meta["horizon"] = run.since.isoformat() if run.since else ""
     return meta
 
-# --- the end --------------------------------------------------------------------------
+
 def summary_line(run: Run) -> str:
     stats = run.stats.get_stats() if run.stats is not None else {}
     drops = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items()

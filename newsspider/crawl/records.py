@@ -71,3 +71,5 @@ class Commit:
     resolved: set[str] = field(default_factory=set)  # pending URLs answered for good (not exported)
     outputs_done: list[str] = field(default_factory=list)  # journal rows (part paths) now committed
     meta: dict[str, str | None] = field(default_factory=dict)  # None deletes the key
+    # url -> (ETag, Last-Modified, sitemap-index lastmod): saved only by a run that did its job
+    validators: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)

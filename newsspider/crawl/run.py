@@ -61,6 +61,7 @@ class Run:
     start_pages: dict[str, str] = field(default_factory=dict)  # "home" -> ok / http_404 / error:… / robots
     home_url: str = ""
     feed_failing_since: str | None = None
+    validators: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
     feed_ok: bool | None = None
     # exported, waiting for the commit point
     exported: list[ExportRecord] = field(default_factory=list)

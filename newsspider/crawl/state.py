@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS pending (
 );
 CREATE TABLE IF NOT EXISTS outputs (part TEXT PRIMARY KEY, final TEXT, opened TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, lastmod TEXT);
 """
 
 #: State files of earlier versions: ``failed`` rows are pending pages.
@@ -217,6 +218,11 @@ class State:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def validators(self, url: str) -> tuple[str | None, str | None, str | None]:
+        """(ETag, Last-Modified, sitemap-index lastmod) last seen by a run that did its job."""
+        row = self.db.execute("SELECT etag, last_modified, lastmod FROM validators WHERE url = ?", (url,)).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
     def journal(self) -> list[tuple[str, str | None]]:
         """Output files of earlier runs not committed yet: (part path, final path or None)."""
         return [(r[0], r[1]) for r in self.db.execute("SELECT part, final FROM outputs ORDER BY opened, part")]
@@ -268,6 +274,12 @@ class State:
                     [(url, reason, now, now) for url, reason in batch.failures.items()])
                 self.db.executemany("UPDATE pending SET given_up = 1 WHERE url = ?", [(u,) for u in batch.given_up])
                 self.db.executemany("DELETE FROM outputs WHERE part = ?", [(p,) for p in batch.outputs_done])
+                self.db.executemany(
+                    "INSERT INTO validators (url, etag, last_modified, lastmod) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT(url) DO UPDATE SET etag=COALESCE(excluded.etag, etag),"
+                    " last_modified=COALESCE(excluded.last_modified, last_modified),"
+                    " lastmod=COALESCE(excluded.lastmod, lastmod)",
+                    [(url, *v) for url, v in batch.validators.items()])
                 for key, value in batch.meta.items():
                     if value is None:
                         self.db.execute("DELETE FROM meta WHERE key = ?", (key,))

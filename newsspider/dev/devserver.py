@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fnmatch
+import hashlib
 import mimetypes
 import socket
 import sys
@@ -34,6 +35,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import overload
@@ -365,7 +367,32 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             body = self._read(resolved.file)
             if cut:
                 body = body[: len(body) // 2]
-            self._reply(200, content_type_for(resolved.file), body, send_body, truncate=truncate)
+            # Validators, as WordPress/nginx send them: a strong ETag of the bytes and the
+            # file's mtime; a conditional request they match is answered 304, no body.
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            modified = formatdate(int(resolved.file.stat().st_mtime), usegmt=True)
+            validators = {"ETag": etag, "Last-Modified": modified}
+            if self.server.conditional and self._not_modified(etag, resolved.file.stat().st_mtime):
+                self.send_response(304)
+                for name, value in validators.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            headers = validators if self.server.conditional else None
+            self._reply(200, content_type_for(resolved.file), body, send_body, headers=headers, truncate=truncate)
+
+    def _not_modified(self, etag: str, mtime: float) -> bool:
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                return int(mtime) <= parsedate_to_datetime(since).timestamp()
+            except (TypeError, ValueError):
+                return False
+        return False
 
     def _read(self, file: Path) -> bytes:
         body = file.read_bytes()
@@ -443,8 +470,10 @@ class _Server(ThreadingHTTPServer):
         root: Path,
         faults: FaultPlan,
         rewrite_origin: str | None,
+        conditional: bool = True,
     ) -> None:
         super().__init__(address, MirrorRequestHandler)
+        self.conditional = conditional
         self.root = root
         self.faults = faults
         self.rewrite_origin = rewrite_origin
@@ -470,7 +499,8 @@ class MirrorServer:
 
     ``port=0`` picks a free port. ``rewrite_origin`` (e.g. ``"https://georgiatoday.ge"``)
     replaces that origin with :attr:`base_url` in served HTML/XML/text bodies; it is off by
-    default, so pages keep their real absolute links.
+    default, so pages keep their real absolute links.  ``conditional`` (on, as real servers
+    do) sends ``ETag``/``Last-Modified`` and answers a matching conditional request 304.
     """
 
     def __init__(
@@ -480,10 +510,11 @@ class MirrorServer:
         port: int = 0,
         faults: FaultPlan | None = None,
         rewrite_origin: str | None = None,
+        conditional: bool = True,
     ) -> None:
         self.root = Path(root)
         self.faults = faults if faults is not None else FaultPlan()
-        self._httpd = _Server((host, port), self.root, self.faults, rewrite_origin)
+        self._httpd = _Server((host, port), self.root, self.faults, rewrite_origin, conditional)
         self._thread: threading.Thread | None = None
 
     @property

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 
 from newsspider import site
 from newsspider.crawl import stats as S
+from newsspider.crawl.conditional import child_sitemap_changed, conditional, not_modified
 from newsspider.crawl.extension import RunExtension
 from newsspider.crawl.failures import request_error
 from newsspider.crawl.paging import ListingWalk
@@ -84,8 +85,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return self._walk or ListingWalk(self.run)
 
     # --- helpers ------------------------------------------------------------------------
-    def _follow(self, url: str, callback: Any, **kwargs: Any) -> Request | None:
-        """A request for a site link (fetched from ``base_url``), None for off-site links."""
+    def _follow(self, url: str, callback: Any, validate: bool = False, **kwargs: Any) -> Request | None:
+        """A request for a site link (fetched from ``base_url``), None for off-site links;
+        ``validate``: a conditional request (``newsspider.crawl.conditional``)."""
         if not self.origins.is_site(url):
             self.run._inc(S.LINKS_OFFSITE)
             return None
@@ -102,6 +104,10 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 return None
             self._article_requests.add(target)
         kwargs.setdefault("errback", self.on_error)
+        if validate:
+            extra = conditional(self.run, self.origins.to_canonical(url))
+            kwargs["meta"] = {**extra.pop("meta"), **kwargs.get("meta", {})}
+            kwargs.update(extra)
         return Request(target, callback=callback, **kwargs)
 
     def _follow_all(self, urls: list[str], callback: Any, **kwargs: Any) -> Iterator[Request]:
@@ -131,7 +137,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
             # Optional: the sitemaps and listings lead to the same posts.  One retry, none
             # while it keeps failing run after run.
             tries = 0 if run.feed_failing_since else self.settings.getint("NEWSSPIDER_OPTIONAL_RETRY_TIMES", 1)
-            for request in self._follow_all([self.origins.canonical + "/feed/"], self.parse_feed,
+            for request in self._follow_all([self.origins.canonical + "/feed/"], self.parse_feed, validate=True,
                                             errback=self.on_feed_error, meta={"max_retry_times": tries}):
                 yield request
         for page in pending:
@@ -163,6 +169,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """``/feed/``: the newest posts; fetch those not in the state (incremental)."""
+        if not_modified(self.run, response):
+            self.run.feed_ok = True
+            return
         try:
             entries = parse_feed(response.body, response.url)
         except ValueError as exc:
@@ -177,9 +186,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         sitemaps = robots_sitemaps(response.body, response.url) or [self.origins.canonical + DEFAULT_SITEMAP_INDEX]
-        yield from self._follow_all(sitemaps, self.parse_sitemap, priority=-10)
+        yield from self._follow_all(sitemaps, self.parse_sitemap, validate=True, priority=-10)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        if not_modified(self.run, response):
+            return
         try:
             kind, entries = parse_sitemap(response.body, response.url)
         except ValueError as exc:
@@ -187,8 +198,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
             self.run._inc(S.skipped("bad_sitemap"))
             return
         if kind == "sitemapindex":
-            yield from self._follow_all([e.url for e in entries if is_post_sitemap(e.url)], self.parse_sitemap,
-                                        priority=-10)
+            children = [e.url for e in entries if is_post_sitemap(e.url)
+                        and child_sitemap_changed(self.run, e.url, e.lastmod)]
+            yield from self._follow_all(children, self.parse_sitemap, validate=True, priority=-10)
             return
         self.run._inc(S.SITEMAP_ENTRIES, len(entries))
         wanted = [e.url for e in entries if self.run.wanted_from_sitemap(e.url, e.lastmod)]
@@ -211,13 +223,15 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def _listing_outputs(self, response: Response) -> Iterator[Request]:
         run, walk = self.run, self.walk
+        if not_modified(run, response):
+            return  # a category's first page unchanged since the last run: nothing new in it
         if not isinstance(response, TextResponse):
             run._inc(S.skipped("not_html"))
             return
         listing = parse_listing(page_selector(response), response.url)
         run._inc(S.PAGES_LISTING)
-        for category in filter(walk.new_category, listing.categories):
-            yield from self._follow_all([category], self.parse_listing)
+        yield from self._follow_all(list(filter(walk.new_category, listing.categories)), self.parse_listing,
+                                    validate=True)
         if not listing.entries and listing.says_empty:
             logger.info("Listing says it has no posts: %s", response.url)
             run._inc(S.LISTING_NO_POSTS)
@@ -278,7 +292,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
         its rules): read the default sitemap index instead of its ``Sitemap:`` lines."""
         logger.warning("robots.txt unavailable (%s): using the default sitemap index", failure.getErrorMessage())
         self.run._inc(S.skipped("robots_unavailable"))
-        yield from self._follow_all([self.origins.canonical + DEFAULT_SITEMAP_INDEX], self.parse_sitemap, priority=-10)
+        yield from self._follow_all([self.origins.canonical + DEFAULT_SITEMAP_INDEX], self.parse_sitemap,
+                                    validate=True, priority=-10)
 
     def on_feed_error(self, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)
