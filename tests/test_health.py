@@ -10,15 +10,19 @@ at least ``min_bad`` are bad.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import log_text, read_jsonl, run_crawl, summary_line
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
+from sitegen import generate_site, local_path
 
 from newsspider.crawl import health
 from newsspider.crawl import stats as S
 from newsspider.crawl.run import Run
+from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 #: The project's thresholds, as a crawl reads them (docs/cron.md, Exit status).
 LIMITS = health.Limits.from_settings(get_project_settings())
@@ -211,3 +215,32 @@ def test_too_many_boundaries() -> None:
     assert limits.too_many(2, 3, 0.1)  # at the count, over the ratio
     assert not limits.too_many(2, 20, 0.1)  # at the ratio
     assert not limits.too_many(0, 0, 0.1)  # nothing to judge
+
+
+# --- a real crawl: retried-then-failed requests -----------------------------------------------
+def test_the_failed_share_counts_each_request_once_in_a_real_crawl(tmp_path: Path) -> None:
+    """Three articles answer 500 until the retries are exhausted (1 + RETRY_TIMES=2 tries
+    each).  The summary's "N of M requests failed" counts M = distinct requests: every
+    download Scrapy made (``downloader/request_count``) minus its retries
+    (``retry/count``, written by ``get_retry_request``), i.e. what the server saw minus the
+    six repeated tries."""
+    site = generate_site(tmp_path / "mirror", n_articles=20, per_page=5, term_archives=False, seed=5,
+                         categories=["News", "Politics"])
+    victims = site.article_urls[2:5]
+    faults = FaultPlan([FaultRule(local_path(url), statuses=[500]) for url in victims])
+    out = tmp_path / "out.jsonl"
+    with MirrorServer(site.root, faults=faults) as server:
+        result = run_crawl(server.base_url, out, "-s", "RETRY_TIMES=2", "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0",
+                           "-s", "NEWSSPIDER_RETRY_JITTER=0")
+        requests = server.requests.snapshot()
+    for url in victims:
+        assert [r.status for r in requests if r.path == local_path(url)] == [500, 500, 500], url
+    distinct = len(requests) - 2 * len(victims)
+    assert distinct == len({r.path for r in requests}), "only the victims were asked twice"
+    line = summary_line(out.with_suffix(".log"))
+    assert result.returncode == 1, line
+    assert f"health=UNHEALTHY: 3 of {distinct} requests failed after all retries (> 5%)" in line, line
+    assert f" failed_requests=3 dead_links=0 requests={distinct} " in line, line
+    log = log_text(out.with_suffix(".log"))
+    assert f"'{S.SCRAPY_RETRIES}': 6," in log and f"'{S.SCRAPY_REQUESTS}': {len(requests)}," in log
+    assert sorted(item["url"] for item in read_jsonl(out)) == sorted(set(site.article_urls) - set(victims))
