@@ -83,7 +83,9 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
         server.requests.clear()
         run2 = crawl(server.base_url, tmp_path, "run2", mode="incremental")
         assert run2.returncode == 0, run2.stderr[-2000:]
-        assert read_jsonl(tmp_path / "run2.jsonl") == []
+        # -O with zero items: Scrapy still writes the (empty) file; a missing one is a bug.
+        assert (tmp_path / "run2.jsonl").is_file(), "run 2 wrote no -O file"
+        assert (tmp_path / "run2.jsonl").read_bytes() == b""
         paths = server.requests.paths()
         allowed = {"/robots.txt", "/", "/feed/", "/sitemap_index.xml", "/post-sitemap.xml"}
         allowed |= {local_path(c.url) for c in v1.categories}
@@ -108,7 +110,8 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
 
         # And once more: nothing new.
         run4 = crawl(server.base_url, tmp_path, "run4", mode="incremental")
-        assert run4.returncode == 0 and read_jsonl(tmp_path / "run4.jsonl") == []
+        assert run4.returncode == 0, run4.stderr[-2000:]
+        assert (tmp_path / "run4.jsonl").is_file() and (tmp_path / "run4.jsonl").read_bytes() == b""
 
         # A full run after finished runs is a complete export again, state or not.
         run5 = crawl(server.base_url, tmp_path, "run5", mode="full")
@@ -225,10 +228,25 @@ def test_unhealthy_run_exits_non_zero(tmp_path: Path, site_v1: SiteManifest, cas
         faults = FaultPlan([FaultRule(local_path(url), statuses=[500]) for url in site_v1.article_urls[:6]])
     with MirrorServer(root, faults=faults) as server:
         run = crawl(server.base_url, tmp_path, case, *extra)
-    assert run.returncode != 0, summary(tmp_path, case)
     line = summary(tmp_path, case)
+    assert run.returncode == 1, line  # docs/cron.md: 1 = unhealthy run
     assert "UNHEALTHY" in line and message in line, line
     assert "Unhealthy run:" in log_of(tmp_path, case)
+    # What failed is pending in the state: later runs ask for it again.
+    pending = pending_rows(tmp_path / "state.sqlite3")
+    if fault == "fail":
+        assert pending == {url: "http_500" for url in site_v1.article_urls[:6]}, pending
+    elif case == "dropped":
+        assert sorted(pending.values()) == ["dropped:missing_authors"] * 6, pending
+    elif case == "coverage":
+        assert sorted(pending.values()) == ["dropped:missing_title"] * 2, pending
+
+
+def pending_rows(state: Path) -> dict[str, str]:
+    """The state's ``pending`` table, url -> reason (the state must exist)."""
+    assert state.is_file(), f"no state file {state}"
+    with sqlite3.connect(state) as db:
+        return dict(db.execute("SELECT url, reason FROM pending").fetchall())
 
 
 def test_clean_run_with_dead_link_and_retried_503_exits_zero(tmp_path: Path, site_v1: SiteManifest) -> None:

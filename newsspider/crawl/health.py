@@ -195,7 +195,7 @@ def check_coverage(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | 
     problems = []
     for name, minimum in limits.min_coverage.items():
         missing = run.judged_items - run.present[name]
-        if limits.too_many(missing, run.judged_items, 1 - minimum):
+        if limits.too_many(missing, run.judged_items, round(1 - minimum, 9)):  # 1 - 0.9 == 0.09999999999999998
             problems.append(f"{name} coverage {run.present[name]}/{run.judged_items} (< {minimum:.0%})")
     return "; ".join(problems) or None
 
