@@ -24,6 +24,18 @@ TRACKING_PARAM = re.compile(
 _PERCENT_HEX = re.compile(r"%[0-9A-Fa-f]{2}")
 #: Last path segment that names a file (``robots.txt``, ``feed.xml``): no trailing slash.
 _FILE_SEGMENT = re.compile(r"\.[A-Za-z0-9]{1,5}$")
+#: A URL already in normal form, which ``normalize_url`` would return unchanged: lower-case
+#: http(s) scheme and ASCII host (no IDNA ``xn--`` labels, port 1-59999 without leading
+#: zeros), a path of characters ``safe_url_string`` keeps and lower-case ``%xx`` escapes,
+#: ending with ``/``, no query, no fragment.  Most links of a page are in this form.
+_NORMAL_FORM = re.compile(
+    r"https?://(?!(?:[a-z0-9-]*\.)*xn--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}))?"
+    r"/(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9a-f]{2})*/)?"
+)
+#: ``normalize_url`` cache size: the menu, category and recent article links that every
+#: page repeats; bounded so that a long crawl's memory does not grow with the archive.
+URL_CACHE_SIZE = 4096
 
 
 def _lower_hex(path: str) -> str:
@@ -39,12 +51,19 @@ def strip_tracking(url: str) -> str:
     return url_query_cleaner(url, tracking, remove=True) if tracking else url.split("#", 1)[0]
 
 
-@lru_cache(maxsize=16384)
 def normalize_url(url: str) -> str:
     """Percent-encode (lower-case hex, as WordPress stores slugs), drop tracking
     parameters and the fragment, and end directory-like paths with a slash.
 
-    Cached: every page repeats the same menu, category and article links."""
+    A URL already in that form (most links) is returned as it is; the others are
+    cached: every page repeats the same menu, category and article links."""
+    if _NORMAL_FORM.fullmatch(url):
+        return url
+    return _normalize_url(url)
+
+
+@lru_cache(maxsize=URL_CACHE_SIZE)
+def _normalize_url(url: str) -> str:
     parts = urlsplit(strip_tracking(safe_url_string(url.strip())))
     path = _lower_hex(parts.path) or "/"
     if not path.endswith("/") and not _FILE_SEGMENT.search(path):

@@ -243,3 +243,47 @@ def test_every_truncation_point_is_safe(page: Path) -> None:
     data = page.read_bytes()
     for k in range(1, 41):
         extract_or_not_article(data[: len(data) * k // 41])
+
+
+URL_PIECES = st.sampled_from([
+    "a", "Z", "0", "-", ".", "_", "~", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=", ":", "@", "/",
+    "%e1", "%E1", "%2", "%", "?", "#", " ", "|", "[", "]", "\"", "<", "ქ", "é", "xn--", "\t",
+])
+SAFE_PIECES = st.sampled_from(["slug", "-", ".", "_", "~", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=",
+                               ":", "@", "/", "%e1", "%83", "%a5", "2"])
+URL_LIKE = st.builds(
+    lambda scheme, host, port, path, end: f"{scheme}://{host}{port}/{path}{end}",
+    st.sampled_from(["http", "https", "HTTP", "ftp"]),
+    st.one_of(st.sampled_from(["georgiatoday.ge", "www.georgiatoday.ge", "127.0.0.1", "localhost", "GeorgiaToday.ge",
+                               "xn--80ak6aa92e.com", "a.xn--p1ai", "-a.ge", "a-.ge", "a..ge", ".ge", "ge.", "[::1]",
+                               "a" * 63 + ".ge", "a" * 64 + ".ge"]),
+              st.from_regex(r"\A[a-z0-9.-]{1,20}\Z")),
+    st.sampled_from(["", ":8000", ":80", ":0", ":08000", ":59999", ":65535", ":65536", ":99999", ":"]),
+    st.one_of(st.lists(URL_PIECES, max_size=25).map("".join), st.lists(SAFE_PIECES, max_size=12).map("".join)),
+    st.sampled_from(["/", "", "/?utm_source=x", "/#top", ".xml"]),
+)
+
+#: Mostly in normal form: what the fast path sees in a crawl.
+NORMAL_URL_LIKE = st.builds(
+    lambda scheme, host, port, path: f"{scheme}://{host}{port}/{path}/",
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["georgiatoday.ge", "www.georgiatoday.ge", "127.0.0.1", "localhost", "a-b.example.com",
+                     "a" * 63 + ".ge", "xn--80ak6aa92e.com"]),
+    st.sampled_from(["", ":8000", ":80", ":59999", ":41234"]),
+    st.lists(SAFE_PIECES, max_size=12).map("".join),
+)
+
+
+@PROPS
+@given(st.one_of(URL_LIKE, NORMAL_URL_LIKE))
+def test_normalize_url_fast_path_agrees_with_the_full_normalization(url: str) -> None:
+    """A URL that ``normalize_url`` returns unchanged without parsing it is one the full
+    normalization (w3lib, tracking, trailing slash) also leaves unchanged."""
+    from newsspider.urls import _NORMAL_FORM, _normalize_url
+
+    if not _NORMAL_FORM.fullmatch(url):
+        return
+    try:
+        assert _normalize_url(url) == url
+    except ValueError:
+        pytest.fail(f"fast path accepts {url!r}, which the full normalization rejects")
