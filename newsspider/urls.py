@@ -25,14 +25,15 @@ _PERCENT_HEX = re.compile(r"%[0-9A-Fa-f]{2}")
 #: Last path segment that names a file (``robots.txt``, ``feed.xml``): no trailing slash.
 _FILE_SEGMENT = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 #: A URL already in normal form, which ``normalize_url`` would return unchanged: lower-case
-#: http(s) scheme and ASCII host (no IDNA ``xn--`` labels, port 1-59999 without leading
-#: zeros), a path of characters ``safe_url_string`` keeps and lower-case ``%xx`` escapes,
-#: ending with ``/``, no query, no fragment.  Most links of a page are in this form.
+#: http(s) scheme and ASCII host (port 1-59999 without leading zeros), a path of
+#: characters ``safe_url_string`` keeps, ending with ``/``, no query, no fragment — and
+#: (checked apart, see ``_in_normal_form``) no IDNA ``xn--`` label and every ``%`` a
+#: lower-case ``%xx`` escape.  Most links of a page are in this form.
 _NORMAL_FORM = re.compile(
-    r"https?://(?!(?:[a-z0-9-]*\.)*xn--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}))?"
-    r"/(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9a-f]{2})*/)?"
+    r"https?://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}))?/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*"
 )
+_NOT_LOWER_ESCAPE = re.compile(r"%(?![0-9a-f]{2})")
 #: ``normalize_url`` cache size: the menu, category and recent article links that every
 #: page repeats; bounded so that a long crawl's memory does not grow with the archive.
 URL_CACHE_SIZE = 4096
@@ -57,9 +58,18 @@ def normalize_url(url: str) -> str:
 
     A URL already in that form (most links) is returned as it is; the others are
     cached: every page repeats the same menu, category and article links."""
-    if _NORMAL_FORM.fullmatch(url):
+    if _in_normal_form(url):
         return url
     return _normalize_url(url)
+
+
+def _in_normal_form(url: str) -> bool:
+    return (
+        url.endswith("/")
+        and _NORMAL_FORM.fullmatch(url) is not None
+        and "xn--" not in url
+        and ("%" not in url or _NOT_LOWER_ESCAPE.search(url) is None)
+    )
 
 
 @lru_cache(maxsize=URL_CACHE_SIZE)

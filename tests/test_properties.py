@@ -279,11 +279,25 @@ NORMAL_URL_LIKE = st.builds(
 def test_normalize_url_fast_path_agrees_with_the_full_normalization(url: str) -> None:
     """A URL that ``normalize_url`` returns unchanged without parsing it is one the full
     normalization (w3lib, tracking, trailing slash) also leaves unchanged."""
-    from newsspider.urls import _NORMAL_FORM, _normalize_url
+    from newsspider.urls import _in_normal_form, _normalize_url
 
-    if not _NORMAL_FORM.fullmatch(url):
+    if not _in_normal_form(url):
         return
     try:
         assert _normalize_url(url) == url
     except ValueError:
         pytest.fail(f"fast path accepts {url!r}, which the full normalization rejects")
+
+
+WHITESPACE_RUN = re.compile(r"\s+")
+EVERY_SPACE = "".join(chr(i) for i in range(0x3001) if chr(i).isspace() or WHITESPACE_RUN.match(chr(i)))
+
+
+@PROPS
+@given(st.text(alphabet=st.sampled_from(EVERY_SPACE + "ab\u200bé\u00ad"), max_size=40))
+def test_normalize_text_collapses_exactly_the_regex_whitespace(text: str) -> None:
+    """``normalize_text`` splits on ``str.isspace``: the same characters as ``\\s``."""
+    from newsspider.normalize import _INVISIBLE, normalize_text
+
+    expected = WHITESPACE_RUN.sub(" ", _INVISIBLE.sub("", text)).strip()
+    assert normalize_text(text) == expected
