@@ -33,6 +33,9 @@ DOWNLOADER_MIDDLEWARES = {
     "newsspider.crawl.retry.BackoffRetryMiddleware": 550,
     "newsspider.crawl.mirror.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
     "newsspider.crawl.offsite.SameOriginMiddleware": 60,  # beside Scrapy's OffsiteMiddleware (50)
+    # Scrapy's meta-refresh check decodes every whole page: this one reads the first bytes.
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newsspider.crawl.metarefresh.HeadMetaRefreshMiddleware": 580,
 }
 RETRY_TIMES = 5  # 6 tries in all, spread over ~1+2+4+8+16 s of backoff
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 520, 521, 522, 524, 408]

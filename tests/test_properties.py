@@ -243,3 +243,61 @@ def test_every_truncation_point_is_safe(page: Path) -> None:
     data = page.read_bytes()
     for k in range(1, 41):
         extract_or_not_article(data[: len(data) * k // 41])
+
+
+URL_PIECES = st.sampled_from([
+    "a", "Z", "0", "-", ".", "_", "~", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=", ":", "@", "/",
+    "%e1", "%E1", "%2", "%", "?", "#", " ", "|", "[", "]", "\"", "<", "ქ", "é", "xn--", "\t",
+])
+SAFE_PIECES = st.sampled_from(["slug", "-", ".", "_", "~", "!", "$", "&", "'", "(", ")", "*", "+", ",", ";", "=",
+                               ":", "@", "/", "%e1", "%83", "%a5", "2"])
+URL_LIKE = st.builds(
+    lambda scheme, host, port, path, end: f"{scheme}://{host}{port}/{path}{end}",
+    st.sampled_from(["http", "https", "HTTP", "ftp"]),
+    st.one_of(st.sampled_from(["georgiatoday.ge", "www.georgiatoday.ge", "127.0.0.1", "localhost", "GeorgiaToday.ge",
+                               "xn--80ak6aa92e.com", "a.xn--p1ai", "-a.ge", "a-.ge", "a..ge", ".ge", "ge.", "[::1]",
+                               "a" * 63 + ".ge", "a" * 64 + ".ge"]),
+              st.from_regex(r"\A[a-z0-9.-]{1,20}\Z")),
+    st.sampled_from(["", ":8000", ":80", ":0", ":08000", ":59999", ":65535", ":65536", ":99999", ":"]),
+    st.one_of(st.lists(URL_PIECES, max_size=25).map("".join), st.lists(SAFE_PIECES, max_size=12).map("".join)),
+    st.sampled_from(["/", "", "/?utm_source=x", "/#top", ".xml"]),
+)
+
+#: Mostly in normal form: what the fast path sees in a crawl.
+NORMAL_URL_LIKE = st.builds(
+    lambda scheme, host, port, path: f"{scheme}://{host}{port}/{path}/",
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["georgiatoday.ge", "www.georgiatoday.ge", "127.0.0.1", "localhost", "a-b.example.com",
+                     "a" * 63 + ".ge", "xn--80ak6aa92e.com"]),
+    st.sampled_from(["", ":8000", ":80", ":59999", ":41234"]),
+    st.lists(SAFE_PIECES, max_size=12).map("".join),
+)
+
+
+@PROPS
+@given(st.one_of(URL_LIKE, NORMAL_URL_LIKE))
+def test_normalize_url_fast_path_agrees_with_the_full_normalization(url: str) -> None:
+    """A URL that ``normalize_url`` returns unchanged without parsing it is one the full
+    normalization (w3lib, tracking, trailing slash) also leaves unchanged."""
+    from newsspider.urls import _in_normal_form, _normalize_url
+
+    if not _in_normal_form(url):
+        return
+    try:
+        assert _normalize_url(url) == url
+    except ValueError:
+        pytest.fail(f"fast path accepts {url!r}, which the full normalization rejects")
+
+
+WHITESPACE_RUN = re.compile(r"\s+")
+EVERY_SPACE = "".join(chr(i) for i in range(0x3001) if chr(i).isspace() or WHITESPACE_RUN.match(chr(i)))
+
+
+@PROPS
+@given(st.text(alphabet=st.sampled_from(EVERY_SPACE + "ab\u200bé\u00ad"), max_size=40))
+def test_normalize_text_collapses_exactly_the_regex_whitespace(text: str) -> None:
+    """``normalize_text`` splits on ``str.isspace``: the same characters as ``\\s``."""
+    from newsspider.normalize import _INVISIBLE, normalize_text
+
+    expected = WHITESPACE_RUN.sub(" ", _INVISIBLE.sub("", text)).strip()
+    assert normalize_text(text) == expected

@@ -38,17 +38,18 @@ from newsspider.extraction.selector import first, has_class, page_selector
 from newsspider.site import TITLE_SUFFIX
 
 # --- selectors (XPath, tag-qualified: the head, the landmarks, then queries inside them) --
-BODY_CLASS = "/html/body/@class"
-HTML_LANG = "/html/@lang"
+BODY_CLASS = etree.XPath("/html/body/@class")
+HTML_LANG = etree.XPath("/html/@lang")
 #: Everything the page's ``<head>`` tells us, in one query: meta tags, canonical and
 #: shortlink, JSON-LD scripts, the title.  ``DOCUMENT_PARTS`` is the fallback for broken
 #: pages where the parser moved head elements into the body.
-HEAD_PARTS = (
+HEAD_PARTS_QUERY = (
     '/html/head/meta[@content] | /html/head/link[@rel="canonical" or @rel="shortlink"]'
     ' | /html/head/script[@type="application/ld+json"] | /html/head/title'
 )
-DOCUMENT_PARTS = HEAD_PARTS.replace("/html/head/", "//")
-LD_SCRIPTS_ANYWHERE = '//script[@type="application/ld+json"]'
+HEAD_PARTS = etree.XPath(HEAD_PARTS_QUERY)
+DOCUMENT_PARTS = etree.XPath(HEAD_PARTS_QUERY.replace("/html/head/", "//"))
+LD_SCRIPTS_ANYWHERE = etree.XPath('//script[@type="application/ld+json"]')
 
 
 def _first_with_class(tag: str, cls: str, scope: str = ".") -> etree.XPath:
@@ -58,10 +59,10 @@ def _first_with_class(tag: str, cls: str, scope: str = ".") -> etree.XPath:
     return etree.XPath(f"{scope}/descendant::{tag}{has_class(cls)}[1]")
 
 
-#: The single-post column (header, featured image, content — not the sidebar or footer),
-#: and inside it the header, the title, the featured-image slot and the content container.
-ARTICLE_CONTAINER = _first_with_class("div", "jeg_singlepage", scope="")
-ENTRY_HEADER = _first_with_class("div", "entry-header")
+#: The single-post column is the first ``div.jeg_singlepage`` (header, featured image,
+#: content — not the sidebar or footer); the landmarks inside it are found in one walk
+#: (``_ColumnLandmarks``).  These queries look for them in the whole page when the
+#: column has none.
 H1_TITLE = _first_with_class("h1", "jeg_post_title")
 CONTENT_INNER = _first_with_class("div", "content-inner")
 FEATURED = _first_with_class("div", "jeg_featured")
@@ -128,6 +129,63 @@ def _img_src(img: HtmlElement) -> str | None:
     return img.get("data-src") or img.get("data-lazy-src") or img.get("src")
 
 
+def _has_class(value: str, cls: str) -> bool:
+    """``cls`` is one of the class names in ``value`` (a ``class`` attribute), split on
+    XML whitespace as the XPath predicate ``has_class`` does."""
+    return cls in value and cls in value.replace("\t", " ").replace("\n", " ").replace("\r", " ").split(" ")
+
+
+def _first_div_with_class(root: HtmlElement, cls: str) -> HtmlElement | None:
+    """The first ``<div>`` in document order whose class list holds ``cls``.  A walk in
+    Python stops at the match and costs half the equivalent XPath: libxml2 builds the
+    normalized class string of every ``div`` before it."""
+    for el in root.iter("div"):
+        value = el.get("class")
+        if value and _has_class(value, cls):
+            return el
+    return None
+
+
+class _ColumnLandmarks:
+    """The landmarks inside the article column, found in one walk over its ``div`` and
+    ``h1`` elements in document order (stopping once each one is found): the first
+    ``div.entry-header``, ``h1.jeg_post_title`` (anywhere in the column, and inside that
+    header), ``div.content-inner`` and ``div.jeg_featured``."""
+
+    __slots__ = ("content", "featured", "header", "title", "title_in_header")
+
+    def __init__(self, column: HtmlElement | None) -> None:
+        self.header: HtmlElement | None = None
+        self.title: HtmlElement | None = None
+        self.title_in_header: HtmlElement | None = None
+        self.content: HtmlElement | None = None
+        self.featured: HtmlElement | None = None
+        after_header: HtmlElement | None = None  # the first title after the header starts
+        for el in column.iterdescendants("div", "h1") if column is not None else ():
+            value = el.get("class")
+            if not value:
+                continue
+            if el.tag == "h1":
+                if _has_class(value, "jeg_post_title"):
+                    if self.title is None:
+                        self.title = el
+                    if self.header is not None and after_header is None:
+                        after_header = el
+            else:
+                if self.header is None and _has_class(value, "entry-header"):
+                    self.header = el
+                if self.content is None and _has_class(value, "content-inner"):
+                    self.content = el
+                if self.featured is None and _has_class(value, "jeg_featured"):
+                    self.featured = el
+            if after_header is not None and self.content is not None and self.featured is not None:
+                break
+        # The header's descendants follow it in document order: the first title after it
+        # is the header's own title, or the header has none.
+        if after_header is not None and any(a is self.header for a in after_header.iterancestors("div")):
+            self.title_in_header = after_header
+
+
 class ArticlePage:
     """One parsed page; field methods return raw values in precedence order."""
 
@@ -146,14 +204,15 @@ class ArticlePage:
         self._sort_head(self._xpath(DOCUMENT_PARTS if broken else HEAD_PARTS))
         if not self.meta and not broken:
             self._sort_head(self._xpath(DOCUMENT_PARTS))
-        found = ARTICLE_CONTAINER(self.tree) if self.tree is not None else []
+        found = _first_div_with_class(self.tree, "jeg_singlepage") if self.tree is not None else None
         # Elementor layouts have no .jeg_singlepage: fall back to the whole page.
-        self.container: HtmlElement | None = found[0] if found else self.tree
-        header = first(ENTRY_HEADER(self.container)) if self.container is not None else None
+        self.container: HtmlElement | None = found if found is not None else self.tree
+        column = _ColumnLandmarks(self.container) if self.container is not None else _ColumnLandmarks(None)
+        header = column.header
         # The title sits in the header: look there first, not through the whole column.
-        title = first(H1_TITLE(header)) if header is not None else None
+        title = column.title_in_header
         if title is None:
-            title = self._landmark(H1_TITLE)
+            title = column.title if column.title is not None else self._outside_column(H1_TITLE)
             own = _enclosing(title, "div", "entry-header") if title is not None else None
             if own is not None:
                 # JNews's full-width header templates (single-post 4-8) print the header
@@ -161,29 +220,22 @@ class ArticlePage:
                 header = own
         self.header: HtmlElement | None = header if header is not None else self.container
         self.title_h1: HtmlElement | None = title
-        self.content: HtmlElement | None = self._landmark(CONTENT_INNER)
-        self.featured: HtmlElement | None = self._featured_slot()
+        content = column.content
+        self.content: HtmlElement | None = content if content is not None else self._outside_column(CONTENT_INNER)
+        self.featured: HtmlElement | None = self._featured_slot(column)
 
-    def _landmark(self, query: etree.XPath) -> HtmlElement | None:
-        """The first match of a landmark query inside the article container, else in the
-        whole page (templates that print the header or the featured image above the
-        column)."""
-        for scope in (self.container, self.tree):
-            if scope is not None:
-                found = query(scope)
-                if found:
-                    return found[0]
-            if self.container is self.tree:
-                break
-        return None
+    def _outside_column(self, query: etree.XPath) -> HtmlElement | None:
+        """The first match of a landmark query in the whole page, when the article column
+        has none (templates that print the header or the featured image above it)."""
+        if self.tree is None or self.container is self.tree:
+            return None  # the column is the whole page: already looked there
+        return first(query(self.tree))
 
-    def _featured_slot(self) -> HtmlElement | None:
+    def _featured_slot(self, column: _ColumnLandmarks) -> HtmlElement | None:
         """``div.jeg_featured`` in the column, else in a full-width header above it
         (single-post 9) — never one elsewhere on the page (a sidebar widget)."""
-        if self.container is not None:
-            found = FEATURED(self.container)
-            if found or self.container is self.tree:
-                return found[0] if found else None
+        if column.featured is not None or self.container is self.tree:
+            return column.featured
         header = self.full_width_header
         return first(FEATURED(header)) if header is not None else None
 
@@ -194,9 +246,10 @@ class ArticlePage:
         raw = response.body if _ascii_compatible(response.encoding) else response.text.encode("utf-8")
         return cls(page_selector(response), url or response.url, raw)
 
-    def _xpath(self, query: str) -> list[Any]:
-        """A document-level query on the lxml tree (no parsel wrappers: strings stay str)."""
-        return self.tree.xpath(query) if self.tree is not None else []
+    def _xpath(self, query: etree.XPath) -> list[Any]:
+        """A document-level query on the lxml tree (compiled once; no parsel wrappers:
+        strings stay str)."""
+        return query(self.tree) if self.tree is not None else []
 
     def _sort_head(self, parts: list[HtmlElement]) -> None:
         self.meta: dict[str, list[str]] = {}

@@ -1,20 +1,25 @@
-"""``ArticleLoader`` and ``load_article``: the parsed page(s) of one post → an ``ArticleItem``.
+"""``load_article`` and ``ArticleLoader``: the parsed page(s) of one post → an ``ArticleItem``.
 
-Extraction (``ArticlePage``) hands over raw values as the page has them; the loader's
-input/output processors (plain functions of ``newsspider.normalize``) decode entities,
-normalize whitespace and Unicode, parse dates into ISO 8601 with offset, canonicalize
-URLs and turn ids into ints.  Used by the spider's article callback, by ``reextract`` and
-by ``python -m newsspider.dev.extract``: the same code path, so what the tool prints is
+Extraction (``ArticlePage``) hands over raw values as the page has them; the processors
+(plain functions of ``newsspider.normalize``) decode entities, normalize whitespace and
+Unicode, parse dates into ISO 8601 with offset, canonicalize URLs and turn ids into ints.
+
+``FIELD_PROCESSORS`` is the one table of them: ``load_article`` applies it directly (the
+crawl's path: ItemLoader's per-value machinery cost more than the extraction's field
+lookups), and ``ArticleLoader`` is the same table as a Scrapy ``ItemLoader`` — the public
+face for code that loads items with ``add_value``/``add_xpath``; a test proves both give
+the same item on every fixture.  ``load_article`` is used by the spider's article callback
+and by ``python -m newsspider.dev.extract``: the same code path, so what the tool prints is
 what the crawl emits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any
 
-from itemloaders.processors import Compose, Join, MapCompose, TakeFirst
+from itemloaders.processors import Compose, MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
 
 from newsspider.extraction.article import ArticlePage
@@ -35,48 +40,75 @@ from newsspider.urls import OriginMap
 PARAGRAPH_SEPARATOR = "\n\n"
 
 
+def take_first(values: list[Any]) -> Any:
+    """The first value that is neither None nor empty (ItemLoader's ``TakeFirst``)."""
+    for value in values:
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def join_paragraphs(paragraphs: list[str]) -> str | None:
+    return PARAGRAPH_SEPARATOR.join(paragraphs) or None
+
+
+#: field → (input: applied to every raw value, None results dropped;
+#:          output: the list of processed values → the field's value, None = unset).
+FIELD_PROCESSORS: dict[str, tuple[Callable[[Any], Any], Callable[[list[Any]], Any]]] = {
+    "url": (canonical_url, take_first),
+    "post_id": (parse_post_id, take_first),
+    "title": (clean_text, take_first),
+    "subtitle": (clean_text, take_first),
+    "summary": (clean_text, take_first),
+    "authors": (clean_text, unique),
+    "published": (parse_date, take_first),
+    "modified": (parse_date, take_first),
+    "categories": (clean_text, unique),
+    "tags": (clean_text, unique),
+    # Paragraphs are DOM text: entities are already decoded once by the parser, and
+    # decoding again would turn a literal "&amp;" in an article into "&".
+    "body": (normalize_text, join_paragraphs),
+    "image_url": (absolute_http_url, take_first),
+    "image_caption": (clean_text, take_first),
+    "image_credit": (clean_text, take_first),
+    "language": (parse_language, take_first),
+    "source": (clean_text, take_first),
+    "crawled_at": (clean_text, take_first),
+}
+
+
 class ArticleLoader(ItemLoader):
-    """Loads an ``ArticleItem``; add raw values, get a normalized item.
-
-    Processors are looked up once per field and class: ItemLoader otherwise rebuilds an
-    ItemAdapter (and runs ``dataclasses.fields``) on every ``add_value``, which cost more
-    than the extraction itself.  ``ArticleItem`` declares no per-field processors, so the
-    class attributes below are the whole answer.
-    """
-
-    _processors: ClassVar[dict[tuple[type, str, str], Any]] = {}
-
-    def get_input_processor(self, field_name: str) -> Any:
-        key = (type(self), "in", field_name)
-        if key not in self._processors:
-            self._processors[key] = super().get_input_processor(field_name)
-        return self._processors[key]
-
-    def get_output_processor(self, field_name: str) -> Any:
-        key = (type(self), "out", field_name)
-        if key not in self._processors:
-            self._processors[key] = super().get_output_processor(field_name)
-        return self._processors[key]
+    """Loads an ``ArticleItem``: add raw values, get a normalized item.  The processors
+    are ``FIELD_PROCESSORS`` (set below as ``<field>_in``/``<field>_out``)."""
 
     default_item_class = ArticleItem
     default_input_processor = MapCompose(clean_text)
     default_output_processor = TakeFirst()
 
-    url_in = MapCompose(canonical_url)
-    post_id_in = MapCompose(parse_post_id)
-    published_in = MapCompose(parse_date)
-    modified_in = MapCompose(parse_date)
-    language_in = MapCompose(parse_language)
-    image_url_in = MapCompose(absolute_http_url)
 
-    authors_out = Compose(unique)
-    categories_out = Compose(unique)
-    tags_out = Compose(unique)
+for _name, (_each, _out) in FIELD_PROCESSORS.items():
+    setattr(ArticleLoader, f"{_name}_in", MapCompose(_each))
+    setattr(ArticleLoader, f"{_name}_out", Compose(_out))
 
-    # Paragraphs are DOM text: entities are already decoded once by the parser, and
-    # decoding again would turn a literal "&amp;" in an article into "&".
-    body_in = MapCompose(normalize_text)
-    body_out = Compose(Join(PARAGRAPH_SEPARATOR), lambda text: text or None)
+
+def _as_list(raw: Any) -> list[Any] | tuple[Any, ...]:
+    """A raw value as ItemLoader takes it: None → nothing, a list/tuple → its values."""
+    if raw is None:
+        return ()
+    return raw if isinstance(raw, (list, tuple)) else (raw,)
+
+
+def build_item(raw: dict[str, Any]) -> ArticleItem:
+    """An item from raw field values (a value or a list of values per field), through
+    ``FIELD_PROCESSORS`` — what ``ArticleLoader`` does with ``add_value`` per field."""
+    fields: dict[str, Any] = {}
+    for name, values in raw.items():
+        each, out = FIELD_PROCESSORS[name]
+        processed = [v for v in map(each, _as_list(values)) if v is not None]
+        value = out(processed)
+        if value is not None:
+            fields[name] = value
+    return ArticleItem(**fields)
 
 
 def canonical_page_url(page: ArticlePage, origins: OriginMap) -> str:
@@ -99,30 +131,43 @@ def load_article(
 ) -> ArticleItem:
     """One item from the pages of a post (page 1 first); fields come from page 1, the
     body from all pages in order.  Call ``check_article()`` on page 1 first."""
+    item = build_item(raw_fields(pages, origins, crawled_at=crawled_at, source=source))
+    item.word_count = len(item.body.split()) if item.body else 0
+    return item
+
+
+def raw_fields(
+    pages: Sequence[ArticlePage],
+    origins: OriginMap,
+    *,
+    crawled_at: datetime | None = None,
+    source: str = SOURCE_NAME,
+) -> dict[str, Any]:
+    """The raw value(s) of every field, as the pages give them (page 1 first)."""
     first = pages[0]
-    loader = ArticleLoader()
-    loader.add_value("url", canonical_page_url(first, origins))
-    loader.add_value("post_id", first.post_id())
-    loader.add_value("title", first.title())
-    loader.add_value("subtitle", first.subtitle())
-    loader.add_value("summary", first.summary())
-    loader.add_value("authors", first.authors())
-    loader.add_value("published", first.published())
-    loader.add_value("modified", first.modified())
-    loader.add_value("categories", first.categories())
-    loader.add_value("tags", first.tags())
+    body: list[str] = []
     credit = None
     for page in pages:
         paragraphs, page_credit = page.body_parts()
-        loader.add_value("body", paragraphs)
+        body += paragraphs
         credit = page_credit or credit
-    loader.add_value("image_url", first.image_url())
-    loader.add_value("image_caption", first.image_caption())
-    loader.add_value("image_credit", credit)
-    loader.add_value("language", first.language())
-    loader.add_value("source", source)
     moment = crawled_at or datetime.now(timezone.utc)
-    loader.add_value("crawled_at", moment.astimezone(timezone.utc).isoformat(timespec="seconds"))
-    item: ArticleItem = loader.load_item()
-    item.word_count = len(item.body.split()) if item.body else 0
-    return item
+    return {
+        "url": canonical_page_url(first, origins),
+        "post_id": first.post_id(),
+        "title": first.title(),
+        "subtitle": first.subtitle(),
+        "summary": first.summary(),
+        "authors": first.authors(),
+        "published": first.published(),
+        "modified": first.modified(),
+        "categories": first.categories(),
+        "tags": first.tags(),
+        "body": body,
+        "image_url": first.image_url(),
+        "image_caption": first.image_caption(),
+        "image_credit": credit,
+        "language": first.language(),
+        "source": source,
+        "crawled_at": moment.astimezone(timezone.utc).isoformat(timespec="seconds"),
+    }
