@@ -75,9 +75,24 @@ NEWSSPIDER_STATE_PATH = "state/georgiatoday.sqlite3"
 # Incremental runs on an empty state only go this many days back (-a since=… overrides).
 NEWSSPIDER_INITIAL_WINDOW_DAYS = 7
 
+# --- WARC archive of every parsed response (newsspider/crawl/archive.py, docs/archive.md) ---
+# One <UTC time>.warc.gz per run in this directory; empty turns archiving off.  Only a real
+# crawl archives: the project's crawl command sets NEWSSPIDER_CRAWL_COMMAND (not scrapy
+# shell/parse/check, not tests that leave it unset).
+NEWSSPIDER_ARCHIVE_DIR = "archive/georgiatoday/"
+NEWSSPIDER_CRAWL_COMMAND = False
+SPIDER_MIDDLEWARES = {
+    # after HttpErrorMiddleware (50): exactly the responses that reach a callback
+    "newsspider.crawl.archive.WarcArchiveMiddleware": 950,
+}
+
 # --- cron: state, lock, summary line, health → exit status (docs/cron.md) -------------------
 COMMANDS_MODULE = "newsspider.commands"
-EXTENSIONS = {"newsspider.crawl.run.CronRun": 500, "newsspider.crawl.gctuning.GarbageCollectorTuning": 0}
+EXTENSIONS = {
+    "newsspider.crawl.run.CronRun": 500,
+    "newsspider.crawl.gctuning.GarbageCollectorTuning": 0,
+    "newsspider.crawl.archive.WarcArchive": 400,
+}
 # Cyclic GC thresholds for the crawl process (newsspider/gctuning.py); empty = Python's.
 NEWSSPIDER_GC_THRESHOLDS = [50000, 50, 1000]
 NEWSSPIDER_HEALTH_ENABLED = True

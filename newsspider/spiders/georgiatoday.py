@@ -21,6 +21,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from twisted.python.failure import Failure
 
+from newsspider.crawl.archive import fetched_at
 from newsspider.crawl.state import ArticleRecord, State, newer
 from newsspider.crawl.stats import STAT, is_dead_status
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
@@ -396,7 +397,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 request.meta["first_urls"] = sorted(first_urls)
                 yield request
                 return
-        item = load_article(pages, self.origins, crawled_at=datetime.now(timezone.utc))
+        # crawled_at = fetch time of the post's last page, as archived (WARC-Date): reextract
+        # rebuilds the same item from the archive.
+        item = load_article(pages, self.origins, crawled_at=fetched_at(response) or datetime.now(timezone.utc))
         state = self.crawl_state
         record = state.lookup(item.url) if state is not None and item.url else None
         if record is None and self._too_old(item.published):
