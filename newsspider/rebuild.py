@@ -143,10 +143,14 @@ def scan(paths: Sequence[str | Path], progress: Progress | None = None) -> Archi
         index = len(archive.files)
         archive.files.append(path)
         origins: OriginMap | None = None
+        records_before = archive.records
         try:
             with path.open("rb") as fh:
                 iterator = ArchiveIterator(fh)
                 for record in iterator:
+                    if record.format != "warc":  # warcio reads anything as an ARC record
+                        raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset "
+                                              f"{iterator.get_record_offset()})")
                     archive.records += 1
                     if progress is not None:
                         progress.scanned(archive.records)
@@ -184,8 +188,8 @@ def scan(paths: Sequence[str | Path], progress: Progress | None = None) -> Archi
             raise
         except Exception as exc:  # warcio/zlib/OS errors: the file is not a readable WARC
             raise UnreadableInput(f"{path}: not a readable WARC file ({type(exc).__name__}: {exc})") from exc
-        if archive.records == 0:
-            raise UnreadableInput(f"{path}: no WARC records")
+        if archive.records == records_before:
+            raise UnreadableInput(f"{path}: not a readable WARC file (no records)")
         archive.origins.append(origins or OriginMap())
     return archive
 
