@@ -1,15 +1,16 @@
 """Rebuild the dataset offline: ``reextract`` (WARC archives -> items) and ``compact``
 (dated JSON Lines outputs -> one line per article).
 
-``reextract`` reads the archives written by ``newsspider.crawl.archive`` in two passes:
-
-1. *scan* (one process): every ``response``/``revisit`` record's position, URIs, date,
-   payload digest and the spider callback that parsed it (``X-Newsspider-Callback``);
-2. *extract* (``-j N`` processes): each article page 1 is read again at its offset (a
-   revisit resolves to the original payload by digest), rebuilt into the Scrapy response
-   the crawl had, and run through the crawl's own code: ``ArticlePage``, ``check_article``,
-   further pages of a multi-page post joined from their archived ``/<slug>/N/`` records,
-   ``load_article`` with ``crawled_at`` = the archived fetch time of the post's last page.
+``reextract`` reads the archives written by ``newsspider.crawl.archive`` once, in order
+(files sorted by name = by time).  The reading process indexes every ``response``/
+``revisit`` record (position, URIs, date, payload digest, the spider callback that parsed
+it: ``X-Newsspider-Callback``) and hands each page the crawl gave its article callback,
+with its payload (a revisit's from the original record, by digest), to ``-j N`` worker
+processes while it reads on.  A worker rebuilds the Scrapy response the crawl had and runs
+the crawl's own code: ``ArticlePage``, ``check_article``, ``load_article`` with
+``crawled_at`` = the archived fetch time.  Multi-page posts are finished at the end, when
+the whole archive is indexed: further pages joined from their archived ``/<slug>/N/``
+records, ``crawled_at`` = the fetch time of the last page (as in the crawl).
 
 Then the item pipelines: ``RequireFields`` on every version; by default the latest
 version of each article (by ``modified``, then fetch time) goes through ``DropDuplicates``;
@@ -26,8 +27,9 @@ import multiprocessing
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -94,12 +96,16 @@ class Archive:
     by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
     records: int = 0
 
-    def candidates(self) -> list[Entry]:
-        """Records that may be page 1 of an article, as the crawl handed them to its
-        article callback."""
-        return [e for e in self.entries
-                if 200 <= e.status < 300 and not e.post_page
-                and (e.callback in ARTICLE_CALLBACKS if e.callback else e.html)]
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        if entry.kind == "response" and entry.digest:
+            self.by_digest.setdefault(entry.digest, entry)
+        self.by_canonical.setdefault(entry.canonical, []).append(entry)
+
+    @staticmethod
+    def is_candidate(status: int, post_page: int | None, callback: str | None, html: bool) -> bool:
+        """May be page 1 of an article, as the crawl handed it to its article callback."""
+        return 200 <= status < 300 and not post_page and (callback in ARTICLE_CALLBACKS if callback else html)
 
 
 def warc_files(paths: Sequence[str | Path]) -> list[Path]:
@@ -132,17 +138,32 @@ def _origins_from_info(payload: bytes) -> OriginMap | None:
         return None
 
 
-def scan(paths: Sequence[str | Path], progress: Progress | None = None) -> Archive:
-    """Pass 1: index every response/revisit record of the inputs.  Raises
+@dataclass
+class Task:
+    """A candidate page 1 with what the scan read of it, for a worker."""
+
+    entry: Entry
+    headers: list[tuple[str, str]]
+    body: bytes | None  # None: a revisit whose original was not read yet
+    origins: OriginMap
+
+
+def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress | None = None,
+               reader: Reader | None = None) -> Iterator[Task]:
+    """Read the inputs once, in order: index every response/revisit record into
+    ``archive`` and yield each candidate page 1 with its headers and payload.  Raises
     ``UnreadableInput`` naming the file when one cannot be read."""
-    archive = Archive()
+    files = warc_files(paths)
+    if progress is not None:
+        progress.start(sum(path.stat().st_size for path in files))
     seq = 0
-    for path in warc_files(paths):
+    done_bytes = 0
+    for path in files:
         if path.name.endswith(PART_SUFFIX):
             raise UnreadableInput(f"{path}: an unfinished archive (.part); the next crawl recovers it")
         index = len(archive.files)
         archive.files.append(path)
-        origins: OriginMap | None = None
+        archive.origins.append(OriginMap())
         records_before = archive.records
         try:
             with path.open("rb") as fh:
@@ -153,10 +174,10 @@ def scan(paths: Sequence[str | Path], progress: Progress | None = None) -> Archi
                                               f"{iterator.get_record_offset()})")
                     archive.records += 1
                     if progress is not None:
-                        progress.scanned(archive.records)
+                        progress.scanned(archive.records, done_bytes + fh.tell())
                     kind = record.rec_type
-                    if kind == "warcinfo" and origins is None:
-                        origins = _origins_from_info(record.content_stream().read())
+                    if kind == "warcinfo" and archive.records == records_before + 1:
+                        archive.origins[index] = _origins_from_info(record.content_stream().read()) or OriginMap()
                         continue
                     if kind not in ("response", "revisit") or record.http_headers is None:
                         continue
@@ -169,29 +190,35 @@ def scan(paths: Sequence[str | Path], progress: Progress | None = None) -> Archi
                     except ValueError:
                         status = 0
                     content_type = (http.get_header("Content-Type") or "").lower()
+                    callback = headers.get_header(CALLBACK_HEADER)
+                    post_page = int(page) if page and page.isdigit() else None
+                    html = "html" in content_type
+                    candidate = Archive.is_candidate(status, post_page, callback, html)
+                    # the payload before the offset: warcio finds the offset by reading to the end
+                    body = record.content_stream().read() if candidate and kind == "response" else None
                     entry = Entry(
                         seq=seq, file=index, offset=iterator.get_record_offset(), kind=kind, target=target,
                         canonical=headers.get_header(CANONICAL_HEADER) or target,
                         date=headers.get_header("WARC-Date") or "",
                         digest=headers.get_header("WARC-Payload-Digest") or "",
-                        callback=headers.get_header(CALLBACK_HEADER),
-                        post_page=int(page) if page and page.isdigit() else None,
-                        status=status, html="html" in content_type,
+                        callback=callback, post_page=post_page, status=status, html=html,
                         refers_to=headers.get_header("WARC-Refers-To-Target-URI"),
                     )
                     seq += 1
-                    archive.entries.append(entry)
-                    if kind == "response" and entry.digest:
-                        archive.by_digest.setdefault(entry.digest, entry)
-                    archive.by_canonical.setdefault(entry.canonical, []).append(entry)
+                    archive.add(entry)
+                    if not candidate:
+                        continue
+                    if kind == "revisit":
+                        original = archive.by_digest.get(entry.digest)
+                        body = reader.payload(original) if reader is not None and original is not None else None
+                    yield Task(entry, list(http.headers), body, archive.origins[index])
         except UnreadableInput:
             raise
         except Exception as exc:  # warcio/zlib/OS errors: the file is not a readable WARC
             raise UnreadableInput(f"{path}: not a readable WARC file ({type(exc).__name__}: {exc})") from exc
         if archive.records == records_before:
             raise UnreadableInput(f"{path}: not a readable WARC file (no records)")
-        archive.origins.append(origins or OriginMap())
-    return archive
+        done_bytes += path.stat().st_size
 
 
 # --- extract ----------------------------------------------------------------------------------
@@ -222,18 +249,27 @@ class Reader:
     def response(self, entry: Entry) -> Response | None:
         """The Scrapy response the crawl's callback received (same class, URL, headers,
         body); None for a revisit whose original is not in the inputs."""
-        body = self.payload(entry)
-        if body is None:
-            return None
         record = self._record(entry)
-        headers = Headers(record.http_headers.headers)
-        cls = responsetypes.from_args(headers=headers, url=entry.target, body=body)
-        return cls(url=entry.target, status=entry.status, headers=headers, body=body)
+        if entry.kind == "revisit":
+            body = self.payload(entry)
+            if body is None:
+                return None
+        else:
+            body = record.content_stream().read()
+        return make_response(entry, record.http_headers.headers, body)
 
     def close(self) -> None:
         for fh in self._files.values():
             fh.close()
         self._files.clear()
+
+
+def make_response(entry: Entry, headers: list[tuple[str, str]], body: bytes) -> Response:
+    """The Scrapy response the crawl's callback received: same class (by headers, URL and
+    body, as Scrapy's downloader picks it), URL, status, headers and body."""
+    scrapy_headers = Headers(headers)
+    cls = responsetypes.from_args(headers=scrapy_headers, url=entry.target, body=body)
+    return cls(url=entry.target, status=entry.status, headers=scrapy_headers, body=body)
 
 
 def warc_datetime(value: str) -> datetime:
@@ -258,6 +294,7 @@ class Result:
     skipped: str | None = None  # not_article reason / later_page / missing_revisit / ...
     fetched: str = ""  # WARC-Date of the last page
     file: int = 0
+    deferred: bool = False
 
 
 def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> Entry | None:
@@ -272,25 +309,53 @@ def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> 
     return min(options, key=lambda e: abs(warc_datetime(e.date).timestamp() - warc_datetime(after.date).timestamp()))
 
 
-def extract_entry(reader: Reader, entry: Entry) -> Result:
-    archive = reader.archive
-    origins = archive.origins[entry.file]
-    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
-    response = reader.response(entry)
+def _first_page(entry: Entry, response: Response | None, origins: OriginMap,
+                result: Result) -> ArticlePage | None:
     if response is None:
         result.skipped = "missing_revisit_original"
-        return result
+        return None
     if not isinstance(response, TextResponse):
         result.skipped = "not_html"
-        return result
+        return None
     page = ArticlePage.from_response(response, origins.to_canonical(response.url))
     try:
         page.check_article()
     except NotAnArticle as exc:
         result.skipped = exc.reason
-        return result
+        return None
     if page.page_number() > 1:
         result.skipped = "later_page"
+        return None
+    return page
+
+
+def extract_task(task: Task) -> Result:
+    """A worker's job: the item of a single-page post; a multi-page post (its further
+    pages may be anywhere in the archive) or an unresolved revisit is ``deferred`` to
+    ``extract_entry`` once the whole archive is indexed."""
+    entry = task.entry
+    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
+    if task.body is None:
+        result.deferred = True
+        return result
+    page = _first_page(entry, make_response(entry, task.headers, task.body), task.origins, result)
+    if page is None:
+        return result
+    if next_page_of_post([page]) is not None:
+        result.deferred = True
+        return result
+    result.item = load_article([page], task.origins, crawled_at=warc_datetime(entry.date))
+    return result
+
+
+def extract_entry(reader: Reader, entry: Entry) -> Result:
+    """The item of the post whose page 1 is ``entry``, further pages joined from the
+    archive (the first fetched after the previous page in the same run)."""
+    archive = reader.archive
+    origins = archive.origins[entry.file]
+    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
+    page = _first_page(entry, reader.response(entry), origins, result)
+    if page is None:
         return result
     pages = [page]
     last = entry
@@ -313,47 +378,65 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
     return result
 
 
-_worker_archive: Archive | None = None
-
-
-def _init_worker(archive: Archive) -> None:
-    global _worker_archive
-    _worker_archive = archive
+def _init_worker() -> None:
     logging.getLogger("scrapy").setLevel(logging.WARNING)
 
 
-def _extract_chunk(entries: list[Entry]) -> list[Result]:
-    assert _worker_archive is not None
-    reader = Reader(_worker_archive)
+def _extract_tasks(tasks: list[Task]) -> list[Result]:
+    return [extract_task(task) for task in tasks]
+
+
+def _chunks(tasks: Iterator[Task], size: int) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def extract_all(paths: Sequence[str | Path], archive: Archive, jobs: int, progress: Progress | None = None,
+                chunk_size: int = 8) -> Iterator[Result]:
+    """Read the archives once and extract while reading: candidates go to ``jobs``
+    processes (at most a few chunks in flight: memory stays bounded); deferred ones
+    (multi-page posts) are done at the end with the whole archive indexed."""
+    reader = Reader(archive)
+    deferred: list[Entry] = []
+
+    def finished(results: list[Result]) -> Iterator[Result]:
+        for result in results:
+            if result.deferred:
+                deferred.append(archive.entries[result.seq])
+            else:
+                if progress is not None:
+                    progress.extracted(result.item is not None)
+                yield result
+
     try:
-        return [extract_entry(reader, entry) for entry in entries]
+        chunks = _chunks(scan_tasks(paths, archive, progress, reader), chunk_size)
+        if jobs <= 1:
+            for chunk in chunks:
+                yield from finished(_extract_tasks(chunk))
+        else:
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
+                inflight: deque[Future[list[Result]]] = deque()
+                for chunk in chunks:
+                    inflight.append(pool.submit(_extract_tasks, chunk))
+                    while len(inflight) > jobs * 4 or (inflight and inflight[0].done()):
+                        yield from finished(inflight.popleft().result())
+                while inflight:
+                    yield from finished(inflight.popleft().result())
+        for entry in deferred:
+            result = extract_entry(reader, entry)
+            if progress is not None:
+                progress.extracted(result.item is not None)
+            yield result
     finally:
         reader.close()
-
-
-def extract_all(archive: Archive, jobs: int, progress: Progress | None = None,
-                chunk_size: int = 16) -> Iterator[Result]:
-    """Results of every candidate, in archive order, ``jobs`` processes at a time."""
-    candidates = archive.candidates()
-    if progress is not None:
-        progress.start_extract(len(candidates))
-    chunks = [candidates[i:i + chunk_size] for i in range(0, len(candidates), chunk_size)]
-    if jobs <= 1 or len(chunks) <= 1:
-        _init_worker(archive)
-        for chunk in chunks:
-            results = _extract_chunk(chunk)
-            if progress is not None:
-                progress.extracted(len(results), sum(r.item is not None for r in results))
-            yield from results
-        return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(archive,)) as pool:
-        for results in pool.map(_extract_chunk, chunks):
-            if progress is not None:
-                progress.extracted(len(results), sum(r.item is not None for r in results))
-            yield from results
 
 
 # --- versions and pipelines -------------------------------------------------------------------
@@ -477,8 +560,8 @@ def write_jsonl(items: Iterable[Any], output: Path) -> int:
 
 # --- progress ---------------------------------------------------------------------------------
 class Progress:
-    """Records read, articles written, rate and ETA: a live line on a TTY, an INFO log line
-    every ``interval`` seconds otherwise."""
+    """Records read, articles extracted, rate and ETA (from the bytes of the inputs read): a
+    live line on a TTY, an INFO log line every ``interval`` seconds otherwise."""
 
     def __init__(self, stream: IO[str] | None = None, interval: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -489,35 +572,32 @@ class Progress:
         self.started = clock()
         self.last = self.started
         self.records = 0
-        self.total = 0
-        self.done = 0
+        self.total_bytes = 0
+        self.read_bytes = 0
+        self.pages = 0
         self.articles = 0
-        self.phase = "scan"
 
-    def scanned(self, records: int) -> None:
+    def start(self, total_bytes: int) -> None:
+        self.started = self.last = self.clock()
+        self.total_bytes = total_bytes
+
+    def scanned(self, records: int, read_bytes: int) -> None:
         self.records = records
-        if records % 256 == 0:
+        self.read_bytes = read_bytes
+        if records % 64 == 0:
             self._maybe_show()
 
-    def start_extract(self, total: int) -> None:
-        self.phase = "extract"
-        self.total = total
-        self.extract_started = self.clock()
-        self._show()
-
-    def extracted(self, pages: int, articles: int) -> None:
-        self.done += pages
-        self.articles += articles
+    def extracted(self, article: bool) -> None:
+        self.pages += 1
+        self.articles += article
         self._maybe_show()
 
     def line(self) -> str:
-        if self.phase == "scan":
-            return f"reextract: {self.records} records read"
-        elapsed = max(self.clock() - self.extract_started, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate > 0 else 0.0
-        return (f"reextract: {self.records} records read, {self.done}/{self.total} pages, "
-                f"{self.articles} articles, {rate:.0f} pages/s, ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+        elapsed = max(self.clock() - self.started, 1e-9)
+        share = self.read_bytes / self.total_bytes if self.total_bytes else 0.0
+        eta = elapsed * (1 - share) / share if share > 0 else 0.0
+        return (f"reextract: {self.records} records read ({share:.0%}), {self.articles} articles, "
+                f"{self.articles / elapsed:.0f} articles/s, ETA {int(eta) // 60}:{int(eta) % 60:02d}")
 
     def _maybe_show(self) -> None:
         if self.clock() - self.last >= self.interval:
@@ -540,9 +620,9 @@ class Progress:
 def reextract(paths: Sequence[str | Path], output: Path, *, jobs: int = 1, all_versions: bool = False,
               progress: Progress | None = None) -> Outcome:
     """Rebuild the dataset from WARC archives into ``output``; raises ``UnreadableInput``."""
-    archive = scan(paths, progress)
+    archive = Archive()
     try:
-        outcome = select_versions(extract_all(archive, jobs, progress), all_versions=all_versions)
+        outcome = select_versions(extract_all(paths, archive, jobs, progress), all_versions=all_versions)
     finally:
         if progress is not None:
             progress.close()

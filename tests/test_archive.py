@@ -412,6 +412,7 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
 
     archive = _archive(tmp_path / "full")
     archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    archive.wait()
 
     class DiskFull:
         def __init__(self, fh: Any) -> None:
@@ -426,7 +427,9 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
 
     archive._fh = DiskFull(archive._fh)  # type: ignore[assignment]
     archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
+    archive.wait()  # the writer thread met the error; the crawl's thread reports it
     assert isinstance(archive.failed, OSError) and archive.failed.errno == 28
+    assert "WARC archive write failed: [Errno 28] No space left on device" in caplog.text
     assert archive.crawler.stats is not None
     assert archive.crawler.stats.get_value("newsspider/archive/failed") == 1
     with pytest.raises(OSError):
@@ -503,21 +506,63 @@ def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> Non
     now = [0.0]
     tty = FakeTTY()
     progress = rebuild.Progress(stream=tty, clock=lambda: now[0])  # type: ignore[arg-type]
-    progress.scanned(1000)
-    progress.start_extract(100)
+    progress.start(4000)
     now[0] = 2.0
-    progress.extracted(40, 30)
+    progress.scanned(64, 1000)  # a quarter of the input read in 2 s
+    for n in range(40):
+        progress.extracted(article=n % 4 != 0)
     progress.close()
-    assert "\r" in tty.text and "1000 records read, 40/100 pages, 30 articles, 20 pages/s, ETA 0:03" in tty.text
-    assert tty.text.endswith("\n")
+    assert "\r" in tty.text and tty.text.endswith("\n")
+    assert "reextract: 64 records read (25%), 30 articles, 15 articles/s, ETA 0:06" in tty.text
 
     caplog.set_level("INFO", logger="newsspider.rebuild")
     now[0] = 0.0
     log = rebuild.Progress(stream=BytesIO(), interval=10, clock=lambda: now[0])  # type: ignore[arg-type]
-    log.start_extract(50)
+    log.start(1000)
     now[0] = 5.0
-    log.extracted(10, 10)  # before the interval: no line
+    log.scanned(128, 200)  # before the interval: no line
     now[0] = 11.0
-    log.extracted(10, 9)
-    lines = [r.getMessage() for r in caplog.records if "pages/s" in r.getMessage()]
-    assert len(lines) == 2 and "20/50 pages, 19 articles" in lines[-1] and "ETA 0:16" in lines[-1]
+    log.scanned(192, 500)
+    log.extracted(article=True)
+    lines = [r.getMessage() for r in caplog.records if "articles/s" in r.getMessage()]
+    assert lines == ["reextract: 192 records read (50%), 0 articles, 0 articles/s, ETA 0:11"]
+
+
+def parse_article(response: Any) -> None:
+    """Stands for the spider's article callback (its name goes into the archive)."""
+
+
+def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> None:
+    case = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+    url = case["_canonical_url"]
+    body = (FIXTURES / "sample-batumi-boulevard.html").read_bytes()
+    dates = []
+    for run in range(2):  # the same page in two runs: a response, then a revisit
+        archive = _archive(tmp_path)
+        response = HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=UTF-8"},
+                                request=Request(url, callback=parse_article))
+        archive.record(response, None)
+        path = archive.finish()
+        assert path is not None
+        [record] = [r for r in read_warc(path) if r.type in ("response", "revisit")]
+        assert record.type == ("response", "revisit")[run]
+        dates.append(record.headers["WARC-Date"])
+        time.sleep(1.01 if run == 0 else 0)  # crawled_at has whole seconds
+    out = tmp_path / "latest.jsonl"
+    rebuild.reextract([tmp_path], out, jobs=1)
+    [item] = read_jsonl(out)
+    assert {k: item[k] for k in case if not k.startswith("_")} == {k: v for k, v in case.items()
+                                                                   if not k.startswith("_")}
+    assert item["crawled_at"] == rebuild.warc_datetime(dates[1]).isoformat(timespec="seconds")
+    every = tmp_path / "all.jsonl"
+    rebuild.reextract([tmp_path], every, jobs=1, all_versions=True)
+    [first] = read_jsonl(every)  # same content twice: one version, the first seen
+    assert first["crawled_at"] == rebuild.warc_datetime(dates[0]).isoformat(timespec="seconds")
+    # the revisit alone cannot be resolved: nothing made up
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    newest = sorted(tmp_path.glob("*.warc.gz"))[-1]
+    (alone / newest.name).write_bytes(newest.read_bytes())
+    outcome = rebuild.reextract([alone], tmp_path / "none.jsonl", jobs=1)
+    assert read_jsonl(tmp_path / "none.jsonl") == []
+    assert outcome.stats["newsspider/reextract/skipped/missing_revisit_original"] == 1
