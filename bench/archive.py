@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,7 +65,7 @@ def build_site(n_articles: int, seed: int = 5) -> Path:
     return site
 
 
-def crawl(server: Any, archive: Path | None, workdir: Path) -> dict[str, Any]:
+def crawl(server: Any, archive: Path | None, workdir: Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """One full crawl in a subprocess; wall time, responses, items, peak RSS."""
     server.requests.clear()
     out = workdir / ("on.jsonl" if archive else "off.jsonl")
@@ -77,8 +78,9 @@ def crawl(server: Any, archive: Path | None, workdir: Path) -> dict[str, Any]:
                "-s", "NEWSSPIDER_CRAWL_COMMAND=True", "-s", f"NEWSSPIDER_ARCHIVE_DIR={archive or ''}",
                "-s", "ROBOTSTXT_OBEY=True", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
                "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
-               "-s", "LOG_LEVEL=INFO", "-s", f"LOG_FILE={log}"]
+               "-s", "LOG_LEVEL=INFO", "-s", f"LOG_FILE={log}", *extra]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
@@ -87,13 +89,15 @@ def crawl(server: Any, archive: Path | None, workdir: Path) -> dict[str, Any]:
             peak = max(peak, _rss(proc.pid))
         time.sleep(0.05)
     wall = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"crawl failed ({proc.returncode}): {err[-2000:]}")
     items = sum(1 for line in out.open(encoding="utf-8") if line.strip())
     responses = len(server.requests)
     return {"wall": wall, "responses": responses, "items": items, "pages_per_s": responses / wall,
-            "peak_rss_mb": peak / 2**20}
+            "cpu_ms_per_page": cpu * 1000 / responses if responses else 0.0, "peak_rss_mb": peak / 2**20}
 
 
 def floor(files: list[Path]) -> tuple[float, int]:
@@ -127,7 +131,7 @@ def reextract(files: list[Path], jobs: int, workdir: Path) -> dict[str, Any]:
     return {"wall": wall, "articles": articles, "articles_per_s": articles / wall}
 
 
-def run(n_articles: int, rounds: int) -> dict[str, Any]:
+def run(n_articles: int, rounds: int, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     sys.path.insert(0, str(REPO))
     from newsspider.dev.devserver import MirrorServer
 
@@ -141,8 +145,8 @@ def run(n_articles: int, rounds: int) -> dict[str, Any]:
     with MirrorServer(site) as server:
         for number in range(max(1, rounds)):
             directory = workdir / f"archive-{number}"
-            on = crawl(server, directory, workdir)
-            off = crawl(server, None, workdir)
+            on = crawl(server, directory, workdir, extra)
+            off = crawl(server, None, workdir, extra)
             files = sorted(directory.glob("*.warc.gz"))
             archive_bytes.append(sum(f.stat().st_size for f in files))
             archive_files = files
@@ -164,6 +168,7 @@ def run(n_articles: int, rounds: int) -> dict[str, Any]:
         "bytes_per_article": statistics.median(archive_bytes) / items if items else None,
         "throughput_ratio": statistics.median(on["pages_per_s"] / off["pages_per_s"] for on, off in pairs),
         "rss_ratio": statistics.median(on["peak_rss_mb"] / off["peak_rss_mb"] for on, off in pairs),
+        "cpu_ratio": statistics.median(on["cpu_ms_per_page"] / off["cpu_ms_per_page"] for on, off in pairs),
         "floor": best(floors),
         "single": best(singles),
         "double": best(doubles),
@@ -185,7 +190,7 @@ def section(res: dict[str, Any], goals: list[str]) -> list[str]:
     out = ["## 4. WARC archive (issue 10)\n",
            f"Synthetic mirror: {res['n_articles']} articles; real `scrapy crawl georgiatoday -a mode=full` "
            "in a subprocess, politeness off (16 concurrent, robots.txt obeyed), archiving on "
-           "(`NEWSSPIDER_CRAWL_COMMAND=True`, `NEWSSPIDER_ARCHIVE_DIR=<dir>`) vs off "
+           "(`NEWSSPIDER_CRAWL_COMMAND=True`, `NEWSSPIDER_ARCHIVE_DIR=<dir>`, default gzip level) vs off "
            f"(`NEWSSPIDER_ARCHIVE_DIR=`), {len(res['rounds'])} alternating rounds; pages/s = responses "
            "/ wall time (process start-up included), peak RSS sampled every 50 ms. "
            "Script: `bench/archive.py`.\n"]
@@ -194,8 +199,12 @@ def section(res: dict[str, Any], goals: list[str]) -> list[str]:
         for name in ("on", "off"):
             r = pair[name]
             rows.append([number, f"archiving {name}", r["responses"], r["items"], r["wall"], r["pages_per_s"],
-                         r["peak_rss_mb"]])
-    out.append(table(["round", "crawl", "responses", "items", "seconds", "pages/s", "peak RSS MiB"], rows) + "\n")
+                         r["cpu_ms_per_page"], r["peak_rss_mb"]])
+    out.append(table(["round", "crawl", "responses", "items", "seconds", "pages/s", "crawl CPU ms/page",
+                      "peak RSS MiB"], rows) + "\n")
+    out.append(f"Median per-round ratios, on/off: throughput {res['throughput_ratio']:.2f}×, crawl CPU per page "
+               f"{res['cpu_ratio']:.2f}× (CPU time is steadier than wall time on a shared machine), "
+               f"peak RSS {res['rss_ratio']:.2f}×.\n")
     per_article = res["bytes_per_article"]
     out.append(f"Archive: {res['archive_bytes'] / 2**20:.1f} MiB for {res['items']} articles = "
                f"{per_article / 1024:.1f} KiB per article, **{per_article * 1000 / 2**20:.0f} MiB per 1,000 "
@@ -221,7 +230,8 @@ def section(res: dict[str, Any], goals: list[str]) -> list[str]:
     goals.append(f"| reextract -j 2 ≥ 1.7× single process (issue 10) | {verdict(speedup >= 1.7)} ({speedup:.2f}×) |")
     goals.append(f"| reextract single process ≥ 0.4× floor (issue 10) | {verdict(vs_floor >= 0.4)} ({vs_floor:.2f}×) |")
     goals.append(f"| archiving costs ≤ 10% crawl throughput (issue 10) | {verdict(cost <= 0.10)} "
-                 f"({cost * 100:+.0f}%; peak RSS {res['rss_ratio']:.2f}× off) |")
+                 f"({cost * 100:+.0f}% pages/s; CPU/page {res['cpu_ratio']:.2f}×, "
+                 f"peak RSS {res['rss_ratio']:.2f}× off) |")
     return out
 
 
@@ -231,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 3; 1 quick)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra scrapy setting for both crawls (e.g. NEWSSPIDER_ARCHIVE_GZIP_LEVEL=3)")
     args = parser.parse_args(argv)
-    res = run(args.articles or (300 if args.quick else 1000), args.rounds or (1 if args.quick else 3))
+    extra = tuple(arg for setting in args.settings for arg in ("-s", setting))
+    res = run(args.articles or (300 if args.quick else 1000), args.rounds or (1 if args.quick else 3), extra)
     goals = ["| goal | result |", "|---|---|"]
     text = "\n".join(section(res, goals))
     print("\n".join(goals) + "\n\n" + text)

@@ -81,6 +81,7 @@ NEWSSPIDER_INITIAL_WINDOW_DAYS = 7
 # shell/parse/check, not tests that leave it unset).
 NEWSSPIDER_ARCHIVE_DIR = "archive/georgiatoday/"
 NEWSSPIDER_CRAWL_COMMAND = False
+NEWSSPIDER_ARCHIVE_GZIP_LEVEL = 3  # 1 (fastest) … 9 (smallest); one gzip member per record
 SPIDER_MIDDLEWARES = {
     # after HttpErrorMiddleware (50): exactly the responses that reach a callback
     "newsspider.crawl.archive.WarcArchiveMiddleware": 950,
