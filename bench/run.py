@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """newsspider benchmarks: accuracy, extraction speed, crawl throughput & memory.
 
-    python3 bench/run.py [--quick] [--parts accuracy,speed,crawl] [--articles N]
+    python3 bench/run.py [--quick] [--parts accuracy,speed,crawl,archive] [--articles N]
                          [--rounds R] [--peer-rounds R] [--no-write] [--no-setup]
 
 Run with any Python ≥ 3.10: the first step creates ``bench/.work/venv`` (gitignored),
@@ -200,7 +200,7 @@ def part_crawl(args, out: list[str], goals: list[str]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small run (~1-2 min): 300 articles, few rounds")
-    parser.add_argument("--parts", default="accuracy,speed,crawl")
+    parser.add_argument("--parts", default="accuracy,speed,crawl,archive")
     parser.add_argument("--articles", type=int, default=None, help="synthetic articles for the crawl (default 2500)")
     parser.add_argument("--crawl-rounds", type=int, default=None,
                         help="pairs of crawls, ours then baseline (default 3; 1 with --quick)")
@@ -274,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     if "crawl" in parts:
         print(f"crawl ({args.articles} articles) …", file=sys.stderr, flush=True)
         results["crawl"] = part_crawl(args, out, goals)
+    if "archive" in parts:  # issue 10: bench/archive.py
+        import archive as archive_bench
+
+        print("archive …", file=sys.stderr, flush=True)
+        results["archive"] = archive_bench.run(300 if args.quick else 1000, args.crawl_rounds)
+        out += archive_bench.section(results["archive"], goals)
     elapsed = time.perf_counter() - started
     text = "\n".join([*head, "## Goals\n", *goals, "", *out, f"_Total bench time: {elapsed:.0f} s._", ""])
     print(text)

@@ -94,11 +94,23 @@ NEWSSPIDER_OPTIONAL_RETRY_TIMES = 1
 # Set by the project's crawl command only (a real crawl: state, lock, archive).
 NEWSSPIDER_CRAWL_COMMAND = False
 
+# --- WARC archive of every parsed response (newsspider/crawl/archive.py, docs/archive.md) ---
+# One <UTC time>.warc.gz per run in this directory; empty turns archiving off.  Only a real
+# crawl archives: the project's crawl command sets NEWSSPIDER_CRAWL_COMMAND (not scrapy
+# shell/parse/check, not tests that leave it unset).
+NEWSSPIDER_ARCHIVE_DIR = "archive/georgiatoday/"
+NEWSSPIDER_ARCHIVE_GZIP_LEVEL = 3  # 1 (fastest) … 9 (smallest); one gzip member per record
+SPIDER_MIDDLEWARES = {
+    # after HttpErrorMiddleware (50): exactly the responses that reach a callback
+    "newsspider.crawl.archive.WarcArchiveMiddleware": 950,
+}
+
 # --- the run: state, lock, commit point, health → exit status (docs/cron.md) ----------------
 COMMANDS_MODULE = "newsspider.commands"
 EXTENSIONS = {
     "newsspider.crawl.gctuning.GarbageCollectorTuning": 0,
     "newsspider.crawl.politeness.SitePoliteness": 100,
+    "newsspider.crawl.archive.WarcArchive": 400,
     "newsspider.crawl.extension.RunExtension": 500,
     "newsspider.crawl.progress.CrawlProgress": 600,
 }

@@ -54,9 +54,12 @@ def crawl_command(
     mode: str | None = "full",
     log_file: Path,
     state: Path,
+    archive: Path | None = None,
 ) -> list[str]:
     """``scrapy crawl georgiatoday`` against a local mirror, as the evaluation runs it;
-    ``-s`` values in ``extra`` come last and win."""
+    ``-s`` values in ``extra`` come last and win.  No WARC archive unless ``archive`` names
+    its directory (a crawl run by the project's crawl command would otherwise archive into
+    the repository's ``archive/``)."""
     command = [sys.executable, "-m", "scrapy", "crawl", "georgiatoday", "-a", f"base_url={base_url}"]
     if mode:
         command += ["-a", f"mode={mode}"]
@@ -67,6 +70,7 @@ def crawl_command(
         "-s", f"NEWSSPIDER_STATE_PATH={state}",
         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", "HTTPCACHE_ENABLED=False", "-s", f"LOG_FILE={log_file}",
+        "-s", f"NEWSSPIDER_ARCHIVE_DIR={archive or ''}",
         *extra,
     ]
 

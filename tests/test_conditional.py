@@ -20,7 +20,8 @@ N = 30
 def crawl(base_url: str, tmp: Path, name: str, mode: str | None) -> tuple[int, str]:
     command = [sys.executable, "-m", "scrapy", "crawl", "georgiatoday", "-a", f"base_url={base_url}",
                "-O", str(tmp / f"{name}.jsonl"), "-s", f"NEWSSPIDER_STATE_PATH={tmp / 'state.sqlite3'}",
-               "-s", f"LOG_FILE={tmp / f'{name}.log'}", "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0"]
+               "-s", f"LOG_FILE={tmp / f'{name}.log'}", "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0",
+               "-s", "NEWSSPIDER_ARCHIVE_DIR="]
     if mode:
         command += ["-a", f"mode={mode}"]
     result = subprocess.run(command, cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=120)

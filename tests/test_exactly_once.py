@@ -65,7 +65,7 @@ class Cron:
             command += ["-a", f"mode={mode}"]
         command += ["-s", f"FEEDS={self.feeds(out)}", "-s", f"NEWSSPIDER_STATE_PATH={state or self.state}",
                     "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0", "-s", "NEWSSPIDER_RETRY_JITTER=0",
-                    "-s", f"LOG_FILE={log}", *extra]
+                    "-s", f"LOG_FILE={log}", "-s", f"NEWSSPIDER_ARCHIVE_DIR={self.tmp / 'archive'}", *extra]
         return command, log
 
     def run(self, base_url: str, *extra: str, timeout: float = 120, **kwargs: Any) -> tuple[int, str]:

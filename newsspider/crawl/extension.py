@@ -28,6 +28,7 @@ from twisted.internet.defer import Deferred
 
 from newsspider.crawl import health
 from newsspider.crawl import stats as S
+from newsspider.crawl.archive import WarcArchive
 from newsspider.crawl.commit import commit, summary_line
 from newsspider.crawl.feedstorage import AtomicFileFeedStorage, recover_outputs
 from newsspider.crawl.run import Run
@@ -171,6 +172,15 @@ class RunExtension:
         self._commit()
 
     def _commit(self) -> None:
+        # The run's archive is complete on disk before its state commit (docs/archive.md);
+        # an archive that failed makes the run exit 1, the outputs are committed all the same
+        # (not committing them would emit their articles twice).
+        archive = self.crawler.get_extension(WarcArchive)
+        if archive is not None:
+            try:
+                archive.finish()
+            except OSError as exc:
+                self.run.archive_problem = f"the WARC archive failed: {exc}"
         self._checkpoint("before_commit")
         commit(self.run)
         self._checkpoint("after_commit")

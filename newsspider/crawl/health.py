@@ -115,6 +115,11 @@ def check_stopped(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | N
     return run.stop_detail
 
 
+def check_archive(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    """The WARC archive could not be written (the outputs and the state are fine)."""
+    return run.archive_problem
+
+
 def check_finish_reason(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
     reason = run.finish_reason
     if reason in (None, "finished") or run.stop_detail:
@@ -211,7 +216,7 @@ Check = Callable[["Run", Mapping[str, Any], Limits], "str | None"]
 
 #: Every check, in the order the summary names the problems.
 CHECKS: tuple[Check, ...] = (
-    check_stopped, check_finish_reason, check_unreachable, check_blocked, check_wrong_base, check_robots,
+    check_stopped, check_archive, check_finish_reason, check_unreachable, check_blocked, check_wrong_base, check_robots,
     check_no_articles, check_errors, check_spider_exceptions, check_empty_listings, check_dropped,
     check_coverage, check_failed_requests,
 )

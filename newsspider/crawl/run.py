@@ -74,6 +74,7 @@ class Run:
     # how the run ended
     stop_reason: str | None = None  # export_failed / state_failed
     stop_detail: str | None = None
+    archive_problem: str | None = None
     finish_reason: str | None = None
     verdict: health.Verdict | None = None
     checkpoint: Callable[[str], None] = lambda point: None

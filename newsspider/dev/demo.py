@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m newsspider.dev.de
             "-a", f"base_url={server.base_url}", "-a", "mode=full",
             "-O", str(args.output),
             # a server on 127.0.0.1: the spider drops the politeness delays by itself
-            "-s", "NEWSSPIDER_STATE_PATH=", "-s", "LOG_LEVEL=WARNING",
+            "-s", "NEWSSPIDER_STATE_PATH=", "-s", "NEWSSPIDER_ARCHIVE_DIR=", "-s", "LOG_LEVEL=WARNING",
         ]
         status = subprocess.call(command)
     lines = args.output.read_text(encoding="utf-8").splitlines() if args.output.exists() else []

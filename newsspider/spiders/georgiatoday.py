@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 
 from newsspider import site
 from newsspider.crawl import stats as S
+from newsspider.crawl.archive import fetched_at
 from newsspider.crawl.conditional import child_sitemap_changed, conditional, not_modified
 from newsspider.crawl.extension import RunExtension
 from newsspider.crawl.failures import request_error
@@ -282,7 +283,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
             if request is not None:
                 yield request
                 return
-        item = load_article(pages, self.origins, crawled_at=datetime.now(timezone.utc))
+        # crawled_at = fetch time of the post's last page, as archived (WARC-Date): reextract
+        # rebuilds the same item from the archive.
+        item = load_article(pages, self.origins, crawled_at=fetched_at(response) or datetime.now(timezone.utc))
         if run.wanted_item(item, first_urls):
             yield item
 

@@ -1,0 +1,562 @@
+"""Issue 10: the WARC archive of a crawl, ``scrapy reextract`` and ``scrapy compact``.
+
+The real ``scrapy crawl georgiatoday`` runs in a subprocess against a generated site served
+on 127.0.0.1 under a path prefix (a mirror at ``base_url=http://host/mirror/georgiatoday``):
+full run on version 1 of the site, an unchanged incremental run, an incremental run on
+version 2 (3 new posts, 1 edited), and a fresh full crawl of version 2 to compare with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES, REPO, crawl_command, crawl_env, log_text, project_crawler, read_jsonl
+from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse, Request
+from scrapy.statscollectors import MemoryStatsCollector
+from sitegen import SiteManifest, disk_path, generate_site
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from newsspider import rebuild
+from newsspider.crawl.archive import (
+    CALLBACK_HEADER,
+    CANONICAL_HEADER,
+    POST_PAGE_HEADER,
+    WarcArchive,
+    _Fetch,
+    complete_members,
+    http_response_headers,
+    payload_digest,
+    recover_archive_parts,
+)
+from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
+from newsspider.extraction.loader import FIELD_PROCESSORS
+from newsspider.normalize import clean_text
+
+N_ARTICLES = 24
+PER_PAGE = 6
+PREFIX = "/mirror/georgiatoday"
+REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+@dataclass
+class Rec:
+    type: str
+    headers: dict[str, str]
+    http: StatusAndHeaders | None
+    payload: bytes
+    file: str
+    version: str
+
+
+def read_warc(path: Path) -> list[Rec]:
+    """Every record, digests verified by warcio (a mismatch raises)."""
+    records = []
+    with path.open("rb") as fh:
+        for record in ArchiveIterator(fh, check_digests="raise"):
+            headers = dict(record.rec_headers.headers)
+            payload = record.content_stream().read()
+            records.append(Rec(record.rec_type, headers, record.http_headers, payload, path.name,
+                               record.rec_headers.protocol))
+    return records
+
+
+def archives(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.warc.gz"))
+
+
+def crawl(base_url: str, tmp: Path, name: str, *extra: str, mode: str = "full", state: Path,
+          archive: Path | None, wait: bool = True, output: bool = True) -> Any:
+    command = crawl_command(
+        base_url, "-s", "NEWSSPIDER_CRAWL_COMMAND=True", "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0", *extra,
+        output=tmp / "out" / f"{name}.jsonl" if output else None, mode=mode, log_file=tmp / f"{name}.log",
+        state=state, archive=archive,
+    )
+    if not wait:
+        return subprocess.Popen(command, cwd=REPO, env=crawl_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    result = subprocess.run(command, cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, log_text(tmp / f"{name}.log")[-3000:]
+    return result
+
+
+def scrapy_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=REPO, env=crawl_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def without_crawled_at(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {i["url"]: {k: v for k, v in i.items() if k != "crawled_at"} for i in items}
+
+
+@dataclass
+class Crawls:
+    tmp: Path
+    v1: SiteManifest
+    v2: SiteManifest
+    served_v1: dict[str, bytes]  # article URL -> bytes the server sent in version 1
+    archive: Path
+    runs: dict[str, list[Path]] = field(default_factory=dict)  # run -> archive files it wrote
+
+    def out(self, name: str) -> Path:
+        return self.tmp / "out" / f"{name}.jsonl"
+
+
+@pytest.fixture(scope="module")
+def crawls(tmp_path_factory: pytest.TempPathFactory) -> Crawls:
+    tmp = tmp_path_factory.mktemp("archive")
+    root = tmp / "www" / PREFIX.strip("/")
+    v1 = generate_site(root, n_articles=N_ARTICLES, per_page=PER_PAGE, term_archives=False)
+    served = {url: (root / disk_path(url)).read_bytes() for url in v1.article_urls}
+    archive = tmp / "archive"
+    state = tmp / "state.sqlite3"
+    result = Crawls(tmp, v1, v1, served, archive)
+    with MirrorServer(tmp / "www") as server:
+        base = server.base_url + PREFIX
+        for name, mode in (("run1", "full"), ("run2", "incremental"), ("run3", "incremental")):
+            if name == "run3":
+                result.v2 = generate_site(root, n_articles=N_ARTICLES, per_page=PER_PAGE, version=2,
+                                          term_archives=False)
+            before = set(archives(archive))
+            crawl(base, tmp, name, mode=mode, state=state, archive=archive)
+            result.runs[name] = sorted(set(archives(archive)) - before)
+        (tmp / "fresh").mkdir()
+        crawl(base, tmp / "fresh", "run4", state=tmp / "fresh" / "state.sqlite3", archive=None)
+    return result
+
+
+# --- the archive of a crawl -------------------------------------------------------------------
+def test_every_record_reads_and_articles_are_byte_identical(crawls: Crawls) -> None:
+    [run1] = crawls.runs["run1"]
+    assert not list(crawls.archive.glob("*.part"))
+    records = read_warc(run1)
+    assert records[0].type == "warcinfo" and records[0].headers["WARC-Filename"] == run1.name
+    info = records[0].payload.decode()
+    assert "software: newsspider/" in info and "base-url: http://127.0.0.1:" in info and PREFIX in info
+    assert {r.headers["WARC-Type"] for r in records} == {"warcinfo", "request", "response"}
+    assert {r.version for r in records} == {"WARC/1.1"}
+    responses = [r for r in records if r.type == "response"]
+    requests = {r.headers["WARC-Concurrent-To"]: r for r in records if r.type == "request"}
+    for response in responses:
+        # a request record per response, same URI and date; the fetched (mirror) URL kept
+        request = requests[response.headers["WARC-Record-ID"]]
+        assert request.headers["WARC-Target-URI"] == response.headers["WARC-Target-URI"]
+        assert request.headers["WARC-Date"] == response.headers["WARC-Date"]
+        assert response.headers["WARC-Target-URI"].startswith("http://127.0.0.1:")
+        assert PREFIX in response.headers["WARC-Target-URI"]
+        assert response.headers[CANONICAL_HEADER].startswith("https://georgiatoday.ge/")
+        assert response.headers["WARC-Payload-Digest"] == payload_digest(response.payload)
+        assert response.http is not None and response.http.get_statuscode() == "200"
+        assert response.http.get_header("Content-Length") == str(len(response.payload))
+    by_canonical = {r.headers[CANONICAL_HEADER]: r for r in responses}
+    for url, body in crawls.served_v1.items():
+        assert by_canonical[url].payload == body, url
+        assert by_canonical[url].headers[CALLBACK_HEADER] == "parse_article"
+    kinds = Counter(r.headers[CALLBACK_HEADER] for r in responses)
+    assert kinds["parse_article"] == N_ARTICLES
+    assert kinds["parse_robots"] == 1, "robots.txt archived once (fetched once, reused by the spider)"
+    assert kinds["parse_listing"] > 1 and kinds["parse_sitemap"] >= 2
+    # one response per URL in a full run: nothing archived twice
+    assert len(by_canonical) == len(responses)
+    assert "newsspider/archive/responses" in log_text(crawls.tmp / "run1.log")
+
+
+def test_unchanged_rerun_writes_revisits_not_copies(crawls: Crawls) -> None:
+    [run1] = crawls.runs["run1"]
+    later = crawls.runs["run2"] + crawls.runs["run3"]
+    assert len(later) == 2
+    first = {r.headers["WARC-Payload-Digest"]: r for r in read_warc(run1) if r.type == "response"}
+    run2 = read_warc(crawls.runs["run2"][0])
+    revisits = [r for r in run2 if r.type == "revisit"]
+    assert revisits, "unchanged pages fetched again are revisit records"
+    for revisit in revisits:
+        assert revisit.headers["WARC-Profile"] == REVISIT_PROFILE
+        original = first[revisit.headers["WARC-Payload-Digest"]]
+        assert revisit.headers["WARC-Refers-To-Target-URI"] == original.headers["WARC-Target-URI"]
+        assert revisit.headers["WARC-Refers-To-Date"] == original.headers["WARC-Date"]
+        assert revisit.payload == b""
+    # the same payload is stored once across all archives
+    digests = [r.headers["WARC-Payload-Digest"] for path in archives(crawls.archive)
+               for r in read_warc(path) if r.type == "response"]
+    assert len(digests) == len(set(digests))
+    # run 3 archived the new and edited posts as full responses
+    run3 = read_warc(crawls.runs["run3"][0])
+    stored = {r.headers[CANONICAL_HEADER] for r in run3 if r.type == "response"}
+    assert set(crawls.v2.new_urls + crawls.v2.edited_urls) <= stored
+
+
+def test_reextract_reproduces_the_crawl_exactly(crawls: Crawls, schema_validator: Any) -> None:
+    [run1] = crawls.runs["run1"]
+    single, double = crawls.tmp / "re1.jsonl", crawls.tmp / "re2.jsonl"
+    first = scrapy_command("reextract", str(run1), "-O", str(single), "-j", "1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = scrapy_command("reextract", str(run1), "-O", str(double), "-j", "2")
+    assert second.returncode == 0, second.stderr[-2000:]
+    crawled = crawls.out("run1").read_text(encoding="utf-8").splitlines()
+    rebuilt = single.read_text(encoding="utf-8").splitlines()
+    assert sorted(rebuilt) == sorted(crawled)  # byte for byte, crawled_at included
+    assert double.read_bytes() == single.read_bytes()  # -j 2: same items, same order
+    for item in read_jsonl(single):
+        schema_validator.validate(item)
+        assert item["url"].startswith("https://georgiatoday.ge/")  # canonical, not the mirror's
+    assert "Re-extracted 24 articles" in first.stderr
+
+
+def test_reextract_whole_archive_gives_latest_versions(crawls: Crawls, tmp_path: Path) -> None:
+    out = tmp_path / "latest.jsonl"
+    outcome = rebuild.reextract([crawls.archive], out, jobs=1)
+    latest = read_jsonl(out)
+    assert outcome.stats["newsspider/reextract/articles"] == N_ARTICLES + 3
+    assert without_crawled_at(latest) == without_crawled_at(read_jsonl(crawls.tmp / "fresh" / "out" / "run4.jsonl"))
+    [edited] = crawls.v2.edited_urls
+    crawled_v2 = next(i for i in read_jsonl(crawls.out("run3")) if i["url"] == edited)
+    assert next(i for i in latest if i["url"] == edited) == crawled_v2
+
+    every = tmp_path / "all.jsonl"
+    rebuild.reextract([crawls.archive], every, jobs=1, all_versions=True)
+    versions = Counter(i["url"] for i in read_jsonl(every))
+    assert sum(versions.values()) == N_ARTICLES + 3 + 1
+    assert versions[edited] == 2 and set(versions.values()) == {1, 2}
+
+
+def test_changed_extraction_rule_rebuilds_offline(crawls: Crawls, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("reextract must not touch the network")
+
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    # a new cleaning rule for titles
+    monkeypatch.setitem(FIELD_PROCESSORS, "title", (lambda value: (clean_text(value) or "").upper() or None,
+                                                    FIELD_PROCESSORS["title"][1]))
+    out = tmp_path / "upper.jsonl"
+    rebuild.reextract(crawls.runs["run1"], out, jobs=1)
+    crawled = {i["url"]: i for i in read_jsonl(crawls.out("run1"))}
+    rebuilt = read_jsonl(out)
+    assert len(rebuilt) == N_ARTICLES
+    for item in rebuilt:
+        before = crawled[item["url"]]
+        assert item["title"] == before["title"].upper() != before["title"]
+        assert {k: v for k, v in item.items() if k != "title"} == {k: v for k, v in before.items() if k != "title"}
+
+
+def test_compact_full_then_incremental_equals_fresh_full_crawl(crawls: Crawls) -> None:
+    merged = crawls.tmp / "compact.jsonl"
+    result = scrapy_command("compact", str(crawls.tmp / "out"), "-O", str(merged))
+    assert result.returncode == 0, result.stderr[-2000:]
+    items = read_jsonl(merged)
+    assert len(items) == len({i["url"] for i in items}) == N_ARTICLES + 3
+    assert without_crawled_at(items) == without_crawled_at(read_jsonl(crawls.tmp / "fresh" / "out" / "run4.jsonl"))
+    # lines are the crawl's own (latest version), not re-extracted
+    crawled_lines = {line for name in ("run1", "run3") for line in crawls.out(name).read_text("utf-8").splitlines()}
+    assert set(merged.read_text("utf-8").splitlines()) <= crawled_lines
+
+
+def test_unreadable_input_exits_nonzero_with_message(tmp_path: Path) -> None:
+    missing = scrapy_command("reextract", str(tmp_path / "nope.warc.gz"), "-O", str(tmp_path / "x.jsonl"))
+    assert missing.returncode == 1 and "error: cannot read" in missing.stderr and "nope.warc.gz" in missing.stderr
+    bad = tmp_path / "bad.warc.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00 this is not a gzip stream at all" * 10)
+    broken = scrapy_command("reextract", str(bad), "-O", str(tmp_path / "x.jsonl"))
+    assert broken.returncode == 1 and "bad.warc.gz: not a readable WARC file" in broken.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+    usage = scrapy_command("reextract", str(bad))
+    assert usage.returncode == 2 and "-O FILE is required" in usage.stderr
+    (tmp_path / "bad.jsonl").write_text('{"url": "https://georgiatoday.ge/a/"}\n{"url": \n', encoding="utf-8")
+    compact = scrapy_command("compact", str(tmp_path / "bad.jsonl"), "-O", str(tmp_path / "y.jsonl"))
+    assert compact.returncode == 1 and "bad.jsonl:2: not a JSON line" in compact.stderr
+
+
+# --- kill -9 ----------------------------------------------------------------------------------
+def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(tmp_path: Path) -> None:
+    site = generate_site(tmp_path / "site", n_articles=30, per_page=PER_PAGE, term_archives=False)
+    archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
+    feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
+    slow = FaultPlan([FaultRule("/*", delay=0.08)])
+    with MirrorServer(site.root, faults=slow) as server:
+        proc = crawl(server.base_url, tmp_path, "killed", "-s", f"FEEDS={feeds}", state=state, archive=archive,
+                     wait=False, output=False)
+        deadline, written = time.monotonic() + 60, 0
+        while time.monotonic() < deadline and proc.poll() is None and written < 6:
+            parts = list(out.glob("*.part")) if out.is_dir() else []  # items in the output, not committed
+            written = parts[0].read_bytes().count(b"\n") if parts else 0
+            time.sleep(0.02)
+        assert proc.poll() is None, "the crawl ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert list(archive.glob("*.warc.gz.part")) and not archives(archive)
+    with MirrorServer(site.root) as server:
+        crawl(server.base_url, tmp_path, "rerun", "-s", f"FEEDS={feeds}", state=state, archive=archive,
+              output=False)
+    assert "Recovered" in log_text(tmp_path / "rerun.log")
+    assert not list(archive.glob("*.part"))
+    files = archives(archive)
+    assert len(files) == 2
+    archived: set[str] = set()
+    for path in files:
+        records = read_warc(path)  # every record complete, digests right
+        archived |= {r.headers[CANONICAL_HEADER] for r in records if r.type in ("response", "revisit")}
+    exported = [i["url"] for path in sorted(out.glob("*.jsonl")) for i in read_jsonl(path)]
+    assert sorted(exported) == sorted(site.article_urls)
+    assert set(exported) <= archived
+    # and the archives rebuild the dataset
+    rebuilt = tmp_path / "rebuilt.jsonl"
+    rebuild.reextract([archive], rebuilt, jobs=1)
+    assert sorted(i["url"] for i in read_jsonl(rebuilt)) == sorted(site.article_urls)
+
+
+def _records(count: int) -> tuple[bytes, list[int]]:
+    """``count`` gzipped response records and the end offset of each member."""
+    buffer = BytesIO()
+    writer = WARCWriter(buffer, gzip=True, warc_version="WARC/1.1")
+    ends = []
+    for n in range(count):
+        body = (f"<html><body>page {n}</body></html>" * (50 + n)).encode()
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(f"http://127.0.0.1/p{n}/", "response",
+                                                      payload=BytesIO(body), length=len(body), http_headers=http))
+        ends.append(buffer.tell())
+    return buffer.getvalue(), ends
+
+
+@pytest.mark.parametrize("cut", ["boundary", "mid_record", "gzip_trailer", "one_byte_in", "all"])
+def test_recover_part_drops_a_cut_off_record(tmp_path: Path, cut: str) -> None:
+    data, ends = _records(4)
+    at = {"boundary": ends[2], "mid_record": (ends[1] + ends[2]) // 2, "gzip_trailer": ends[2] - 3,
+          "one_byte_in": ends[2] + 1, "all": ends[3]}[cut]
+    complete = sum(end <= at for end in ends)
+    part = tmp_path / "2026-01-01T00-00-00.warc.gz.part"
+    part.write_bytes(data[:at])
+    with part.open("rb") as fh:
+        assert list(complete_members(fh)) == ends[:complete]
+    [recovered] = recover_archive_parts(tmp_path)
+    assert recovered.name == "2026-01-01T00-00-00.warc.gz" and not part.exists()
+    assert recovered.read_bytes() == data[: ends[complete - 1]]
+    records = read_warc(recovered)
+    assert [r.headers["WARC-Target-URI"] for r in records] == [f"http://127.0.0.1/p{n}/" for n in range(complete)]
+
+
+def test_recover_removes_a_part_without_any_complete_record(tmp_path: Path) -> None:
+    data, ends = _records(1)
+    part = tmp_path / "x.warc.gz.part"
+    part.write_bytes(data[: ends[0] // 2])
+    assert recover_archive_parts(tmp_path) == []
+    assert not part.exists()
+
+
+# --- the extension on its own -----------------------------------------------------------------
+def _response(url: str, body: bytes, **meta: Any) -> HtmlResponse:
+    request = Request(url, meta=meta)
+    return HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=utf-8"}, request=request)
+
+
+def _archive(directory: Path | str) -> WarcArchive:
+    crawler = project_crawler(NEWSSPIDER_CRAWL_COMMAND=True, NEWSSPIDER_ARCHIVE_DIR=str(directory))
+    crawler.stats = MemoryStatsCollector(crawler)
+    return WarcArchive.from_crawler(crawler)
+
+
+def test_archive_only_in_a_real_crawl_with_a_directory(tmp_path: Path) -> None:
+    for settings in ({"NEWSSPIDER_ARCHIVE_DIR": str(tmp_path)}, {"NEWSSPIDER_CRAWL_COMMAND": True,
+                                                                  "NEWSSPIDER_ARCHIVE_DIR": ""}):
+        crawler = project_crawler(**settings)
+        with pytest.raises(NotConfigured):
+            WarcArchive.from_crawler(crawler)
+
+
+def test_finish_is_idempotent_and_revisits_repeat_payloads(tmp_path: Path) -> None:
+    archive = _archive(tmp_path)
+    archive.record(_response("http://127.0.0.1/a/", b"<html>same</html>"), None)
+    archive.record(_response("http://127.0.0.1/b/", b"<html>same</html>"), None)
+    path = archive.finish()
+    assert path is not None and path.parent == tmp_path and path.name.endswith(".warc.gz")
+    assert archive.finish() == path
+    assert [r.type for r in read_warc(path)] == ["warcinfo", "response", "request", "revisit", "request"]
+    # the next run knows the payload from the digest index, even if rebuilt
+    (tmp_path / "digests.sqlite3").unlink()
+    again = _archive(tmp_path)
+    again.record(_response("http://127.0.0.1/c/", b"<html>same</html>"), None)
+    second = again.finish()
+    assert second is not None and second != path
+    assert [r.type for r in read_warc(second)] == ["warcinfo", "revisit", "request"]
+
+
+def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    unwritable = _archive(blocker / "archive")
+    assert isinstance(unwritable.failed, OSError)
+    unwritable.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    with pytest.raises(OSError):
+        unwritable.finish()
+    assert "WARC archive cannot open the archive directory" in caplog.text
+
+    archive = _archive(tmp_path / "full")
+    archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    archive.wait()
+
+    class DiskFull:
+        def __init__(self, fh: Any) -> None:
+            self.fh = fh
+
+        def write(self, data: bytes) -> int:
+            self.fh.write(data[:10])  # a partial write, then ENOSPC
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.fh, name)
+
+    archive._fh = DiskFull(archive._fh)  # type: ignore[assignment]
+    archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
+    archive.wait()  # the writer thread met the error; the crawl's thread reports it
+    assert isinstance(archive.failed, OSError) and archive.failed.errno == 28
+    assert "WARC archive write failed: [Errno 28] No space left on device" in caplog.text
+    assert archive.crawler.stats is not None
+    assert archive.crawler.stats.get_value("newsspider/archive/failed") == 1
+    with pytest.raises(OSError):
+        archive.finish()
+    [kept] = archives(tmp_path / "full")
+    assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
+        ["http://127.0.0.1/a/"]
+
+
+def test_decoded_body_headers_say_so() -> None:
+    raw = ((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip"), (b"Content-Length", b"120"),
+           (b"Vary", b"Accept-Encoding"))
+    fetch = _Fetch(at=rebuild.warc_datetime("2026-01-01T00:00:00Z"), protocol="HTTP/1.1", headers=raw,
+                   wire_length=120, method="GET", request_headers=())
+    http = http_response_headers(fetch, b"x" * 500, decoded_encoding=True, status=200)
+    assert http.to_str().splitlines() == [
+        "HTTP/1.1 200 OK", "Content-Type: text/html", "X-Crawler-Content-Encoding: gzip",
+        "X-Crawler-Content-Length: 120", "Vary: Accept-Encoding", "Content-Length: 500",
+    ]
+    chunked = _Fetch(fetch.at, "HTTP/1.1", ((b"Transfer-Encoding", b"chunked"),), 0, "GET", ())
+    assert http_response_headers(chunked, b"abc", decoded_encoding=False, status=404).to_str().splitlines() == [
+        "HTTP/1.1 404 Not Found", "X-Crawler-Transfer-Encoding: chunked", "Content-Length: 3"]
+
+
+# --- multi-page posts and progress ------------------------------------------------------------
+def test_reextract_joins_multi_page_posts(tmp_path: Path) -> None:
+    case = json.loads((FIXTURES / "sample-mobile-library-multipage.json").read_text(encoding="utf-8"))
+    url = case["_canonical_url"]
+    pages = [FIXTURES / "sample-mobile-library-multipage.html", FIXTURES / "sample-mobile-library-multipage.page2.html"]
+    path = tmp_path / "post.warc.gz"
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
+        dates = ("2026-01-01T10:00:00.5Z", "2026-01-01T10:00:03.25Z")
+        for number, (page, date) in enumerate(zip(pages, dates, strict=True), 1):
+            body = page.read_bytes()
+            page_url = url if number == 1 else url + f"{number}/"
+            fields = {"WARC-Date": date, CANONICAL_HEADER: page_url, CALLBACK_HEADER: "parse_article"}
+            if number > 1:
+                fields[POST_PAGE_HEADER] = str(number)
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=UTF-8")], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(page_url, "response", payload=BytesIO(body),
+                                                          length=len(body), http_headers=http,
+                                                          warc_headers_dict=fields))
+    out = tmp_path / "post.jsonl"
+    rebuild.reextract([path], out, jobs=1)
+    [item] = read_jsonl(out)
+    expected = {k: v for k, v in case.items() if not k.startswith("_")}
+    assert {k: item[k] for k in expected} == expected
+    assert item["crawled_at"] == "2026-01-01T10:00:03+00:00"  # fetch time of the last page
+    # without its page 2 the post is incomplete, as in the crawl
+    alone = tmp_path / "alone.warc.gz"
+    with path.open("rb") as fh:
+        first_member = next(iter(complete_members(fh)))
+    alone.write_bytes(path.read_bytes()[:first_member])
+    outcome = rebuild.reextract([alone], tmp_path / "alone.jsonl", jobs=1)
+    assert read_jsonl(tmp_path / "alone.jsonl") == []
+    assert outcome.stats["newsspider/reextract/skipped/multipage_incomplete"] == 1
+
+
+class FakeTTY(BytesIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: Any) -> int:
+        self.text += text
+        return len(text)
+
+
+def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    tty = FakeTTY()
+    progress = rebuild.Progress(stream=tty, clock=lambda: now[0])  # type: ignore[arg-type]
+    progress.start(4000)
+    now[0] = 2.0
+    progress.scanned(64, 1000)  # a quarter of the input read in 2 s
+    for n in range(40):
+        progress.extracted(article=n % 4 != 0)
+    progress.close()
+    assert "\r" in tty.text and tty.text.endswith("\n")
+    assert "reextract: 64 records read (25%), 30 articles, 15 articles/s, ETA 0:06" in tty.text
+
+    caplog.set_level("INFO", logger="newsspider.rebuild")
+    now[0] = 0.0
+    log = rebuild.Progress(stream=BytesIO(), interval=10, clock=lambda: now[0])  # type: ignore[arg-type]
+    log.start(1000)
+    now[0] = 5.0
+    log.scanned(128, 200)  # before the interval: no line
+    now[0] = 11.0
+    log.scanned(192, 500)
+    log.extracted(article=True)
+    lines = [r.getMessage() for r in caplog.records if "articles/s" in r.getMessage()]
+    assert lines == ["reextract: 192 records read (50%), 0 articles, 0 articles/s, ETA 0:11"]
+
+
+def parse_article(response: Any) -> None:
+    """Stands for the spider's article callback (its name goes into the archive)."""
+
+
+def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> None:
+    case = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+    url = case["_canonical_url"]
+    body = (FIXTURES / "sample-batumi-boulevard.html").read_bytes()
+    dates = []
+    for run in range(2):  # the same page in two runs: a response, then a revisit
+        archive = _archive(tmp_path)
+        response = HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=UTF-8"},
+                                request=Request(url, callback=parse_article))
+        archive.record(response, None)
+        path = archive.finish()
+        assert path is not None
+        [record] = [r for r in read_warc(path) if r.type in ("response", "revisit")]
+        assert record.type == ("response", "revisit")[run]
+        dates.append(record.headers["WARC-Date"])
+        time.sleep(1.01 if run == 0 else 0)  # crawled_at has whole seconds
+    out = tmp_path / "latest.jsonl"
+    rebuild.reextract([tmp_path], out, jobs=1)
+    [item] = read_jsonl(out)
+    assert {k: item[k] for k in case if not k.startswith("_")} == {k: v for k, v in case.items()
+                                                                   if not k.startswith("_")}
+    assert item["crawled_at"] == rebuild.warc_datetime(dates[1]).isoformat(timespec="seconds")
+    every = tmp_path / "all.jsonl"
+    rebuild.reextract([tmp_path], every, jobs=1, all_versions=True)
+    [first] = read_jsonl(every)  # same content twice: one version, the first seen
+    assert first["crawled_at"] == rebuild.warc_datetime(dates[0]).isoformat(timespec="seconds")
+    # the revisit alone cannot be resolved: nothing made up
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    newest = sorted(tmp_path.glob("*.warc.gz"))[-1]
+    (alone / newest.name).write_bytes(newest.read_bytes())
+    outcome = rebuild.reextract([alone], tmp_path / "none.jsonl", jobs=1)
+    assert read_jsonl(tmp_path / "none.jsonl") == []
+    assert outcome.stats["newsspider/reextract/skipped/missing_revisit_original"] == 1
