@@ -59,6 +59,11 @@ SPIDER_CONTRACTS = {"newsspider.spiders.contracts.MirrorContract": 10}
 ITEM_PIPELINES = {
     "newsspider.crawl.pipelines.RequireFields": 100,
     "newsspider.crawl.pipelines.DropDuplicates": 200,
+    # JSON Schema validation of each exported item against newsspider/schema/
+    # article.schema.json (spidermon; ~1 ms per item): only with SPIDERMON_ENABLED, a
+    # pass-through otherwise.  Invalid items are counted, exported all the same, and
+    # judged by the health check "invalid items" (NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS).
+    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 800,
 }
 
 # --- output -------------------------------------------------------------------------------
@@ -113,6 +118,8 @@ EXTENSIONS = {
     "newsspider.crawl.archive.WarcArchive": 400,
     "newsspider.crawl.extension.RunExtension": 500,
     "newsspider.crawl.progress.CrawlProgress": 600,
+    # after RunExtension: its report follows the Summary: line (newsspider/crawl/monitors.py)
+    "spidermon.contrib.scrapy.extensions.Spidermon": 700,
 }
 
 # --- progress (newsspider/crawl/progress.py) -------------------------------------------------
@@ -133,6 +140,21 @@ NEWSSPIDER_HEALTH_MIN_COVERAGE = {"title": 0.99, "published": 0.99, "body": 0.99
 NEWSSPIDER_HEALTH_MAX_FAILED_RATIO = 0.05  # requests failing after all retries (404 = dead link, not failed)
 NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO = 0.5  # answers that are 401/403/429 (a bot wall)
 NEWSSPIDER_HEALTH_MIN_BAD = 2  # a ratio threshold only trips with at least this many bad ones
+NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS = 0  # items failing the JSON Schema (counted only with spidermon on)
+
+# --- spidermon: the same verdict as monitors, notifications by settings (docs/cron.md) ---------
+# Off by default: the verdict is already in the exit status and the Summary: line.  On
+# (-s SPIDERMON_ENABLED=True), every health check runs as a spidermon monitor when the
+# engine stops (newsspider/crawl/monitors.py), items are validated against the JSON
+# Schema, and the actions listed below run — none by default.  Each is a spidermon
+# action class configured by its own SPIDERMON_* settings, e.g.
+# NEWSSPIDER_MONITOR_FAILED_ACTIONS = ["spidermon.contrib.actions.email.smtp.SendSmtpEmail"].
+SPIDERMON_ENABLED = False
+SPIDERMON_ENGINE_STOP_MONITORS = ["newsspider.crawl.monitors.HealthMonitorSuite"]
+SPIDERMON_VALIDATION_SCHEMAS = ["newsspider.crawl.monitors.ARTICLE_SCHEMA"]
+NEWSSPIDER_MONITOR_FAILED_ACTIONS: list[str] = []  # when a monitor failed (an unhealthy run)
+NEWSSPIDER_MONITOR_PASSED_ACTIONS: list[str] = []  # when every monitor passed
+NEWSSPIDER_MONITOR_FINISHED_ACTIONS: list[str] = []  # after every run
 
 # --- Scrapy ---------------------------------------------------------------------------------
 LOG_LEVEL = "INFO"

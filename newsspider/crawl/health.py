@@ -33,6 +33,7 @@ class Limits:
     max_failed_ratio: float = 0.05
     max_blocked_ratio: float = 0.5
     min_bad: int = 2
+    max_invalid_items: int = 0
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Limits:
@@ -44,6 +45,7 @@ class Limits:
             max_failed_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_FAILED_RATIO", 0.05),
             max_blocked_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO", 0.5),
             min_bad=settings.getint("NEWSSPIDER_HEALTH_MIN_BAD", 2),
+            max_invalid_items=settings.getint("NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS", 0),
         )
 
     def too_many(self, bad: int, total: int, limit: float) -> bool:
@@ -212,13 +214,26 @@ def check_failed_requests(run: Run, stats: Mapping[str, Any], limits: Limits) ->
     return None
 
 
+def check_invalid_items(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    """Items that break the JSON Schema (spidermon's ``ItemValidationPipeline``; no
+    count when it is off)."""
+    invalid = _int(stats, S.SPIDERMON_INVALID_ITEMS)
+    if invalid <= limits.max_invalid_items:
+        return None
+    # spidermon/validation/fields/errors/<error>/<field>
+    fields = sorted({key.rsplit("/", 1)[1] for key in stats
+                     if key.startswith(S.SPIDERMON_FIELD_ERRORS) and "/" in key[len(S.SPIDERMON_FIELD_ERRORS):]})
+    return (f"{invalid} of {_int(stats, S.SPIDERMON_VALIDATED_ITEMS)} items failed JSON Schema validation"
+            + (f" ({', '.join(fields)})" if fields else ""))
+
+
 Check = Callable[["Run", Mapping[str, Any], Limits], "str | None"]
 
 #: Every check, in the order the summary names the problems.
 CHECKS: tuple[Check, ...] = (
     check_stopped, check_archive, check_finish_reason, check_unreachable, check_blocked, check_wrong_base, check_robots,
     check_no_articles, check_errors, check_spider_exceptions, check_empty_listings, check_dropped,
-    check_coverage, check_failed_requests,
+    check_coverage, check_failed_requests, check_invalid_items,
 )
 
 

@@ -61,6 +61,11 @@ SCRAPY_LOG_CRITICAL = "log_count/CRITICAL"
 SCRAPY_ROBOTS_FORBIDDEN = "robotstxt/forbidden"
 SCRAPY_RESPONSE_STATUS = "downloader/response_status_count/"
 
+# --- spidermon's item validation (ItemValidationPipeline, newsspider/crawl/monitors.py) --------
+SPIDERMON_VALIDATED_ITEMS = "spidermon/validation/items"
+SPIDERMON_INVALID_ITEMS = "spidermon/validation/items/errors"
+SPIDERMON_FIELD_ERRORS = "spidermon/validation/fields/errors/"  # + <error>/<field>
+
 
 def dropped(reason: str) -> str:
     """An article page or item that gave no article, for ``reason`` (``missing_title`` …)."""
