@@ -12,7 +12,10 @@ from conftest import REPO, project_crawler
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from newsspider.dev.devserver import MirrorServer
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
+
+SNAPSHOT = REPO / "newsspider" / "dev" / "snapshot" / "site"
 
 
 @pytest.mark.parametrize(
@@ -71,3 +74,18 @@ def test_other_sites_keep_the_polite_defaults(base_url: str) -> None:
     for name in ("DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED", "CONCURRENT_REQUESTS_PER_DOMAIN"):
         assert settings.get(name) == project.get(name), name
     assert settings.getfloat("DOWNLOAD_DELAY") > 0
+
+
+def test_unknown_argument_is_a_usage_error_and_fetches_nothing(tmp_path: Path) -> None:
+    """A typo (``-a sinse=…``) must not run a crawl that silently ignores it."""
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.sqlite3"
+    with MirrorServer(SNAPSHOT) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "georgiatoday", "-a", f"base_url={server.base_url}",
+             "-a", "mode=full", "-a", "sinse=2026-01-01", "-O", str(out), "-s", f"NEWSSPIDER_STATE_PATH={state}"],
+            cwd=REPO, capture_output=True, text=True, timeout=60,
+        )
+        assert len(server.requests) == 0
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "bad spider argument: unknown argument 'sinse'" in result.stderr
+    assert not out.exists() and not state.exists() and not Path(f"{state}.lock").exists()

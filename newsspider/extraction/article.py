@@ -321,12 +321,12 @@ class ArticlePage:
             kinds = ("attachment", "home", "archive", "page", "search", "error404")
             kind = next((k for k in kinds if k in classes), "other")
             raise NotAnArticle("not_a_post", f"page type {kind!r}")
+        if self._truncated():
+            raise NotAnArticle("truncated_page", "the HTML stops before </html>")
         if self.title_h1 is None:
             raise NotAnArticle("no_title_heading", "no h1.jeg_post_title")
         if self.content is None:
             raise NotAnArticle("no_content_container", "no div.content-inner")
-        if self._truncated():
-            raise NotAnArticle("truncated_page", "the HTML stops before </html>")
 
     def _truncated(self) -> bool:
         return self.raw is not None and not PAGE_END.search(self.raw[-PAGE_END_WINDOW:].lower())
