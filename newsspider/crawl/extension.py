@@ -120,6 +120,7 @@ class RunExtension:
         exporter = self.crawler.get_extension(FeedExporter)
         for slot in getattr(exporter, "slots", ()):
             if isinstance(slot.storage, AtomicFileFeedStorage):
+                slot.storage.run = self.run
                 slot.storage.probe()
         if self.run.stopping:
             raise CloseSpider(self.run.stop_reason or "stopped")

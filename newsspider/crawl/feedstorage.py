@@ -138,6 +138,9 @@ class AtomicFileFeedStorage(FileFeedStorage):
         self.file: GuardedFile | None = None
         self.stored: Path | None = None  # where the items are, durably, once stored
         self.crawler: Any = None
+        #: The crawl's ``Run`` (it owns the storages' failures and the journal), handed over
+        #: by the run extension when the spider opens; None outside a crawl.
+        self.run: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
@@ -145,16 +148,6 @@ class AtomicFileFeedStorage(FileFeedStorage):
         storage = cls(uri, feed_options=feed_options)
         storage.crawler = crawler
         return storage
-
-    @property
-    def run(self) -> Any:
-        """The crawl's ``Run``, which owns the storages' failures (None outside a crawl)."""
-        from newsspider.crawl.extension import RunExtension
-
-        try:
-            return RunExtension.of(self.crawler) if self.crawler is not None else None
-        except RuntimeError:
-            return None
 
     def _failed(self, path: Path, exc: OSError) -> None:
         run = self.run
