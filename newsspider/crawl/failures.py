@@ -5,14 +5,30 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from scrapy.exceptions import IgnoreRequest
+from twisted.python.failure import Failure
+
 from newsspider.crawl import stats as S
 from newsspider.crawl.run import Run
+from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
 
-def request_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, status: int | None, ignored: bool,
-              error: tuple[str, str]) -> None:
+def request_error(run: Run, origins: OriginMap, failure: Failure) -> None:
+    """A request's errback (``failure.request`` and, for an HTTP error, its response)."""
+    request = getattr(failure, "request", None)
+    response = getattr(failure.value, "response", None)
+    fetched = response.url if response is not None else request.url if request is not None else "?"
+    record_error(run, origins.to_canonical(fetched) if origins.is_site(fetched) else fetched,
+                 dict(request.meta) if request is not None else {}, fetched,
+                 status=response.status if response is not None else None,
+                 ignored=bool(failure.check(IgnoreRequest)),
+                 error=(failure.type.__name__ if failure.type else "unknown", failure.getErrorMessage()))
+
+
+def record_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, status: int | None, ignored: bool,
+                 error: tuple[str, str]) -> None:
     """A request's errback: a dead link (final), a refusal or failure after all
     retries (pending), a request not sent (robots.txt, another origin)."""
     pending_url = meta.get("recheck") or url

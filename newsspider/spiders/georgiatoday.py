@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -31,6 +30,7 @@ from newsspider.crawl.run import Run
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
 from newsspider.extraction.article import next_page_of_post
 from newsspider.extraction.feed import parse_feed
+from newsspider.extraction.kind import page_kind
 from newsspider.extraction.listing import parse_listing
 from newsspider.extraction.loader import load_article
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
@@ -41,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 #: Where Yoast (and WordPress core, redirecting) serve the sitemap index.
 DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
-#: Body classes of WordPress listing pages (home, archives).
-LISTING_BODY_CLASSES = frozenset({"home", "blog", "archive", "category", "tag", "paged"})
 
 
 class GeorgiaTodaySpider(scrapy.Spider):
@@ -156,17 +154,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
         @scrapes url post_id title authors published categories body language source crawled_at
         """
         self.run.answered(response.meta.get("recheck", ""))
-        path = urlsplit(response.url).path
-        head = response.body[:512].lstrip().lower()
-        if path.endswith("/robots.txt"):
-            return list(self.parse_robots(response))
-        if head.startswith(b"<?xml") or head.startswith((b"<urlset", b"<sitemapindex", b"<rss")):
-            return list(self.parse_feed(response) if b"<rss" in head else self.parse_sitemap(response))
-        if isinstance(response, TextResponse):
-            classes = set((page_selector(response).xpath("/html/body/@class").get() or "").split())
-            if classes & LISTING_BODY_CLASSES:
-                return self.parse_listing(response)
-        return self.parse_article(response)
+        route = {"robots": self.parse_robots, "sitemap": self.parse_sitemap, "feed": self.parse_feed,
+                 "listing": self.parse_listing, "article": self.parse_article}[page_kind(response)]
+        return list(route(response))
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """``/feed/``: the newest posts; fetch those not in the state (incremental)."""
@@ -305,13 +295,4 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         """Expected trouble (dead link, refusal, failure after retries): the run records it."""
-        request: Request | None = getattr(failure, "request", None)
-        response = getattr(failure.value, "response", None)
-        fetched = response.url if response is not None else request.url if request is not None else "?"
-        canonical = self.origins.to_canonical(fetched) if self.origins.is_site(fetched) else fetched
-        request_error(
-            self.run, canonical, dict(request.meta) if request is not None else {}, fetched,
-            status=response.status if response is not None else None,
-            ignored=bool(failure.check(IgnoreRequest)),
-            error=(failure.type.__name__ if failure.type else "unknown", failure.getErrorMessage()),
-        )
+        request_error(self.run, self.origins, failure)
