@@ -55,6 +55,9 @@ NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 =
 # scrapy check: @mirror fetches a contract's @url from base_url (NEWSSPIDER_BASE_URL)
 SPIDER_CONTRACTS = {"newsspider.spiders.contracts.MirrorContract": 10}
 
+# Request fingerprints in the run's scratch file, not a set in memory (crawl/dupefilter.py)
+DUPEFILTER_CLASS = "newsspider.crawl.dupefilter.ScratchDupeFilter"
+
 # --- items --------------------------------------------------------------------------------
 ITEM_PIPELINES = {
     "newsspider.crawl.pipelines.RequireFields": 100,

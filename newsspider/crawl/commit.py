@@ -22,19 +22,19 @@ def commit(run: Run) -> None:
     if run.committed:
         return
     run.committed = True
-    count = min([len(run.exported), *run.durable]) if run.durable else 0
+    count = min([run.scratch.exported_count, *run.durable]) if run.durable else 0
     if run.export_cap is not None:
         count = min(count, run.export_cap)
-    exported = run.exported[:count]
+    exported = run.scratch.exported(count)  # streamed from the scratch file, not held in memory
     if run.state is None:
-        run.kinds["new"] += len(exported)
+        run.kinds["new"] += count
         return
     batch = Commit(
         exported=exported,
-        touched={url: (run.sitemap_lastmod.get(url), frozenset(run.aliases.get(url, ())))
+        touched={url: (run.scratch.lastmod(url), frozenset(run.aliases.get(url, ())))
                  for url in run.unchanged},
         outcomes=dict(run.outcomes),
-        failures={u: r for u, r in run.failures.items() if u not in {e.url for e in exported}},
+        failures=dict(run.failures),  # an export of the same URL, later in the run, wins
         given_up=run.given_up,
         resolved=run.resolved,
         outputs_done=run.journal_done,
@@ -49,7 +49,7 @@ def commit(run: Run) -> None:
         run.state_failed(exc)
         return
     run.kinds.update(counts)
-    run._inc(S.COMMITTED, len(exported))
+    run._inc(S.COMMITTED, count)
     run._inc(S.EXPORTED_NEW, counts["new"])
     run._inc(S.EXPORTED_UPDATED, counts["updated"])
 

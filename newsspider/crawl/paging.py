@@ -22,8 +22,7 @@ logger = logging.getLogger(__name__)
 class ListingWalk:
     run: Run
     max_pages: int = 5000
-    chains: dict[str, set[str]] = field(default_factory=dict)  # first page URL -> links seen in its chain
-    categories: set[str] = field(default_factory=set)  # category URLs already followed
+    categories: set[str] = field(default_factory=set)  # category URLs already followed (a few dozen)
 
     def new_category(self, url: str) -> bool:
         """Every page repeats the menus: follow each category once (and, incremental,
@@ -35,9 +34,9 @@ class ListingWalk:
 
     def entries(self, chain: str, entries: list[Any]) -> tuple[list[Any], str | None]:
         """The entries of a page to fetch, and why paging stops here (None: page on)."""
-        seen = self.chains.setdefault(chain, set())
-        new = [e for e in entries if e.url not in seen]
-        seen.update(e.url for e in entries)
+        # links seen in the chain are kept in the run's scratch file, not in memory
+        fresh_urls = set(self.run.scratch.new_keys(f"chain {chain}", [e.url for e in entries]))
+        new = [e for e in entries if e.url in fresh_urls]
         fresh = [e for e in new if not self.run.too_old(e.published)]
         known = False
         if self.run.incremental:

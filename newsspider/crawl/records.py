@@ -63,7 +63,7 @@ class PendingPage:
 class Commit:
     """Everything a run writes to the state, applied in one transaction."""
 
-    exported: list[ExportRecord] = field(default_factory=list)
+    exported: Iterable[ExportRecord] = ()
     touched: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)  # url -> (lastmod, aliases)
     outcomes: dict[str, str] = field(default_factory=dict)  # url -> dead:<status> / not_article
     failures: dict[str, str] = field(default_factory=dict)  # url -> reason (pending)

@@ -26,6 +26,7 @@ from scrapy.settings import BaseSettings
 
 from newsspider.crawl import health
 from newsspider.crawl import stats as S
+from newsspider.crawl.scratch import Scratch
 from newsspider.crawl.state import ArticleRecord, ExportRecord, PendingPage, State, StateError, newer
 from newsspider.extraction.article import NotAnArticle
 from newsspider.urls import OriginMap
@@ -50,7 +51,7 @@ class Run:
     initial_window: int | None = None
     resume_after: str | None = None
     # facts of this run
-    sitemap_lastmod: dict[str, str] = field(default_factory=dict)  # canonical url -> sitemap <lastmod>
+    scratch: Scratch = field(default_factory=Scratch)  # what grows with the archive: on disk (crawl/scratch.py)
     aliases: dict[str, set[str]] = field(default_factory=dict)  # item url -> other URLs that led to it
     outcomes: dict[str, str] = field(default_factory=dict)  # final: dead:<status> / not_article
     failures: dict[str, str] = field(default_factory=dict)  # transient: url -> reason (pending)
@@ -64,7 +65,6 @@ class Run:
     validators: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
     feed_ok: bool | None = None
     # exported, waiting for the commit point
-    exported: list[ExportRecord] = field(default_factory=list)
     export_cap: int | None = None  # items written before the output failed
     durable: list[int] = field(default_factory=list)  # per output: items durably stored
     outputs: list[str] = field(default_factory=list)  # for the summary
@@ -140,7 +140,7 @@ class Run:
         ``since`` (or one that gave no article, once its ``lastmod`` is newer)."""
         canonical = self.origins.to_canonical(url)
         if lastmod:
-            self.sitemap_lastmod[canonical] = lastmod
+            self.scratch.set_lastmod(canonical, lastmod)
         state = self.state
         if not self.incremental or state is None:
             return not self.too_old(lastmod)
@@ -284,7 +284,7 @@ class Run:
             return
         data = ItemAdapter(item)
         url = data["url"]
-        self.exported.append(ExportRecord.of(data, self.sitemap_lastmod.get(url), self.aliases.get(url, ())))
+        self.scratch.add_exported(ExportRecord.of(data, self.scratch.lastmod(url), self.aliases.get(url, ())))
         if url in self.rechecks:
             self._inc(S.PENDING_RESOLVED)
 
@@ -314,7 +314,7 @@ class Run:
         """A write/flush/fsync/rename of an output failed: what was written before counts
         only if the file can still be finished; nothing after it does."""
         if self.export_cap is None:
-            self.export_cap = len(self.exported)
+            self.export_cap = self.scratch.exported_count
         self.stop("export_failed", f"Could not write the output {path}: {exc.strerror or exc}")
 
     def state_failed(self, exc: Exception) -> None:

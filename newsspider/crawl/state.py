@@ -257,8 +257,6 @@ class State:
         try:
             with self.db:
                 self.db.execute("BEGIN IMMEDIATE")
-                for record in batch.exported:
-                    counts[self._record(record, now)] += 1
                 for url, (lastmod, aliases) in batch.touched.items():
                     self._touch(url, lastmod, aliases, now)
                 self.db.executemany(
@@ -273,6 +271,8 @@ class State:
                     " attempts=attempts+1",
                     [(url, reason, now, now) for url, reason in batch.failures.items()])
                 self.db.executemany("UPDATE pending SET given_up = 1 WHERE url = ?", [(u,) for u in batch.given_up])
+                for record in batch.exported:  # after the failures: an export clears its pending row
+                    counts[self._record(record, now)] += 1
                 self.db.executemany("DELETE FROM outputs WHERE part = ?", [(p,) for p in batch.outputs_done])
                 self.db.executemany(
                     "INSERT INTO validators (url, etag, last_modified, lastmod) VALUES (?, ?, ?, ?)"

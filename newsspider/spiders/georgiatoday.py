@@ -66,7 +66,6 @@ class GeorgiaTodaySpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.origins, self.mode, self.since = self.check_arguments(base_url, mode, since)
         self.allowed_domains = [urlsplit(self.origins.fetch).hostname or ""]
-        self._article_requests: set[str] = set()
         self._run: Run | None = None
         self._walk: ListingWalk | None = None
 
@@ -96,12 +95,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
             logger.info("Invalid link skipped: %r", url)
             self.run._inc(S.LINKS_INVALID)
             return None
-        if callback == self.parse_article and not kwargs.get("dont_filter"):
-            # An article is linked from several listings and the sitemap: yield it once
-            # (Scrapy's dupefilter would drop the repeats, after building each request).
-            if target in self._article_requests:
-                return None
-            self._article_requests.add(target)
+        # An article is linked from several listings and the sitemap: yield it once
+        # (Scrapy's dupefilter would drop the repeats, after building each request).
+        if (callback == self.parse_article and not kwargs.get("dont_filter")
+                and not self.run.scratch.first_time("article request", target)):
+            return None
         kwargs.setdefault("errback", self.on_error)
         if validate:
             extra = conditional(self.run, self.origins.to_canonical(url))
