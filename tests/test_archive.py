@@ -157,6 +157,11 @@ def test_every_record_reads_and_articles_are_byte_identical(crawls: Crawls) -> N
         request = requests[response.headers["WARC-Record-ID"]]
         assert request.headers["WARC-Target-URI"] == response.headers["WARC-Target-URI"]
         assert request.headers["WARC-Date"] == response.headers["WARC-Date"]
+        assert request.http is not None
+        path = response.headers["WARC-Target-URI"].split("127.0.0.1:", 1)[1].partition("/")[2]
+        assert request.http.to_str().splitlines()[0] == f"GET /{path} HTTP/1.1"
+        assert request.http.get_header("Host", "").startswith("127.0.0.1:")
+        assert request.http.get_header("User-Agent", "").startswith("newsspider/")
         assert response.headers["WARC-Target-URI"].startswith("http://127.0.0.1:")
         assert PREFIX in response.headers["WARC-Target-URI"]
         assert response.headers[CANONICAL_HEADER].startswith("https://georgiatoday.ge/")
@@ -287,7 +292,7 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     site = generate_site(tmp_path / "site", n_articles=30, per_page=PER_PAGE, term_archives=False)
     archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
     feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
-    slow = FaultPlan([FaultRule("/*", delay=0.08)])
+    slow = FaultPlan([FaultRule("/*", delay=0.2)])  # ~1 s of crawl: time to see 6 exports and kill
     with MirrorServer(site.root, faults=slow) as server:
         proc = crawl(server.base_url, tmp_path, "killed", "-s", f"FEEDS={feeds}", state=state, archive=archive,
                      wait=False, output=False)
@@ -315,9 +320,15 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     for path in files:
         records = read_warc(path)  # every record complete, digests right
         archived |= {r.headers[CANONICAL_HEADER] for r in records if r.type in ("response", "revisit")}
-    exported = [i["url"] for path in sorted(out.glob("*.jsonl")) for i in read_jsonl(path)]
+    outputs = sorted(out.glob("*.jsonl"))
+    exported = [i["url"] for path in outputs for i in read_jsonl(path)]
     assert sorted(exported) == sorted(site.article_urls)
     assert set(exported) <= archived
+    # what the killed run exported is in the killed run's recovered archive (file names
+    # are start times: the killed run's come first)
+    killed_items = {i["url"] for i in read_jsonl(outputs[0])}
+    killed_archive = {r.headers[CANONICAL_HEADER] for r in read_warc(files[0]) if r.type in ("response", "revisit")}
+    assert killed_items and killed_items <= killed_archive, killed_items - killed_archive
     # and the archives rebuild the dataset
     rebuilt = tmp_path / "rebuilt.jsonl"
     rebuild.reextract([archive], rebuilt, jobs=1)
@@ -398,6 +409,13 @@ def test_finish_is_idempotent_and_revisits_repeat_payloads(tmp_path: Path) -> No
     second = again.finish()
     assert second is not None and second != path
     assert [r.type for r in read_warc(second)] == ["warcinfo", "revisit", "request"]
+    # an archive deleted by hand is no longer the original of anything
+    path.unlink()
+    third = _archive(tmp_path)
+    third.record(_response("http://127.0.0.1/d/", b"<html>same</html>"), None)
+    last = third.finish()
+    assert last is not None
+    assert [r.type for r in read_warc(last)] == ["warcinfo", "response", "request"]
 
 
 def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from newsspider.dev.devserver import MirrorServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (newsspider/dev/demo.py)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--site", type=Path, default=ROOT / "demo" / "site")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--output", type=Path, default=ROOT / "output" / "demo.jsonl")
+    parser.add_argument("--archive", type=Path, default=ROOT / "output" / "demo-archive",
+                        help="WARC archive directory of the demo crawl (kept apart from archive/)")
     args = parser.parse_args(argv)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     with MirrorServer(args.site, port=args.port) as server:
@@ -31,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
             "-O", str(args.output),
             # a server on 127.0.0.1: the spider drops the politeness delays by itself
             "-s", "NEWSSPIDER_STATE_PATH=", "-s", "LOG_LEVEL=WARNING",
+            "-s", f"NEWSSPIDER_ARCHIVE_DIR={args.archive}",
         ]
         status = subprocess.call(command, cwd=ROOT)
     lines = args.output.read_text(encoding="utf-8").splitlines() if args.output.exists() else []
