@@ -49,6 +49,7 @@ from newsspider.crawl.archive import (
     INFO_CANONICAL,
     PART_SUFFIX,
     POST_PAGE_HEADER,
+    complete_members,
 )
 from newsspider.crawl.pipelines import DropDuplicates, RequireFields
 from newsspider.extraction import ArticlePage, NotAnArticle
@@ -60,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 #: Callbacks whose responses may be article pages (records without the header: any HTML).
 ARTICLE_CALLBACKS = frozenset({"parse_article", "parse_recheck"})
-WARC_NAMES = (".warc.gz", ".warc")
+WARC_NAMES = (".warc.gz", ".warc", PART_SUFFIX)
 
 
 class UnreadableInput(Exception):
@@ -109,7 +110,8 @@ class Archive:
 
 
 def warc_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The WARC files named or inside the directories named (sorted, ``.part`` excluded)."""
+    """The WARC files named or inside the directories named (sorted by name, i.e. by
+    time), ``.warc.gz.part`` files of unfinished runs included."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -159,15 +161,21 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
     seq = 0
     done_bytes = 0
     for path in files:
-        if path.name.endswith(PART_SUFFIX):
-            raise UnreadableInput(f"{path}: an unfinished archive (.part); the next crawl recovers it")
         index = len(archive.files)
         archive.files.append(path)
         archive.origins.append(OriginMap())
         records_before = archive.records
         try:
             with path.open("rb") as fh:
-                iterator = ArchiveIterator(fh)
+                source: IO[bytes] | _Prefix = fh
+                if path.name.endswith(PART_SUFFIX):
+                    # a run still writing it, or killed: its complete records only
+                    ends = list(complete_members(fh))
+                    fh.seek(0)
+                    source = _Prefix(fh, ends[-1] if ends else 0)
+                    logger.warning("Unfinished archive %s (a crawl is running or was killed; the next crawl "
+                                   "recovers it): reading its %d complete records", path, len(ends))
+                iterator = ArchiveIterator(source)
                 for record in iterator:
                     if record.format != "warc":  # warcio reads anything as an ARC record
                         raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset "
@@ -216,9 +224,27 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
             raise
         except Exception as exc:  # warcio/zlib/OS errors: the file is not a readable WARC
             raise UnreadableInput(f"{path}: not a readable WARC file ({type(exc).__name__}: {exc})") from exc
-        if archive.records == records_before:
+        if archive.records == records_before and not path.name.endswith(PART_SUFFIX):
             raise UnreadableInput(f"{path}: not a readable WARC file (no records)")
         done_bytes += path.stat().st_size
+
+
+class _Prefix:
+    """The first ``limit`` bytes of a file, for warcio (the complete records of a .part)."""
+
+    def __init__(self, fh: IO[bytes], limit: int) -> None:
+        self.fh = fh
+        self.left = limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data = self.fh.read(size)
+        self.left -= len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.fh.tell()
 
 
 # --- extract ----------------------------------------------------------------------------------

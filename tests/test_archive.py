@@ -309,6 +309,14 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert list(archive.glob("*.warc.gz.part")) and not archives(archive)
+    # right after the kill, before any rerun: what the killed run exported is already in
+    # its unfinished archive, and reextract reads it
+    [jsonl_part] = out.glob("*.part")
+    exported_at_kill = {json.loads(line)["url"] for line in jsonl_part.read_text("utf-8").splitlines()
+                        if line.endswith("}")}
+    at_kill = tmp_path / "at-kill.jsonl"
+    rebuild.reextract([archive], at_kill, jobs=1)
+    assert exported_at_kill and exported_at_kill <= {i["url"] for i in read_jsonl(at_kill)}
     with MirrorServer(site.root) as server:
         crawl(server.base_url, tmp_path, "rerun", "-s", f"FEEDS={feeds}", state=state, archive=archive,
               output=False)
