@@ -22,16 +22,24 @@ Format (WARC/1.1, written with warcio, one gzip member per record):
   that parsed it: ``parse_article``, ``parse_listing`` …) and ``X-Newsspider-Post-Page``
   (``2``, ``3`` … for the further pages of a multi-page post).
 
-Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (flushed
-to the OS after every record, so ``kill -9`` loses at most a record being written; locked
-with ``flock`` while the run lives), and ``finish()`` fsyncs and renames it.
+Writing: the reactor thread only hashes the body and decides response or revisit; one
+writer thread builds the records (warcio), gzips them and appends them to the file with one
+unbuffered ``write`` (zlib and hashlib release the GIL).  The middleware lets requests
+through at once but holds a callback's items until that response's records are written.
+
+Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (in the
+OS after every record: ``kill -9`` loses at most the record being written, and never one
+whose item was exported; locked with ``flock`` while the run lives), and ``finish()``
+fsyncs and renames it — the lead's commit point calls it before committing the state.
 ``recover_archive_parts()`` turns the ``.part`` of a dead run into a readable ``.warc.gz``,
-dropping a cut-off last record.
+dropping a cut-off last record.  A write error is a WARNING, ``newsspider/archive/failed``
+and ``WarcArchive.failed``; the crawl goes on without archiving.
 
 Digest index: ``<archive dir>/digests.sqlite3`` maps each archived payload digest to the
 first response record holding it (URI, date, file).  It is only a cache of the archives:
 files not yet in it (a recovered ``.part``, a copied-in archive, a deleted index) are
-scanned when the extension starts.
+scanned when the extension starts, files gone from the directory forgotten; a finished
+file's digests are added by ``finish()``.
 """
 
 from __future__ import annotations
