@@ -13,7 +13,8 @@ the whole archive is indexed: further pages joined from their archived ``/<slug>
 records, ``crawled_at`` = the fetch time of the last page (as in the crawl).
 
 Then the item pipelines: ``RequireFields`` on every version; by default the latest
-version of each article (by ``modified``, then fetch time) goes through ``DropDuplicates``;
+version of each article (by ``modified``, then fetch time) among the fetches the crawl
+emitted (an incremental run does not emit an unchanged article) goes through ``DropDuplicates``;
 with ``all_versions`` every distinct version (equal items but for ``crawled_at`` count
 once) is kept, ``DropDuplicates`` applied per archive file (one file = one crawl run, as
 in the crawl).  Output order: the archive order of each version's first page.
@@ -28,7 +29,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -92,6 +93,7 @@ class Entry:
 class Archive:
     files: list[Path] = field(default_factory=list)
     origins: list[OriginMap] = field(default_factory=list)  # per file
+    incremental: set[int] = field(default_factory=set)  # files of incremental runs
     entries: list[Entry] = field(default_factory=list)
     by_digest: dict[str, Entry] = field(default_factory=dict)  # first response record per payload
     by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
@@ -127,12 +129,16 @@ def warc_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def _origins_from_info(payload: bytes) -> OriginMap | None:
+def _info_fields(payload: bytes) -> dict[str, str]:
     fields: dict[str, str] = {}
     for line in payload.decode("utf-8", "replace").splitlines():
         name, sep, value = line.partition(":")
         if sep:
             fields[name.strip().lower()] = value.strip()
+    return fields
+
+
+def _origins_from_info(fields: dict[str, str]) -> OriginMap | None:
     try:
         return OriginMap(fields.get(INFO_CANONICAL) or OriginMap.canonical,
                          fields.get(INFO_BASE_URL) or fields.get(INFO_CANONICAL) or OriginMap.fetch)
@@ -185,7 +191,10 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
                         progress.scanned(archive.records, done_bytes + fh.tell())
                     kind = record.rec_type
                     if kind == "warcinfo" and archive.records == records_before + 1:
-                        archive.origins[index] = _origins_from_info(record.content_stream().read()) or OriginMap()
+                        info = _info_fields(record.content_stream().read())
+                        archive.origins[index] = _origins_from_info(info) or OriginMap()
+                        if info.get("spider-mode") == "incremental":
+                            archive.incremental.add(index)
                         continue
                     if kind not in ("response", "revisit") or record.http_headers is None:
                         continue
@@ -498,7 +507,8 @@ class Outcome:
     stats: dict[str, Any]
 
 
-def select_versions(results: Iterable[Result], all_versions: bool = False) -> Outcome:
+def select_versions(results: Iterable[Result], all_versions: bool = False,
+                    incremental_files: Collection[int] = ()) -> Outcome:
     """Pipelines and version choice over the extraction results (see module docstring)."""
     stats = OfflineStats()
     require = RequireFields(stats)
@@ -536,14 +546,27 @@ def select_versions(results: Iterable[Result], all_versions: bool = False) -> Ou
             versions.add(content)
             chosen.append(result)
     else:
-        latest: dict[str, Result] = {}
+        # Per article, the fetches the crawl emitted: a new or changed version, or any
+        # fetch of a full run (an incremental run skips an unchanged article); of those
+        # the latest version (by modified, then fetch time) — the dataset's line.
+        fetches: dict[str, list[Result]] = {}
         for result in valid:
             assert result.item is not None
-            url = str(result.item.url)
-            best = latest.get(url)
-            key = (_modified_key(result.item), result.fetched, result.seq)
-            if best is None or key > (_modified_key(best.item), best.fetched, best.seq):  # type: ignore[arg-type]
-                latest[url] = result
+            fetches.setdefault(str(result.item.url), []).append(result)
+        latest: dict[str, Result] = {}
+        for url, results in fetches.items():
+            previous = None
+            for result in sorted(results, key=lambda r: (r.fetched, r.seq)):
+                assert result.item is not None
+                content = _content(result.item)
+                emitted = content != previous or result.file not in incremental_files
+                previous = content
+                if not emitted:
+                    continue
+                best = latest.get(url)
+                key = (_modified_key(result.item), result.fetched, result.seq)
+                if best is None or key > (_modified_key(best.item), best.fetched, best.seq):  # type: ignore[arg-type]
+                    latest[url] = result
         dedupe = DropDuplicates(stats)
         chosen = []
         for result in sorted(latest.values(), key=lambda r: r.seq):
@@ -648,7 +671,8 @@ def reextract(paths: Sequence[str | Path], output: Path, *, jobs: int = 1, all_v
     """Rebuild the dataset from WARC archives into ``output``; raises ``UnreadableInput``."""
     archive = Archive()
     try:
-        outcome = select_versions(extract_all(paths, archive, jobs, progress), all_versions=all_versions)
+        outcome = select_versions(extract_all(paths, archive, jobs, progress), all_versions=all_versions,
+                                  incremental_files=archive.incremental)
     finally:
         if progress is not None:
             progress.close()

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -47,6 +48,7 @@ from newsspider.crawl.archive import (
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 from newsspider.extraction.loader import ArticleLoader
 from newsspider.normalize import clean_text
+from newsspider.urls import OriginMap
 
 N_ARTICLES = 24
 PER_PAGE = 6
@@ -560,31 +562,43 @@ def parse_article(response: Any) -> None:
 
 def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> None:
     case = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+    expected = {k: v for k, v in case.items() if not k.startswith("_")}
     url = case["_canonical_url"]
     body = (FIXTURES / "sample-batumi-boulevard.html").read_bytes()
-    dates = []
-    for run in range(2):  # the same page in two runs: a response, then a revisit
+
+    def run(mode: str) -> str:
+        """One crawl run (spider mode ``mode``) fetching the unchanged page; its WARC-Date."""
         archive = _archive(tmp_path)
-        response = HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=UTF-8"},
-                                request=Request(url, callback=parse_article))
-        archive.record(response, None)
+        archive.crawler.spider = SimpleNamespace(name="georgiatoday", mode=mode, since=None, origins=OriginMap())
+        archive.record(HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=UTF-8"},
+                                    request=Request(url, callback=parse_article)), None)
         path = archive.finish()
         assert path is not None
         [record] = [r for r in read_warc(path) if r.type in ("response", "revisit")]
-        assert record.type == ("response", "revisit")[run]
-        dates.append(record.headers["WARC-Date"])
-        time.sleep(1.01 if run == 0 else 0)  # crawled_at has whole seconds
-    out = tmp_path / "latest.jsonl"
-    rebuild.reextract([tmp_path], out, jobs=1)
-    [item] = read_jsonl(out)
-    assert {k: item[k] for k in case if not k.startswith("_")} == {k: v for k, v in case.items()
-                                                                   if not k.startswith("_")}
-    assert item["crawled_at"] == rebuild.warc_datetime(dates[1]).isoformat(timespec="seconds")
-    every = tmp_path / "all.jsonl"
-    rebuild.reextract([tmp_path], every, jobs=1, all_versions=True)
-    [first] = read_jsonl(every)  # same content twice: one version, the first seen
-    assert first["crawled_at"] == rebuild.warc_datetime(dates[0]).isoformat(timespec="seconds")
-    # the revisit alone cannot be resolved: nothing made up
+        assert record.type == ("revisit" if dates else "response")
+        time.sleep(1.01)  # crawled_at has whole seconds
+        return record.headers["WARC-Date"]
+
+    def rebuilt(**options: Any) -> list[dict[str, Any]]:
+        out = tmp_path / "out.jsonl"
+        rebuild.reextract([tmp_path], out, jobs=1, **options)
+        return read_jsonl(out)
+
+    def seconds(date: str) -> str:
+        return rebuild.warc_datetime(date).isoformat(timespec="seconds")
+
+    dates: list[str] = []
+    dates.append(run("full"))
+    dates.append(run("incremental"))  # fetched again, unchanged: the crawl emitted nothing
+    [item] = rebuilt()
+    assert {k: item[k] for k in expected} == expected  # the revisit resolved to the page
+    assert item["crawled_at"] == seconds(dates[0])
+    dates.append(run("full"))  # a full run emits every article again
+    [item] = rebuilt()
+    assert item["crawled_at"] == seconds(dates[2])
+    [first] = rebuilt(all_versions=True)  # one content: one version, the first fetch
+    assert first["crawled_at"] == seconds(dates[0])
+    # a revisit without its original cannot be resolved: nothing made up
     alone = tmp_path / "alone"
     alone.mkdir()
     newest = sorted(tmp_path.glob("*.warc.gz"))[-1]
