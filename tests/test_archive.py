@@ -471,13 +471,13 @@ def test_decoded_body_headers_say_so() -> None:
     raw = ((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip"), (b"Content-Length", b"120"),
            (b"Vary", b"Accept-Encoding"))
     fetch = _Fetch(at=rebuild.warc_datetime("2026-01-01T00:00:00Z"), protocol="HTTP/1.1", headers=raw,
-                   wire_length=120, method="GET", request_headers=())
+                   method="GET", request_headers=())
     http = http_response_headers(fetch, b"x" * 500, decoded_encoding=True, status=200)
     assert http.to_str().splitlines() == [
         "HTTP/1.1 200 OK", "Content-Type: text/html", "X-Crawler-Content-Encoding: gzip",
         "X-Crawler-Content-Length: 120", "Vary: Accept-Encoding", "Content-Length: 500",
     ]
-    chunked = _Fetch(fetch.at, "HTTP/1.1", ((b"Transfer-Encoding", b"chunked"),), 0, "GET", ())
+    chunked = _Fetch(fetch.at, "HTTP/1.1", ((b"Transfer-Encoding", b"chunked"),), "GET", ())
     assert http_response_headers(chunked, b"abc", decoded_encoding=False, status=404).to_str().splitlines() == [
         "HTTP/1.1 404 Not Found", "X-Crawler-Transfer-Encoding: chunked", "Content-Length: 3"]
 

@@ -319,7 +319,6 @@ class _Fetch:
     at: datetime
     protocol: str
     headers: tuple[tuple[bytes, bytes], ...]
-    wire_length: int
     method: str
     request_headers: tuple[tuple[bytes, bytes], ...]
 
@@ -425,7 +424,6 @@ class WarcArchive:
             at=datetime.now(timezone.utc),
             protocol=str(getattr(response, "protocol", None) or "HTTP/1.1"),
             headers=_header_pairs(response.headers),
-            wire_length=len(response.body),
             method=request.method,
             request_headers=_header_pairs(request.headers),
         )
@@ -450,7 +448,7 @@ class WarcArchive:
         fetch = request.meta.get(_FETCH) or self._robots.pop(response.url, None)
         if fetch is None:  # not from the downloader (a cache, a test): what Scrapy has
             fetch = _Fetch(datetime.now(timezone.utc), "HTTP/1.1", _header_pairs(response.headers),
-                           len(response.body), request.method, _header_pairs(request.headers))
+                           request.method, _header_pairs(request.headers))
         body = response.body
         decoded = any(n.lower() == b"content-encoding" for n, _ in fetch.headers) and \
             b"Content-Encoding" not in response.headers
