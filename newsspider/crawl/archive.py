@@ -548,7 +548,12 @@ class WarcArchive:
             members.append(compressor.compress(data) + compressor.flush())
         blob = b"".join(members)
         try:
-            self._fh.write(blob)  # unbuffered: in the OS once written, whatever happens to us
+            view = memoryview(blob)
+            while view:  # unbuffered: in the OS once written, whatever happens to us
+                count = self._fh.write(view)
+                if not count:
+                    raise OSError(f"short write to {self.part_path}")
+                view = view[count:]
         except OSError as exc:
             with contextlib.suppress(OSError):
                 self._fh.truncate(self._size)
