@@ -13,7 +13,8 @@ the whole archive is indexed: further pages joined from their archived ``/<slug>
 records, ``crawled_at`` = the fetch time of the last page (as in the crawl).
 
 Then the item pipelines: ``RequireFields`` on every version; by default the latest
-version of each article (by ``modified``, then fetch time) goes through ``DropDuplicates``;
+version of each article (by ``modified``, then fetch time) among the fetches the crawl
+emitted (an incremental run does not emit an unchanged article) goes through ``DropDuplicates``;
 with ``all_versions`` every distinct version (equal items but for ``crawled_at`` count
 once) is kept, ``DropDuplicates`` applied per archive file (one file = one crawl run, as
 in the crawl).  Output order: the archive order of each version's first page.
@@ -28,7 +29,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -41,6 +42,8 @@ from scrapy.http import Headers, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 from scrapy.statscollectors import StatsCollector
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeaders
 
 from newsspider.crawl.archive import (
     CALLBACK_HEADER,
@@ -49,6 +52,7 @@ from newsspider.crawl.archive import (
     INFO_CANONICAL,
     PART_SUFFIX,
     POST_PAGE_HEADER,
+    complete_members,
 )
 from newsspider.crawl.pipelines import DropDuplicates, RequireFields
 from newsspider.extraction import ArticlePage, NotAnArticle
@@ -60,7 +64,8 @@ logger = logging.getLogger(__name__)
 
 #: Callbacks whose responses may be article pages (records without the header: any HTML).
 ARTICLE_CALLBACKS = frozenset({"parse_article", "parse_recheck"})
-WARC_NAMES = (".warc.gz", ".warc")
+WARC_NAMES = (".warc.gz", ".warc", PART_SUFFIX)
+_LOADER = ArcWarcRecordLoader()
 
 
 class UnreadableInput(Exception):
@@ -91,6 +96,7 @@ class Entry:
 class Archive:
     files: list[Path] = field(default_factory=list)
     origins: list[OriginMap] = field(default_factory=list)  # per file
+    incremental: set[int] = field(default_factory=set)  # files of incremental runs
     entries: list[Entry] = field(default_factory=list)
     by_digest: dict[str, Entry] = field(default_factory=dict)  # first response record per payload
     by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
@@ -109,7 +115,8 @@ class Archive:
 
 
 def warc_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The WARC files named or inside the directories named (sorted, ``.part`` excluded)."""
+    """The WARC files named or inside the directories named (sorted by name, i.e. by
+    time), ``.warc.gz.part`` files of unfinished runs included."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -125,12 +132,16 @@ def warc_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def _origins_from_info(payload: bytes) -> OriginMap | None:
+def _info_fields(payload: bytes) -> dict[str, str]:
     fields: dict[str, str] = {}
     for line in payload.decode("utf-8", "replace").splitlines():
         name, sep, value = line.partition(":")
         if sep:
             fields[name.strip().lower()] = value.strip()
+    return fields
+
+
+def _origins_from_info(fields: dict[str, str]) -> OriginMap | None:
     try:
         return OriginMap(fields.get(INFO_CANONICAL) or OriginMap.canonical,
                          fields.get(INFO_BASE_URL) or fields.get(INFO_CANONICAL) or OriginMap.fetch)
@@ -159,15 +170,23 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
     seq = 0
     done_bytes = 0
     for path in files:
-        if path.name.endswith(PART_SUFFIX):
-            raise UnreadableInput(f"{path}: an unfinished archive (.part); the next crawl recovers it")
         index = len(archive.files)
         archive.files.append(path)
         archive.origins.append(OriginMap())
         records_before = archive.records
         try:
             with path.open("rb") as fh:
-                iterator = ArchiveIterator(fh)
+                source: IO[bytes] | _Prefix = fh
+                if path.name.endswith(PART_SUFFIX):
+                    # a run still writing it, or killed: its complete records only
+                    ends = list(complete_members(fh))
+                    fh.seek(0)
+                    source = _Prefix(fh, ends[-1] if ends else 0)
+                    logger.warning("Unfinished archive %s (a crawl is running or was killed; the next crawl "
+                                   "recovers it): reading its %d complete records", path, len(ends))
+                # HTTP headers are parsed below, only where they are needed (a third of
+                # the reading time went into parsing every request and listing record's)
+                iterator = ArchiveIterator(source, no_record_parse=True)
                 for record in iterator:
                     if record.format != "warc":  # warcio reads anything as an ARC record
                         raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset "
@@ -177,23 +196,31 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
                         progress.scanned(archive.records, done_bytes + fh.tell())
                     kind = record.rec_type
                     if kind == "warcinfo" and archive.records == records_before + 1:
-                        archive.origins[index] = _origins_from_info(record.content_stream().read()) or OriginMap()
+                        info = _info_fields(record.content_stream().read())
+                        archive.origins[index] = _origins_from_info(info) or OriginMap()
+                        if info.get("spider-mode") == "incremental":
+                            archive.incremental.add(index)
                         continue
-                    if kind not in ("response", "revisit") or record.http_headers is None:
+                    if kind not in ("response", "revisit"):
                         continue
                     headers = record.rec_headers
-                    http = record.http_headers
                     target = headers.get_header("WARC-Target-URI") or ""
                     page = headers.get_header(POST_PAGE_HEADER)
-                    try:
-                        status = int(http.get_statuscode() or 0)
-                    except ValueError:
-                        status = 0
-                    content_type = (http.get_header("Content-Type") or "").lower()
                     callback = headers.get_header(CALLBACK_HEADER)
                     post_page = int(page) if page and page.isdigit() else None
-                    html = "html" in content_type
-                    candidate = Archive.is_candidate(status, post_page, callback, html)
+                    http: StatusAndHeaders | None = None
+                    status, html = 200, False  # reached a callback: Scrapy's HttpErrorMiddleware let it pass
+                    if callback is None or (callback in ARTICLE_CALLBACKS and not post_page):
+                        http = _LOADER.load_http_headers(kind, target, record.raw_stream, record.length)
+                        if http is None:
+                            continue
+                        record.http_headers = http  # content_stream() decodes by them
+                        try:
+                            status = int(http.get_statuscode() or 0)
+                        except ValueError:
+                            status = 0
+                        html = "html" in (http.get_header("Content-Type") or "").lower()
+                    candidate = http is not None and Archive.is_candidate(status, post_page, callback, html)
                     # the payload before the offset: warcio finds the offset by reading to the end
                     body = record.content_stream().read() if candidate and kind == "response" else None
                     entry = Entry(
@@ -211,14 +238,33 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
                     if kind == "revisit":
                         original = archive.by_digest.get(entry.digest)
                         body = reader.payload(original) if reader is not None and original is not None else None
+                    assert http is not None
                     yield Task(entry, list(http.headers), body, archive.origins[index])
         except UnreadableInput:
             raise
         except Exception as exc:  # warcio/zlib/OS errors: the file is not a readable WARC
             raise UnreadableInput(f"{path}: not a readable WARC file ({type(exc).__name__}: {exc})") from exc
-        if archive.records == records_before:
+        if archive.records == records_before and not path.name.endswith(PART_SUFFIX):
             raise UnreadableInput(f"{path}: not a readable WARC file (no records)")
         done_bytes += path.stat().st_size
+
+
+class _Prefix:
+    """The first ``limit`` bytes of a file, for warcio (the complete records of a .part)."""
+
+    def __init__(self, fh: IO[bytes], limit: int) -> None:
+        self.fh = fh
+        self.left = limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data = self.fh.read(size)
+        self.left -= len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.fh.tell()
 
 
 # --- extract ----------------------------------------------------------------------------------
@@ -472,7 +518,8 @@ class Outcome:
     stats: dict[str, Any]
 
 
-def select_versions(results: Iterable[Result], all_versions: bool = False) -> Outcome:
+def select_versions(results: Iterable[Result], all_versions: bool = False,
+                    incremental_files: Collection[int] = ()) -> Outcome:
     """Pipelines and version choice over the extraction results (see module docstring)."""
     stats = OfflineStats()
     require = RequireFields(stats)
@@ -510,14 +557,27 @@ def select_versions(results: Iterable[Result], all_versions: bool = False) -> Ou
             versions.add(content)
             chosen.append(result)
     else:
-        latest: dict[str, Result] = {}
+        # Per article, the fetches the crawl emitted: a new or changed version, or any
+        # fetch of a full run (an incremental run skips an unchanged article); of those
+        # the latest version (by modified, then fetch time) — the dataset's line.
+        fetches: dict[str, list[Result]] = {}
         for result in valid:
             assert result.item is not None
-            url = str(result.item.url)
-            best = latest.get(url)
-            key = (_modified_key(result.item), result.fetched, result.seq)
-            if best is None or key > (_modified_key(best.item), best.fetched, best.seq):  # type: ignore[arg-type]
-                latest[url] = result
+            fetches.setdefault(str(result.item.url), []).append(result)
+        latest: dict[str, Result] = {}
+        for url, results in fetches.items():
+            previous = None
+            for result in sorted(results, key=lambda r: (r.fetched, r.seq)):
+                assert result.item is not None
+                content = _content(result.item)
+                emitted = content != previous or result.file not in incremental_files
+                previous = content
+                if not emitted:
+                    continue
+                best = latest.get(url)
+                key = (_modified_key(result.item), result.fetched, result.seq)
+                if best is None or key > (_modified_key(best.item), best.fetched, best.seq):  # type: ignore[arg-type]
+                    latest[url] = result
         dedupe = DropDuplicates(stats)
         chosen = []
         for result in sorted(latest.values(), key=lambda r: r.seq):
@@ -622,7 +682,8 @@ def reextract(paths: Sequence[str | Path], output: Path, *, jobs: int = 1, all_v
     """Rebuild the dataset from WARC archives into ``output``; raises ``UnreadableInput``."""
     archive = Archive()
     try:
-        outcome = select_versions(extract_all(paths, archive, jobs, progress), all_versions=all_versions)
+        outcome = select_versions(extract_all(paths, archive, jobs, progress), all_versions=all_versions,
+                                  incremental_files=archive.incremental)
     finally:
         if progress is not None:
             progress.close()

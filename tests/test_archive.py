@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -45,6 +46,7 @@ from newsspider.crawl.archive import (
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 from newsspider.extraction.loader import FIELD_PROCESSORS
 from newsspider.normalize import clean_text
+from newsspider.urls import OriginMap
 
 N_ARTICLES = 24
 PER_PAGE = 6
@@ -155,6 +157,11 @@ def test_every_record_reads_and_articles_are_byte_identical(crawls: Crawls) -> N
         request = requests[response.headers["WARC-Record-ID"]]
         assert request.headers["WARC-Target-URI"] == response.headers["WARC-Target-URI"]
         assert request.headers["WARC-Date"] == response.headers["WARC-Date"]
+        assert request.http is not None
+        path = response.headers["WARC-Target-URI"].split("127.0.0.1:", 1)[1].partition("/")[2]
+        assert request.http.to_str().splitlines()[0] == f"GET /{path} HTTP/1.1"
+        assert request.http.get_header("Host", "").startswith("127.0.0.1:")
+        assert request.http.get_header("User-Agent", "").startswith("newsspider/")
         assert response.headers["WARC-Target-URI"].startswith("http://127.0.0.1:")
         assert PREFIX in response.headers["WARC-Target-URI"]
         assert response.headers[CANONICAL_HEADER].startswith("https://georgiatoday.ge/")
@@ -285,7 +292,7 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     site = generate_site(tmp_path / "site", n_articles=30, per_page=PER_PAGE, term_archives=False)
     archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
     feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
-    slow = FaultPlan([FaultRule("/*", delay=0.08)])
+    slow = FaultPlan([FaultRule("/*", delay=0.2)])  # ~1 s of crawl: time to see 6 exports and kill
     with MirrorServer(site.root, faults=slow) as server:
         proc = crawl(server.base_url, tmp_path, "killed", "-s", f"FEEDS={feeds}", state=state, archive=archive,
                      wait=False, output=False)
@@ -298,6 +305,14 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert list(archive.glob("*.warc.gz.part")) and not archives(archive)
+    # right after the kill, before any rerun: what the killed run exported is already in
+    # its unfinished archive, and reextract reads it
+    [jsonl_part] = out.glob("*.part")
+    exported_at_kill = {json.loads(line)["url"] for line in jsonl_part.read_text("utf-8").splitlines()
+                        if line.endswith("}")}
+    at_kill = tmp_path / "at-kill.jsonl"
+    rebuild.reextract([archive], at_kill, jobs=1)
+    assert exported_at_kill and exported_at_kill <= {i["url"] for i in read_jsonl(at_kill)}
     with MirrorServer(site.root) as server:
         crawl(server.base_url, tmp_path, "rerun", "-s", f"FEEDS={feeds}", state=state, archive=archive,
               output=False)
@@ -309,9 +324,15 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     for path in files:
         records = read_warc(path)  # every record complete, digests right
         archived |= {r.headers[CANONICAL_HEADER] for r in records if r.type in ("response", "revisit")}
-    exported = [i["url"] for path in sorted(out.glob("*.jsonl")) for i in read_jsonl(path)]
+    outputs = sorted(out.glob("*.jsonl"))
+    exported = [i["url"] for path in outputs for i in read_jsonl(path)]
     assert sorted(exported) == sorted(site.article_urls)
     assert set(exported) <= archived
+    # what the killed run exported is in the killed run's recovered archive (file names
+    # are start times: the killed run's come first)
+    killed_items = {i["url"] for i in read_jsonl(outputs[0])}
+    killed_archive = {r.headers[CANONICAL_HEADER] for r in read_warc(files[0]) if r.type in ("response", "revisit")}
+    assert killed_items and killed_items <= killed_archive, killed_items - killed_archive
     # and the archives rebuild the dataset
     rebuilt = tmp_path / "rebuilt.jsonl"
     rebuild.reextract([archive], rebuilt, jobs=1)
@@ -392,6 +413,13 @@ def test_finish_is_idempotent_and_revisits_repeat_payloads(tmp_path: Path) -> No
     second = again.finish()
     assert second is not None and second != path
     assert [r.type for r in read_warc(second)] == ["warcinfo", "revisit", "request"]
+    # an archive deleted by hand is no longer the original of anything
+    path.unlink()
+    third = _archive(tmp_path)
+    third.record(_response("http://127.0.0.1/d/", b"<html>same</html>"), None)
+    last = third.finish()
+    assert last is not None
+    assert [r.type for r in read_warc(last)] == ["warcinfo", "response", "request"]
 
 
 def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -437,13 +465,13 @@ def test_decoded_body_headers_say_so() -> None:
     raw = ((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip"), (b"Content-Length", b"120"),
            (b"Vary", b"Accept-Encoding"))
     fetch = _Fetch(at=rebuild.warc_datetime("2026-01-01T00:00:00Z"), protocol="HTTP/1.1", headers=raw,
-                   wire_length=120, method="GET", request_headers=())
+                   method="GET", request_headers=())
     http = http_response_headers(fetch, b"x" * 500, decoded_encoding=True, status=200)
     assert http.to_str().splitlines() == [
         "HTTP/1.1 200 OK", "Content-Type: text/html", "X-Crawler-Content-Encoding: gzip",
         "X-Crawler-Content-Length: 120", "Vary: Accept-Encoding", "Content-Length: 500",
     ]
-    chunked = _Fetch(fetch.at, "HTTP/1.1", ((b"Transfer-Encoding", b"chunked"),), 0, "GET", ())
+    chunked = _Fetch(fetch.at, "HTTP/1.1", ((b"Transfer-Encoding", b"chunked"),), "GET", ())
     assert http_response_headers(chunked, b"abc", decoded_encoding=False, status=404).to_str().splitlines() == [
         "HTTP/1.1 404 Not Found", "X-Crawler-Transfer-Encoding: chunked", "Content-Length: 3"]
 
@@ -528,31 +556,43 @@ def parse_article(response: Any) -> None:
 
 def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> None:
     case = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+    expected = {k: v for k, v in case.items() if not k.startswith("_")}
     url = case["_canonical_url"]
     body = (FIXTURES / "sample-batumi-boulevard.html").read_bytes()
-    dates = []
-    for run in range(2):  # the same page in two runs: a response, then a revisit
+
+    def run(mode: str) -> str:
+        """One crawl run (spider mode ``mode``) fetching the unchanged page; its WARC-Date."""
         archive = _archive(tmp_path)
-        response = HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=UTF-8"},
-                                request=Request(url, callback=parse_article))
-        archive.record(response, None)
+        archive.crawler.spider = SimpleNamespace(name="georgiatoday", mode=mode, since=None, origins=OriginMap())
+        archive.record(HtmlResponse(url=url, body=body, headers={"Content-Type": "text/html; charset=UTF-8"},
+                                    request=Request(url, callback=parse_article)), None)
         path = archive.finish()
         assert path is not None
         [record] = [r for r in read_warc(path) if r.type in ("response", "revisit")]
-        assert record.type == ("response", "revisit")[run]
-        dates.append(record.headers["WARC-Date"])
-        time.sleep(1.01 if run == 0 else 0)  # crawled_at has whole seconds
-    out = tmp_path / "latest.jsonl"
-    rebuild.reextract([tmp_path], out, jobs=1)
-    [item] = read_jsonl(out)
-    assert {k: item[k] for k in case if not k.startswith("_")} == {k: v for k, v in case.items()
-                                                                   if not k.startswith("_")}
-    assert item["crawled_at"] == rebuild.warc_datetime(dates[1]).isoformat(timespec="seconds")
-    every = tmp_path / "all.jsonl"
-    rebuild.reextract([tmp_path], every, jobs=1, all_versions=True)
-    [first] = read_jsonl(every)  # same content twice: one version, the first seen
-    assert first["crawled_at"] == rebuild.warc_datetime(dates[0]).isoformat(timespec="seconds")
-    # the revisit alone cannot be resolved: nothing made up
+        assert record.type == ("revisit" if dates else "response")
+        time.sleep(1.01)  # crawled_at has whole seconds
+        return record.headers["WARC-Date"]
+
+    def rebuilt(**options: Any) -> list[dict[str, Any]]:
+        out = tmp_path / "out.jsonl"
+        rebuild.reextract([tmp_path], out, jobs=1, **options)
+        return read_jsonl(out)
+
+    def seconds(date: str) -> str:
+        return rebuild.warc_datetime(date).isoformat(timespec="seconds")
+
+    dates: list[str] = []
+    dates.append(run("full"))
+    dates.append(run("incremental"))  # fetched again, unchanged: the crawl emitted nothing
+    [item] = rebuilt()
+    assert {k: item[k] for k in expected} == expected  # the revisit resolved to the page
+    assert item["crawled_at"] == seconds(dates[0])
+    dates.append(run("full"))  # a full run emits every article again
+    [item] = rebuilt()
+    assert item["crawled_at"] == seconds(dates[2])
+    [first] = rebuilt(all_versions=True)  # one content: one version, the first fetch
+    assert first["crawled_at"] == seconds(dates[0])
+    # a revisit without its original cannot be resolved: nothing made up
     alone = tmp_path / "alone"
     alone.mkdir()
     newest = sorted(tmp_path.glob("*.warc.gz"))[-1]
@@ -560,3 +600,76 @@ def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> 
     outcome = rebuild.reextract([alone], tmp_path / "none.jsonl", jobs=1)
     assert read_jsonl(tmp_path / "none.jsonl") == []
     assert outcome.stats["newsspider/reextract/skipped/missing_revisit_original"] == 1
+
+
+SPIDER = '''
+import scrapy
+
+
+class EncodedSpider(scrapy.Spider):
+    name = "encoded"
+
+    async def start(self):
+        yield scrapy.Request(self.url, callback=self.parse_article)
+
+    def parse_article(self, response):
+        return []
+'''
+
+
+def test_gzip_and_chunked_responses_are_stored_decoded_and_say_so(tmp_path: Path) -> None:
+    """Through Scrapy's real downloader: the stored body is what the callback parsed
+    (decoded), the headers are those received, marked where they no longer apply."""
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    page = ("<html><body>" + "Tbilisi news " * 500 + "</body></html>").encode()
+    wire = gzip.compress(page)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("X-Served-By", "test")
+            self.end_headers()
+            for start in range(0, len(wire), 700):
+                chunk = wire[start:start + 700]
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spider = tmp_path / "encoded_spider.py"
+    spider.write_text(SPIDER, encoding="utf-8")
+    archive = tmp_path / "archive"
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/page/"
+        result = scrapy_command(
+            "runspider", str(spider), "-a", f"url={url}", "-s", "NEWSSPIDER_CRAWL_COMMAND=True",
+            "-s", f"NEWSSPIDER_ARCHIVE_DIR={archive}", "-s", "NEWSSPIDER_STATE_PATH=", "-s", "ROBOTSTXT_OBEY=False",
+            "-s", 'EXTENSIONS={"newsspider.crawl.archive.WarcArchive": 400}', "-s", "LOG_LEVEL=INFO")
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-3000:]
+    [path] = archives(archive)
+    [response] = [r for r in read_warc(path) if r.type == "response"]
+    assert response.payload == page
+    assert response.http is not None
+    assert response.http.to_str().splitlines()[0] == "HTTP/1.1 200 OK"
+    headers = [tuple(h) for h in response.http.headers]
+    assert ("X-Crawler-Content-Encoding", "gzip") in headers
+    # Twisted's HTTP client undoes the chunking and drops Transfer-Encoding before Scrapy
+    # sees the headers: the body is whole, nothing claims otherwise
+    assert not [h for h in headers if "transfer-encoding" in h[0].lower()]
+    assert ("X-Served-By", "test") in headers
+    assert response.http.get_header("Content-Length") == str(len(page))
+    assert response.http.get_header("Content-Encoding") is None
+    assert response.headers[CALLBACK_HEADER] == "parse_article"

@@ -32,6 +32,7 @@ def test_parse_and_an_open_shell_leave_no_state_and_no_lock(tmp_path: Path, site
     state_dir.mkdir()
     state = state_dir / "s.sqlite3"
     article = site.article_urls[0]
+    outputs_before = sorted((REPO / "output").rglob("*")) if (REPO / "output").exists() else []
     with MirrorServer(site.root) as server:
         page = server.base_url + local_path(article)
         parse = subprocess.run(scrapy("parse", "--spider", "georgiatoday", "-a", f"base_url={server.base_url}",
@@ -46,6 +47,8 @@ def test_parse_and_an_open_shell_leave_no_state_and_no_lock(tmp_path: Path, site
         assert shell.returncode == 0, shell.stderr[-3000:]
         assert shell.stdout.strip() == "200"
         assert sorted(state_dir.iterdir()) == []
+        # nor any output directory (the default FEEDS) in the project
+        assert (sorted((REPO / "output").rglob("*")) if (REPO / "output").exists() else []) == outputs_before
 
         # A shell left open (here: busy for a while) while cron starts the crawl.
         code = "print('opened', flush=True) or __import__('time').sleep(60)"

@@ -36,6 +36,9 @@ class Command(ScrapyCrawlCommand):
         assert self.settings is not None
         project_feeds = set(self.settings.getdict("FEEDS"))
         super().process_options(args, opts)
+        # A real crawl (not scrapy shell/parse/check): components such as the WARC archive
+        # (newsspider/crawl/archive.py) only act when this is set.
+        self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
         if opts.output or opts.overwrite_output:
             # Scrapy merges the project's FEEDS into -o/-O; here -o/-O replace the default
             # dated output, as the README promises.

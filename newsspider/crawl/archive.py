@@ -22,16 +22,24 @@ Format (WARC/1.1, written with warcio, one gzip member per record):
   that parsed it: ``parse_article``, ``parse_listing`` …) and ``X-Newsspider-Post-Page``
   (``2``, ``3`` … for the further pages of a multi-page post).
 
-Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (flushed
-to the OS after every record, so ``kill -9`` loses at most a record being written; locked
-with ``flock`` while the run lives), and ``finish()`` fsyncs and renames it.
+Writing: the reactor thread only hashes the body and decides response or revisit; one
+writer thread builds the records (warcio), gzips them and appends them to the file with one
+unbuffered ``write`` (zlib and hashlib release the GIL).  The middleware lets requests
+through at once but holds a callback's items until that response's records are written.
+
+Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (in the
+OS after every record: ``kill -9`` loses at most the record being written, and never one
+whose item was exported; locked with ``flock`` while the run lives), and ``finish()``
+fsyncs and renames it — the lead's commit point calls it before committing the state.
 ``recover_archive_parts()`` turns the ``.part`` of a dead run into a readable ``.warc.gz``,
-dropping a cut-off last record.
+dropping a cut-off last record.  A write error is a WARNING, ``newsspider/archive/failed``
+and ``WarcArchive.failed``; the crawl goes on without archiving.
 
 Digest index: ``<archive dir>/digests.sqlite3`` maps each archived payload digest to the
 first response record holding it (URI, date, file).  It is only a cache of the archives:
 files not yet in it (a recovered ``.part``, a copied-in archive, a deleted index) are
-scanned when the extension starts.
+scanned when the extension starts, files gone from the directory forgotten; a finished
+file's digests are added by ``finish()``.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -242,8 +251,15 @@ class DigestIndex:
             self.db.execute("CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY)")
 
     def sync(self, directory: Path) -> int:
-        """Index the ``.warc.gz`` files of ``directory`` not indexed yet; returns how many."""
+        """Index the ``.warc.gz`` files of ``directory`` not indexed yet and forget the
+        files no longer there (a deleted archive must not be the original of a revisit);
+        returns how many files were indexed."""
         known = {row[0] for row in self.db.execute("SELECT name FROM files")}
+        gone = [name for name in known if not (directory / name).is_file()]
+        if gone:
+            with self.db:
+                self.db.executemany("DELETE FROM digests WHERE file = ?", ((name,) for name in gone))
+                self.db.executemany("DELETE FROM files WHERE name = ?", ((name,) for name in gone))
         done = 0
         for path in sorted(directory.glob(f"*{WARC_SUFFIX}")):
             if path.name in known:
@@ -303,7 +319,6 @@ class _Fetch:
     at: datetime
     protocol: str
     headers: tuple[tuple[bytes, bytes], ...]
-    wire_length: int
     method: str
     request_headers: tuple[tuple[bytes, bytes], ...]
 
@@ -348,8 +363,7 @@ def http_request_headers(url: str, fetch: _Fetch | None, request: Request) -> St
         pairs.insert(0, ("Host", parts.netloc))
     method = fetch.method if fetch else request.method
     protocol = fetch.protocol if fetch else "HTTP/1.1"
-    # warcio's reader splits a request line as protocol="GET", statusline="/path HTTP/1.1"
-    return StatusAndHeaders(f"{target} {protocol}", pairs, protocol=method, is_http_request=True)
+    return StatusAndHeaders(f"{method} {target} {protocol}", pairs, is_http_request=True)
 
 
 class WarcArchive:
@@ -410,7 +424,6 @@ class WarcArchive:
             at=datetime.now(timezone.utc),
             protocol=str(getattr(response, "protocol", None) or "HTTP/1.1"),
             headers=_header_pairs(response.headers),
-            wire_length=len(response.body),
             method=request.method,
             request_headers=_header_pairs(request.headers),
         )
@@ -421,21 +434,21 @@ class WarcArchive:
         request.meta[_FETCH] = fetch
         request.meta[FETCHED_AT] = fetch.at
 
-    def record(self, response: Response, spider: Spider | None) -> None:
+    def record(self, response: Response, spider: Spider | None) -> Future[None] | None:
         """Archive a response that reaches a spider callback (request + response/revisit).
 
-        The records are built here; compressing and writing them is the writer thread's job
-        (zlib releases the GIL: the crawl goes on meanwhile).  ``written()`` tells when
-        everything recorded so far is in the file."""
-        self._check_writer()
+        Building, compressing and writing the records is the writer thread's job (zlib and
+        hashlib release the GIL: the crawl goes on meanwhile); the returned future is done
+        once they are in the file (None: nothing to wait for)."""
+        self.check_writer()
         if self.failed is not None or self._finished:
-            return
+            return None
         request = response.request
         assert request is not None
         fetch = request.meta.get(_FETCH) or self._robots.pop(response.url, None)
         if fetch is None:  # not from the downloader (a cache, a test): what Scrapy has
             fetch = _Fetch(datetime.now(timezone.utc), "HTTP/1.1", _header_pairs(response.headers),
-                           len(response.body), request.method, _header_pairs(request.headers))
+                           request.method, _header_pairs(request.headers))
         body = response.body
         decoded = any(n.lower() == b"content-encoding" for n, _ in fetch.headers) and \
             b"Content-Encoding" not in response.headers
@@ -452,12 +465,13 @@ class WarcArchive:
         if request.meta.get("post_page"):
             fields[POST_PAGE_HEADER] = str(request.meta["post_page"])
         try:
-            self._write(response.url, request, fetch, body, digest, date, decoded, response.status, fields)
+            return self._write(response.url, request, fetch, body, digest, date, decoded, response.status, fields)
         except OSError as exc:
             self._fail(exc, "cannot be created")
+            return None
 
     def _write(self, url: str, request: Request, fetch: _Fetch, body: bytes, digest: str, date: str,
-               decoded: bool, status: int, fields: dict[str, str]) -> None:
+               decoded: bool, status: int, fields: dict[str, str]) -> Future[None]:
         if self._fh is None:
             self._open()
         http = http_response_headers(fetch, body, decoded, status)
@@ -468,9 +482,10 @@ class WarcArchive:
             self._stat("responses")
         else:
             self._stat("revisits")
-        self._submit(partial(_pair_bytes, url, body, digest, date, http, request_http, fields, original),
-                     None if original is not None else (digest, url, date))
+        job = self._submit(partial(_pair_bytes, url, body, digest, date, http, request_http, fields, original),
+                           None if original is not None else (digest, url, date))
         self.records += 1
+        return job
 
     def _open(self) -> None:
         name = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
@@ -516,13 +531,14 @@ class WarcArchive:
         return _record_bytes(writer, writer.create_warcinfo_record(filename, info))
 
     # --- the writer thread --------------------------------------------------------------
-    def _submit(self, build: Callable[[], list[bytes]], written: tuple[str, str, str] | None) -> None:
+    def _submit(self, build: Callable[[], list[bytes]], written: tuple[str, str, str] | None) -> Future[None]:
         assert self._executor is not None
-        self._last_job = self._executor.submit(self._compress_and_write, build, written)
+        self._last_job = job = self._executor.submit(self._compress_and_write, build, written)
+        return job
 
     def _compress_and_write(self, build: Callable[[], list[bytes]], written: tuple[str, str, str] | None) -> None:
         """Writer thread: build the records, one gzip member each, one ``write`` for them
-        all; a failed write is cut off again and stops the archive (``_check_writer``
+        all; a failed write is cut off again and stops the archive (``check_writer``
         reports it)."""
         if self._writer_error is not None or self._fh is None:
             return
@@ -532,7 +548,12 @@ class WarcArchive:
             members.append(compressor.compress(data) + compressor.flush())
         blob = b"".join(members)
         try:
-            self._fh.write(blob)  # unbuffered: in the OS once written, whatever happens to us
+            view = memoryview(blob)
+            while view:  # unbuffered: in the OS once written, whatever happens to us
+                count = self._fh.write(view)
+                if not count:
+                    raise OSError(f"short write to {self.part_path}")
+                view = view[count:]
         except OSError as exc:
             with contextlib.suppress(OSError):
                 self._fh.truncate(self._size)
@@ -542,22 +563,17 @@ class WarcArchive:
         if written is not None:
             self._written.append(written)
 
-    def _check_writer(self) -> None:
+    def check_writer(self) -> None:
+        """Report a write error the writer thread met (WARNING, stat, ``failed``)."""
         if self._writer_error is not None and self.failed is None:
             self._fail(self._writer_error, "write failed")
-
-    def written(self) -> Future[None] | None:
-        """A future done when every record submitted so far is written (or failed); None
-        when nothing is pending."""
-        job = self._last_job
-        return None if job is None or job.done() else job
 
     def wait(self) -> None:
         """Block until the writer thread has written everything submitted."""
         job = self._last_job
         if job is not None:
             job.result()
-        self._check_writer()
+        self.check_writer()
 
     # --- commit -------------------------------------------------------------------------
     def finish(self) -> Path | None:
@@ -569,7 +585,7 @@ class WarcArchive:
             self._finished = True
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
-                self._check_writer()
+                self.check_writer()
             if self._fh is not None and self.part_path is not None:
                 fh, self._fh = self._fh, None
                 try:
@@ -610,6 +626,7 @@ class WarcArchiveMiddleware:
 
     def __init__(self, archive: WarcArchive) -> None:
         self.archive = archive
+        self._jobs: WeakKeyDictionary[Response, Future[None]] = WeakKeyDictionary()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
@@ -621,14 +638,18 @@ class WarcArchiveMiddleware:
     def process_spider_input(self, response: Response) -> None:
         if response.status == 304:
             return  # a revalidation answered "not modified": nothing was served to keep
-        self.archive.record(response, self.archive.crawler.spider)
+        job = self.archive.record(response, self.archive.crawler.spider)
+        if job is not None:
+            self._jobs[response] = job
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        """Nothing the callback made (an item to export) passes before the response is
-        in the archive file: after ``kill -9`` every exported article is archived."""
-        pending = self.archive.written()
-        if pending is not None:
-            await asyncio.wrap_future(pending)
-        self.archive._check_writer()
+        """No item passes before its response is in the archive file (after ``kill -9``
+        every exported article is archived); requests pass at once."""
+        job = self._jobs.pop(response, None)
         async for output in result:
+            if job is not None and not isinstance(output, Request):
+                if not job.done():
+                    await asyncio.wrap_future(job)
+                job = None
+                self.archive.check_writer()
             yield output

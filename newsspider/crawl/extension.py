@@ -118,7 +118,7 @@ class RunExtension:
     # --- signals ---------------------------------------------------------------------------
     def spider_opened(self, spider: Spider) -> None:
         exporter = self.crawler.get_extension(FeedExporter)
-        for slot in getattr(exporter, "slots", ()):
+        for slot in getattr(exporter, "slots", ()) if self.crawling else ():  # not scrapy shell/parse
             if isinstance(slot.storage, AtomicFileFeedStorage):
                 slot.storage.run = self.run
                 slot.storage.probe()
