@@ -70,6 +70,7 @@ class Command(ScrapyCrawlCommand):
                 return
             if not locked:
                 logger.warning("Another crawl holds the lock %s; exiting without crawling", lock.path)
+                logger.info("Summary: skipped, another crawl holds the lock %s", lock.path)
                 self.exitcode = 0
                 return
         self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
