@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8765
 
-.PHONY: setup crawl test lint demo bench clean
+.PHONY: setup crawl test lint demo bench bench-results clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,13 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m newsspider.dev.demo --port $(DEMO_PORT) --output output/demo.jsonl
 
-## accuracy/speed/crawl benchmarks -> bench/RESULTS.md (own venv in bench/.work); BENCH_ARGS=--quick
+## accuracy/speed/crawl benchmarks -> bench/.work/RESULTS.md (own venv in bench/.work); BENCH_ARGS=--quick
 bench:
-	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	NEWSSPIDER_BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PYTHON) bench/run.py $(BENCH_ARGS)
+
+## the last `make bench` report becomes the tracked bench/RESULTS.md
+bench-results:
+	$(PYTHON) bench/run.py --publish
 
 clean:
 	rm -rf $(VENV) output .pytest_cache .mypy_cache .ruff_cache
