@@ -118,7 +118,7 @@ def unchanged_incremental_run(server: Any, workdir: Path, state: Path) -> dict[s
     return run
 
 
-def run(sizes: tuple[int, int], rounds: int = 3, incremental: bool = True) -> dict[str, Any]:
+def run(sizes: tuple[int, int], rounds: int = 5, incremental: bool = True) -> dict[str, Any]:
     sys.path.insert(0, str(REPO))
     from newsspider.dev.devserver import MirrorServer
 
@@ -169,6 +169,7 @@ def run(sizes: tuple[int, int], rounds: int = 3, incremental: bool = True) -> di
     result["throughput_vs_parse_only"] = ratios("ours", "parse_only", "pages_per_s")
     result["throughput_vs_download_only"] = ratios("ours", "download_only", "pages_per_s")
     result["parse_only_vs_download_only"] = ratios("parse_only", "download_only", "pages_per_s")
+    result["cpu_parse_vs_ours"] = ratios("parse_only", "ours", "cpu_ms_per_page")
     result["cpu_ms_per_page"] = {kind: statistics.median(r[kind]["cpu_ms_per_page"] for r in rounds_)
                                  for kind in ("ours", "parse_only", "download_only")}
     result["peak_rss_small"] = statistics.median(r["ours"]["peak_rss_mb"] for r in rounds_)

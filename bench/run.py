@@ -206,6 +206,8 @@ def part_crawl(args, out: list[str], goals: list[str]) -> dict:
          ", ".join(f"{x:.2f}" for x in res["parse_only_vs_download_only"])],
         ["CPU ms/page: ours / parse-only / download-only",
          f"{cpu['ours']:.2f} / {cpu['parse_only']:.2f} / {cpu['download_only']:.2f}", ""],
+        ["CPU per page, parse-only / ours (the throughput ratio on an idle machine)", median(res["cpu_parse_vs_ours"]),
+         ", ".join(f"{x:.2f}" for x in res["cpu_parse_vs_ours"])],
         [f"peak RSS, {large} / {small} articles (ours)",
          res["rss_growth"], f"{res['peak_rss_large']:.1f} / {res['peak_rss_small']:.1f} MiB"],
     ]) + "\n")
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=None,
                         help="articles of the two generated mirrors, SMALL,LARGE (default 2000,10000)")
     parser.add_argument("--crawl-rounds", type=int, default=None,
-                        help="rounds of ours/download-only/parse-only on the small mirror (default 3; 1 with --quick)")
+                        help="rounds of ours/download-only/parse-only on the small mirror (default 5; 1 with --quick)")
     parser.add_argument("--no-incremental", action="store_true", help="skip the unchanged incremental runs")
     parser.add_argument("--rounds", type=int, default=None, help="speed rounds for floor/ours (default 40)")
     parser.add_argument("--peer-rounds", type=int, default=None, help="speed rounds for peers (default 8)")
@@ -270,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.sizes) != 2 or not 0 < args.sizes[0] < args.sizes[1]:
         parser.error("--sizes takes two article counts, SMALL,LARGE, the small one first")
     args.rounds = args.rounds or (8 if args.quick else 40)
-    args.crawl_rounds = args.crawl_rounds or (1 if args.quick else 3)
+    args.crawl_rounds = args.crawl_rounds or (1 if args.quick else 5)
     args.peer_rounds = args.peer_rounds or (3 if args.quick else 8)
     command = "python3 bench/run.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(
         a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-setup"))
