@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8765
 SUPPORTED := import sys; sys.exit(sys.version_info < (3, 10))
 
-.PHONY: setup crawl test lint demo bench clean reset
+.PHONY: setup crawl test lint demo bench bench-results clean reset
 
 # A .venv made by an unsupported Python (or broken) is rebuilt, whatever its stamp says.
 ifneq ($(wildcard $(STAMP)),)
@@ -52,9 +52,13 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/newsspider demo --port $(DEMO_PORT) --output output/demo.jsonl
 
-## accuracy/speed/crawl benchmarks -> bench/RESULTS.md (own venv in bench/.work); BENCH_ARGS=--quick
+## accuracy/speed/crawl benchmarks -> bench/.work/RESULTS.md (own venv in bench/.work); BENCH_ARGS=--quick
 bench:
-	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	NEWSSPIDER_BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' $(PYTHON) bench/run.py $(BENCH_ARGS)
+
+## the last `make bench` report becomes the tracked bench/RESULTS.md
+bench-results:
+	$(PYTHON) bench/run.py --publish
 
 ## the virtual environment and caches (outputs and state stay)
 clean:

@@ -1,20 +1,24 @@
 """One crawl in its own process (started by ``bench/crawl.py``, which samples its RSS).
 
-    python bench/crawl_worker.py ours       BASE_URL WORKDIR
-    python bench/crawl_worker.py parse_only BASE_URL WORKDIR
-    python bench/crawl_worker.py baseline   BASE_URL WORKDIR URLS_FILE
+    python bench/crawl_worker.py KIND BASE_URL WORKDIR [--state PATH] [--mode full|incremental]
+                                 [--urls FILE]
 
 ``ours`` is ``scrapy crawl georgiatoday -a base_url=BASE_URL`` with the project settings,
-politeness off and a JSON Lines feed. ``parse_only`` is the same spider with an article
-callback that only parses the page (no extraction, no item): the ceiling any extraction
-built on lxml can reach. ``baseline`` is the download-only spider: it requests
-the exact list of paths our crawl requested (read from the mirror server's log, same order,
-redirects not followed, every status accepted) and parses nothing. Both print one JSON line
-of stats on stdout at the end.
+politeness off and a JSON Lines feed (``WORKDIR/items.jsonl``). ``parse_only`` is the same
+spider with an article callback that only parses the page (no extraction, no item): the
+ceiling any extraction built on lxml can reach. ``download_only`` requests the exact list
+of paths of ``--urls`` (our crawl's requests, read from the mirror server's log, same
+order, redirects not followed, every status accepted) and parses nothing.
+
+``--state`` keeps the SQLite state at that path (an incremental run reads the state a
+full run left); by default each crawl starts from an empty state of its own.  Prints one
+JSON line of stats on stdout at the end; ``crawl_cpu`` is the process CPU time of the crawl
+itself (imports and set-up excluded).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -39,6 +43,7 @@ POLITENESS_OFF = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
     "LOG_LEVEL": "WARNING",
 }
+KINDS = ("ours", "parse_only", "download_only")
 
 
 class DownloadOnlySpider(scrapy.Spider):
@@ -74,35 +79,49 @@ def parse_only_spider() -> type[scrapy.Spider]:
 
 
 def main() -> int:
-    kind, base_url, workdir = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=KINDS)
+    parser.add_argument("base_url")
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("--state", type=Path, help="SQLite state to use and keep (default: a fresh one)")
+    parser.add_argument("--mode", default="full", choices=("full", "incremental"))
+    parser.add_argument("--urls", help="download_only: file of the paths to request")
+    args = parser.parse_args()
+    workdir: Path = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     settings = get_project_settings()
     settings.setdict(POLITENESS_OFF, priority="cmdline")
-    settings.set("LOG_FILE", str(workdir / f"crawl-{kind}.log"), priority="cmdline")
-    settings.set("NEWSSPIDER_STATE_PATH", str(workdir / f"state-{kind}-{os.getpid()}.sqlite3"), priority="cmdline")
-    if kind == "ours":
+    settings.set("LOG_FILE", str(workdir / f"crawl-{args.kind}-{args.mode}.log"), priority="cmdline")
+    state = args.state or workdir / f"state-{args.kind}-{os.getpid()}.sqlite3"
+    settings.set("NEWSSPIDER_STATE_PATH", str(state), priority="cmdline")
+    if args.kind == "ours":
         items = workdir / "items.jsonl"
         settings.set("FEEDS", {str(items): {"format": "jsonlines", "encoding": "utf-8", "overwrite": True}},
                      priority="cmdline")
     else:
         settings.set("FEEDS", {}, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=False)
-    if kind in ("ours", "parse_only"):
-        crawler = process.create_crawler("georgiatoday" if kind == "ours" else parse_only_spider())
-        process.crawl(crawler, base_url=base_url, mode="full")
+    process = CrawlerProcess(settings)
+    if args.kind in ("ours", "parse_only"):
+        crawler = process.create_crawler("georgiatoday" if args.kind == "ours" else parse_only_spider())
+        process.crawl(crawler, base_url=args.base_url, mode=args.mode)
     else:
         crawler = process.create_crawler(DownloadOnlySpider)
-        process.crawl(crawler, base_url=base_url, urls_file=sys.argv[4])
-    started = time.perf_counter()
+        process.crawl(crawler, base_url=args.base_url, urls_file=args.urls)
+    started, cpu_started = time.perf_counter(), time.process_time()
     process.start()
-    elapsed = time.perf_counter() - started
+    elapsed, crawl_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     stats = crawler.stats.get_stats() if crawler.stats else {}
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    if args.state is None:
+        state.unlink(missing_ok=True)
     print(json.dumps({
-        "kind": kind,
+        "kind": args.kind,
+        "mode": args.mode,
         "elapsed": elapsed,
+        "crawl_cpu": crawl_cpu,
         "responses": stats.get("response_received_count", 0),
         "requests": stats.get("downloader/request_count", 0),
+        "response_bytes": stats.get("downloader/response_bytes", 0),
         "items": stats.get("item_scraped_count", 0),
         "articles": stats.get("newsspider/pages/article", 0),
         "errors": {k: v for k, v in stats.items() if "error" in k or k.startswith("log_count/ERROR")},

@@ -1,13 +1,15 @@
-"""The labeled page sets the accuracy and speed parts run on.
+"""The labeled page sets the accuracy and speed parts run on — all in the repository.
 
 * ``fixtures``  — ``tests/fixtures/<case>.html`` (+ ``_pages`` for multi-page posts) with the
   expected item in ``<case>.json``; non-articles (``_not_article``/``_expect_drop``) skipped.
-* ``sample``    — ``../shared/reference/georgiatoday-sample`` with ``truth.jsonl`` (full items).
-* ``jnews-real``— real third-party JNews pages with ``labels.jsonl`` (title, published, authors,
-  categories, tags, first/last paragraph, paragraph count; no full body). Taken from
-  ``tests/fixtures/jnews-real`` and ``../shared/reference/jnews-real``, de-duplicated by content.
+  Provenance of each page: ``tests/fixtures/README.md``.
+* ``sample``    — ``newsspider/dev/snapshot/site`` with its ``truth.jsonl`` (full items): the public offline
+  sample of georgiatoday.ge the demo serves (``newsspider/dev/snapshot/MARKUP.md``), the four article pages.
+* ``jnews-real``— real third-party JNews pages in ``tests/fixtures/jnews-real`` with
+  ``labels.jsonl`` (title, published, authors, categories, tags, first/last paragraph,
+  paragraph count; no full body); provenance in ``tests/fixtures/jnews-real/README.md``.
 
-Every set is skipped (with a note) when its directory is absent.
+A set whose directory is missing is skipped with a note in the report.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from urllib.parse import unquote, urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
-REFERENCE = REPO.parent / "shared" / "reference"
+SAMPLE = REPO / "newsspider" / "dev" / "snapshot" / "site"
+SAMPLE_TRUTH = REPO / "newsspider" / "dev" / "snapshot" / "truth.jsonl"
 
 
 @dataclass
@@ -61,8 +64,7 @@ def _sample_dir_for(root: Path, url: str) -> Path:
 
 
 def sample_pages(notes: list[str]) -> list[LabeledPage]:
-    root = REFERENCE / "georgiatoday-sample"
-    truth = root / "truth.jsonl"
+    root, truth = SAMPLE, SAMPLE_TRUTH
     if not truth.is_file():
         notes.append(f"{truth} absent: sample set skipped")
         return []
@@ -90,7 +92,7 @@ def jnews_pages(notes: list[str]) -> list[LabeledPage]:
     out: list[LabeledPage] = []
     seen: set[str] = set()
     found_any = False
-    for root in (FIXTURES / "jnews-real", REFERENCE / "jnews-real"):
+    for root in (FIXTURES / "jnews-real",):
         labels = root / "labels.jsonl"
         if not labels.is_file():
             continue

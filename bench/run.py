@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""newsspider benchmarks: accuracy, extraction speed, crawl throughput & memory.
+"""newsspider benchmarks: accuracy, extraction speed, the crawl (throughput, CPU, memory).
 
-    python3 bench/run.py [--quick] [--parts accuracy,speed,crawl,archive] [--articles N]
-                         [--rounds R] [--peer-rounds R] [--no-write] [--no-setup]
+    python3 bench/run.py [--quick] [--parts accuracy,speed,crawl,archive] [--sizes SMALL,LARGE]
+                         [--crawl-rounds R] [--rounds R] [--peer-rounds R] [--no-setup]
+    python3 bench/run.py --publish        # bench/.work/RESULTS.md → bench/RESULTS.md
 
 Run with any Python ≥ 3.10: the first step creates ``bench/.work/venv`` (gitignored),
 installs the project's runtime dependencies (from pyproject.toml) and ``bench/requirements.txt``
 into it (peers one at a time; a peer that does not install is reported unavailable), then
-re-runs this script with that venv's Python. Prints tables and writes ``bench/RESULTS.md``.
+re-runs this script with that venv's Python. Prints the report and writes it to
+``bench/.work/RESULTS.md`` (``bench/.work/results.json``: every figure); the tracked
+``bench/RESULTS.md`` changes only with ``--publish`` (``make bench-results``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 WORK = BENCH / ".work"
+REPORT = WORK / "RESULTS.md"
+PUBLISHED = BENCH / "RESULTS.md"
 VENV = WORK / "venv"
 VENV_PY = VENV / "bin" / "python"
 
@@ -92,6 +97,15 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**met**" if ok else "**MISSED**")
 
 
+def fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def median(values: list[float]) -> float | None:
+    import statistics
+    return statistics.median(values) if values else None
+
+
 # --- parts ------------------------------------------------------------------------------
 def part_accuracy(pages, tools, out: list[str], goals: list[str]) -> dict:
     import accuracy
@@ -145,74 +159,120 @@ def part_speed(pages, tools, args, out: list[str], goals: list[str]) -> dict:
                      [[r["set"], r["page"], r["kb"], *[None if r.get(t) is None else r[t] * 1000 for t in res["tools"]],
                        (r.get("newsspider") or 0) / r["lxml floor"]] for r in res["rows"]]) + "\n\n</details>\n")
     ours = res["summary"].get("newsspider", {})
-    ratio = ours.get("ratio_total")
-    goals.append(f"| extraction CPU ≤ 3× lxml floor | {verdict(None if ratio is None else ratio <= 3.0)} "
-                 f"({ratio:.2f}× total, {ours.get('ratio_max', 0):.2f}× worst page) |" if ratio else
-                 "| extraction CPU ≤ 3× lxml floor | n/a |")
+    total, worst = ours.get("ratio_total"), ours.get("ratio_max")
+    goals.append(f"| extraction CPU ≤ 2.5× the bare lxml parse in total | "
+                 f"{verdict(None if total is None else total <= 2.5)} ({fmt(total)}×) |")
+    goals.append(f"| extraction CPU ≤ 3.5× the bare lxml parse on the worst page | "
+                 f"{verdict(None if worst is None else worst <= 3.5)} ({fmt(worst)}×) |")
     return res
 
 
 def part_crawl(args, out: list[str], goals: list[str]) -> dict:
     import crawl
 
-    res = crawl.run(args.articles, args.crawl_rounds)
-    ours = res["ours"]
-    out.append("## 3. Crawl throughput and memory\n")
-    out.append(f"Synthetic mirror: {res['n_articles']} articles (`tests/sitegen.py`), served by "
-               "`MirrorServer` on 127.0.0.1 in the bench process; each crawl in a subprocess, RSS sampled "
-               "every 50 ms with psutil; progress = requests served. Politeness off (no robots, no "
-               "AutoThrottle, no delay, 16 concurrent). Baseline = download-only spider replaying our "
-               f"crawl's exact request list, parsing nothing. Items in feed: {res['items_in_feed']}. "
-               f"{len(res['rounds'])} rounds, each ours then baseline; ratios are medians of the "
-               "per-round ratios (CPU speed on a shared VM drifts between minutes).\n")
+    small, large = args.sizes
+    res = crawl.run((small, large), args.crawl_rounds, incremental=not args.no_incremental)
+    out.append("## 3. The crawl: throughput, CPU per page, memory\n")
+    out.append(f"Generated mirrors of {small} and {large} articles (`tests/sitegen.py`), served by `MirrorServer` "
+               "on 127.0.0.1 in the bench process; each crawl in a subprocess (`bench/crawl_worker.py`), RSS "
+               "sampled every 50 ms with psutil, CPU = the crawl process's CPU time from start to finish "
+               "(imports excluded). Politeness off (no robots, no AutoThrottle, no delay, 16 concurrent). "
+               f"On the {small}-article mirror, {len(res['rounds'])} rounds of three crawls: **ours** "
+               "(`mode=full`, items exported, state recorded), **download-only** (replays our exact request "
+               "list, parses nothing) and **parse-only** (our spider whose article callback only parses the "
+               "page with lxml: no extraction, item, state or export). Ratios are taken within a round and "
+               "their median reported (CPU speed on a shared VM drifts between minutes).\n")
     rows = []
-    for number, pair in enumerate(res["rounds"], start=1):
-        runs = (("newsspider", pair["ours"]), ("download-only", pair["baseline"]), ("parse-only", pair["parse_only"]))
-        for name, r in runs:
-            rows.append([number, name, r["responses"], r["items"], r["elapsed"], r["pages_per_s"],
-                         r["cpu_ms_per_page"], r["peak_rss_mb"], *r["rss_at"].values()])
-    out.append(table(["round", "crawl", "responses", "items", "seconds", "pages/s", "crawler CPU ms/page",
+    for number, r in enumerate(res["rounds"], start=1):
+        for name, key in (("ours", "ours"), ("parse-only", "parse_only"), ("download-only", "download_only")):
+            c = r[key]
+            rows.append([number, name, c["responses"], c["items"], c["elapsed"], c["pages_per_s"],
+                         c["cpu_ms_per_page"], c["peak_rss_mb"], *c["rss_at"].values()])
+    big = res["large"]
+    rows.append([f"{large} articles", "ours", big["responses"], big["items"], big["elapsed"], big["pages_per_s"],
+                 big["cpu_ms_per_page"], big["peak_rss_mb"], *big["rss_at"].values()])
+    out.append(table(["round", "crawl", "responses", "items", "seconds", "pages/s", "CPU ms/page",
                       "peak RSS MiB", "RSS@25%", "RSS@50%", "RSS@75%", "RSS@100%"], rows) + "\n")
-    per_round = ", ".join(f"{r:.2f}" for r in res["throughput_ratios"])
-    out.append(f"Throughput ratio {res['throughput_ratio']:.2f}× (per round: {per_round}), "
-               f"peak RSS ratio {res['peak_rss_ratio']:.2f}×.\n")
-    ceiling = res.get("parse_only_ratio")
-    if ceiling:
-        out.append(f"Parse-only ceiling: {ceiling:.2f}× the download-only throughput (per round: "
-                   + ", ".join(f"{c:.2f}" for c in res["parse_only_ratios"] if c)
-                   + "). That crawl is ours with an article callback that only parses each page with "
-                   "lxml — no extraction, no item, no state, no export — and listings handled as "
-                   "usual: what any extraction built on a parsed tree can at best reach here.\n")
-    at = list(ours["rss_at"].values())
-    growth = (at[-1] - at[0]) / at[0] if at[0] else None
-    ceiling_note = f"; parse-only ceiling {ceiling:.2f}×" if ceiling else ""
-    goals.append(f"| crawl throughput ≥ 0.5× download-only | {verdict(res['throughput_ratio'] >= 0.5)} "
-                 f"({res['throughput_ratio']:.2f}×{ceiling_note}) |")
-    goals.append(f"| peak RSS ≤ 1.5× download-only | {verdict(res['peak_rss_ratio'] <= 1.5)} "
-                 f"({res['peak_rss_ratio']:.2f}×) |")
-    flat = verdict(growth is not None and growth <= 0.10)
-    goals.append(f"| RSS flat across the crawl (25%→100% growth ≤ 10%) | {flat} "
-                 f"({'n/a' if growth is None else f'{growth * 100:+.0f}%'}) |")
+    vs_parse = median(res["throughput_vs_parse_only"])
+    vs_download = median(res["throughput_vs_download_only"])
+    parse_ceiling = median(res["parse_only_vs_download_only"])
+    cpu = res["cpu_ms_per_page"]
+    out.append("Ratios on this machine (medians of the per-round ratios):\n")
+    out.append(table(["figure", "value", "per round"], [
+        ["throughput, ours / parse-only", vs_parse, ", ".join(f"{x:.2f}" for x in res["throughput_vs_parse_only"])],
+        ["throughput, ours / download-only", vs_download,
+         ", ".join(f"{x:.2f}" for x in res["throughput_vs_download_only"])],
+        ["throughput, parse-only / download-only", parse_ceiling,
+         ", ".join(f"{x:.2f}" for x in res["parse_only_vs_download_only"])],
+        ["CPU ms/page: ours / parse-only / download-only",
+         f"{cpu['ours']:.2f} / {cpu['parse_only']:.2f} / {cpu['download_only']:.2f}", ""],
+        ["CPU per page, parse-only / ours (the throughput ratio on an idle machine)", median(res["cpu_parse_vs_ours"]),
+         ", ".join(f"{x:.2f}" for x in res["cpu_parse_vs_ours"])],
+        [f"peak RSS, {large} / {small} articles (ours)",
+         res["rss_growth"], f"{res['peak_rss_large']:.1f} / {res['peak_rss_small']:.1f} MiB"],
+    ]) + "\n")
+    goals.append(f"| full crawl throughput ≥ 0.8× the parse-only crawl | {verdict(vs_parse and vs_parse >= 0.8)} "
+                 f"({fmt(vs_parse)}×; CPU ms/page ours {cpu['ours']:.2f}, parse-only {cpu['parse_only']:.2f}, "
+                 f"download-only {cpu['download_only']:.2f}) |")
+    goals.append(f"| full-crawl peak RSS at {large} articles ≤ 1.1× at {small} | {verdict(res['rss_growth'] <= 1.1)} "
+                 f"({res['rss_growth']:.2f}×: {res['peak_rss_large']:.1f} vs {res['peak_rss_small']:.1f} MiB) |")
+    part_incremental(res, out, goals)
     return res
+
+
+def part_incremental(res: dict, out: list[str], goals: list[str]) -> None:
+    """The unchanged incremental run at both sizes (``crawl.unchanged_incremental_run``)."""
+    runs = res.get("incremental") or {}
+    if len(runs) < 2:
+        return
+    (small, a), (large, b) = sorted(runs.items())
+    out.append("### Unchanged incremental run\n")
+    out.append("The cron run (`mode=incremental`) right after the full crawl, with its state, on the unchanged "
+               "mirror: it should cost the same whatever the size of the archive. Bytes of sitemaps = the "
+               "sitemap files the server sent in full (a 304 sends none).\n")
+    out.append(table(["articles", "requests", "sitemap requests", "items", "CPU s", "bytes downloaded",
+                      "sitemap bytes", "peak RSS MiB"],
+                     [[n, r["requests"], r["sitemap_requests"], r["items"], r["crawl_cpu"], r["response_bytes"],
+                       r["sitemap_bytes"], r["peak_rss_mb"]] for n, r in ((small, a), (large, b))]) + "\n")
+    req_ratio = b["requests"] / a["requests"] if a["requests"] else None
+    cpu_ratio = b["crawl_cpu"] / a["crawl_cpu"] if a["crawl_cpu"] else None
+    goals.append(f"| unchanged incremental run: requests at {large} ≤ 1.1× at {small} | "
+                 f"{verdict(req_ratio is not None and req_ratio <= 1.1)} ({fmt(req_ratio)}×: "
+                 f"{b['requests']} vs {a['requests']}) |")
+    goals.append(f"| unchanged incremental run: CPU at {large} ≤ 1.3× at {small} | "
+                 f"{verdict(cpu_ratio is not None and cpu_ratio <= 1.3)} ({fmt(cpu_ratio)}×: "
+                 f"{b['crawl_cpu']:.2f} vs {a['crawl_cpu']:.2f} s) |")
+    goals.append(f"| unchanged incremental run: sitemap bytes ≈ 0 (304s) | "
+                 f"{verdict(b['sitemap_bytes'] == 0 and a['sitemap_bytes'] == 0)} "
+                 f"({a['sitemap_bytes']} and {b['sitemap_bytes']} bytes) |")
 
 
 # --- main -------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small run (~1-2 min): 300 articles, few rounds")
+    parser.add_argument("--quick", action="store_true",
+                        help="short run (~2 min): mirrors of 300 and 1500 articles, one crawl round, few speed rounds")
     parser.add_argument("--parts", default="accuracy,speed,crawl,archive")
-    parser.add_argument("--articles", type=int, default=None, help="synthetic articles for the crawl (default 2500)")
+    parser.add_argument("--sizes", default=None,
+                        help="articles of the two generated mirrors, SMALL,LARGE (default 2000,10000)")
     parser.add_argument("--crawl-rounds", type=int, default=None,
-                        help="pairs of crawls, ours then baseline (default 3; 1 with --quick)")
+                        help="rounds of ours/download-only/parse-only on the small mirror (default 5; 1 with --quick)")
+    parser.add_argument("--no-incremental", action="store_true", help="skip the unchanged incremental runs")
     parser.add_argument("--rounds", type=int, default=None, help="speed rounds for floor/ours (default 40)")
     parser.add_argument("--peer-rounds", type=int, default=None, help="speed rounds for peers (default 8)")
-    parser.add_argument("--no-write", action="store_true", help="print only, do not write bench/RESULTS.md")
+    parser.add_argument("--output", default=str(REPORT), help=f"report file (default {REPORT.relative_to(REPO)})")
+    parser.add_argument("--publish", action="store_true",
+                        help=f"copy the last report ({REPORT.relative_to(REPO)}) to bench/RESULTS.md, run nothing")
     parser.add_argument("--no-setup", action="store_true", help="use the current Python as is")
-    parser.add_argument("--output", default=str(BENCH / "RESULTS.md"))
     args = parser.parse_args(argv)
-    args.articles = args.articles or (300 if args.quick else 2500)
+    if args.publish:
+        return publish()
+    sizes = args.sizes or ("300,1500" if args.quick else "2000,10000")
+    args.sizes = tuple(int(n) for n in sizes.split(","))
+    if len(args.sizes) != 2 or not 0 < args.sizes[0] < args.sizes[1]:
+        parser.error("--sizes takes two article counts, SMALL,LARGE, the small one first")
     args.rounds = args.rounds or (8 if args.quick else 40)
-    args.crawl_rounds = args.crawl_rounds or (1 if args.quick else 3)
+    args.crawl_rounds = args.crawl_rounds or (1 if args.quick else 5)
     args.peer_rounds = args.peer_rounds or (3 if args.quick else 8)
     command = "python3 bench/run.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(
         a for a in (sys.argv[1:] if argv is None else argv) if a != "--no-setup"))
@@ -220,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     failed_peers: dict[str, str] = {}
     if not args.no_setup and not in_bench_venv():
         failed_peers = setup()
-        env = dict(os.environ, NEWSSPIDER_BENCH_COMMAND=command,
+        env = dict(os.environ, NEWSSPIDER_BENCH_COMMAND=os.environ.get("NEWSSPIDER_BENCH_COMMAND", command),
                    NEWSSPIDER_BENCH_FAILED=json.dumps(failed_peers))
         return subprocess.run([str(VENV_PY), str(Path(__file__).resolve()), *(sys.argv[1:] if argv is None else argv),
                                "--no-setup"], env=env, cwd=REPO, check=False).returncode
@@ -263,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     out: list[str] = []
-    goals: list[str] = ["| goal (issue 5) | result |", "|---|---|"]
+    goals: list[str] = ["| goal (issues 5, 11) | result |", "|---|---|"]
     results: dict = {}
     if "accuracy" in parts:
         print("accuracy …", file=sys.stderr, flush=True)
@@ -272,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         print("speed …", file=sys.stderr, flush=True)
         results["speed"] = part_speed(pages, tools, args, out, goals)
     if "crawl" in parts:
-        print(f"crawl ({args.articles} articles) …", file=sys.stderr, flush=True)
+        print(f"crawl ({args.sizes[0]} and {args.sizes[1]} articles) …", file=sys.stderr, flush=True)
         results["crawl"] = part_crawl(args, out, goals)
     if "archive" in parts:  # issue 10: bench/archive.py
         import archive as archive_bench
@@ -283,10 +343,22 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     text = "\n".join([*head, "## Goals\n", *goals, "", *out, f"_Total bench time: {elapsed:.0f} s._", ""])
     print(text)
+    WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    if not args.no_write:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(f"wrote {args.output} (`make bench-results` copies it to {PUBLISHED.relative_to(REPO)})", file=sys.stderr)
+    return 0
+
+
+def publish() -> int:
+    """``make bench-results``: the last report becomes the tracked ``bench/RESULTS.md``."""
+    if not REPORT.is_file():
+        print(f"no report in {REPORT.relative_to(REPO)}: run `make bench` first", file=sys.stderr)
+        return 1
+    text = REPORT.read_text(encoding="utf-8")
+    PUBLISHED.write_text(text, encoding="utf-8")
+    stamp = next((line for line in text.splitlines() if line.startswith("- date:")), "")
+    print(f"wrote {PUBLISHED.relative_to(REPO)} from {REPORT.relative_to(REPO)} ({stamp[2:]})", file=sys.stderr)
     return 0
 
 

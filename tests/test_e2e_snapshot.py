@@ -1,8 +1,8 @@
 """End to end: the real ``scrapy crawl`` on the bundled snapshot reproduces truth.jsonl.
 
-``demo/site`` is the public georgiatoday.ge sample (home, a category with page 2, four
+``newsspider/dev/snapshot/site`` is the public georgiatoday.ge sample (home, a category with page 2, four
 articles — one in two pages, one Georgian with a percent-encoded slug — a static page,
-robots.txt, sitemaps, feed); ``demo/truth.jsonl`` holds the exact expected items.  Related
+robots.txt, sitemaps, feed); its ``truth.jsonl`` holds the exact expected items.  Related
 posts and most listing entries point at articles that are not in the sample: dead links.
 """
 

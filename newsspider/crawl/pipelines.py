@@ -17,6 +17,7 @@ from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from newsspider.crawl.stats import STAT
+from newsspider.urls import url_key
 
 STAT_PREFIX = f"{STAT}/dropped"
 
@@ -58,15 +59,15 @@ class DropDuplicates(_CountingPipeline):
 
     def __init__(self, stats: StatsCollector | None) -> None:
         super().__init__(stats)
-        self.urls: set[str] = set()
+        self.urls: set[int] = set()  # url_key() of the URLs emitted
         self.post_ids: set[int] = set()
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         adapter = ItemAdapter(item)
-        url, post_id = adapter.get("url"), adapter.get("post_id")
+        url, post_id = url_key(str(adapter.get("url"))), adapter.get("post_id")
         if url in self.urls or (post_id is not None and post_id in self.post_ids):
             raise self.drop(adapter, "duplicate")
-        self.urls.add(str(url))
+        self.urls.add(url)
         if post_id is not None:
             self.post_ids.add(post_id)
         return item

@@ -2,10 +2,11 @@
 
 ``ArticlePage`` wraps a parsed page (a parsel ``Selector``) and answers "is this an
 article?" and "what is its title / published / body / …?".  It returns *raw* values
-(strings as the page has them, lists, ``None``); ``newsspider.normalize.ArticleLoader``
+(strings as the page has them, lists, ``None``); ``newsspider.extraction.loader``
 normalizes them.  The head (meta tags, links, JSON-LD scripts) and the landmarks (the
-article column, its header, title, content and featured-image slot) are found once in
-``__init__``, the JSON-LD is parsed once on first use; field methods only look inside them.
+article column, then its header, title, content and featured-image slot in one walk) are
+found once in ``__init__``, the JSON-LD is parsed once on first use; field methods only
+look inside them.
 
 Source order per field (see README "Fields"): Yoast JSON-LD graph → meta tags → visible
 JNews markup → other JSON-LD (JNews's own ``"@type": "article"`` script and other SEO
