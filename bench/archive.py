@@ -8,7 +8,7 @@
    ``MirrorServer``; pages/s = responses / wall time, peak RSS sampled every 50 ms.  Rounds
    alternate on/off (a shared VM's CPU speed drifts); ratios are medians of per-round ratios.
 2. *Disk use*: the run's ``.warc.gz`` bytes per exported article (and per 1,000).
-3. *Re-extraction* of that archive: ``newsspider.rebuild.reextract`` with ``jobs=1`` and
+3. *Re-extraction* of that archive: ``newsspider.offline.reextract`` with ``jobs=1`` and
    ``jobs=2`` (articles/s, wall time), next to the *floor* measured in the same run: reading
    the same WARC records (warcio, every record's content) and ``lxml.html.fromstring`` on
    each archived article page, nothing else.
@@ -121,7 +121,7 @@ def floor(files: list[Path]) -> tuple[float, int]:
 
 
 def reextract(files: list[Path], jobs: int, workdir: Path) -> dict[str, Any]:
-    from newsspider.rebuild import reextract as run
+    from newsspider.offline import reextract as run
 
     out = workdir / f"reextract-j{jobs}.jsonl"
     self_before = resource.getrusage(resource.RUSAGE_SELF)

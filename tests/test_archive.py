@@ -31,18 +31,18 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsspider import rebuild
+from newsspider import offline
 from newsspider.crawl.archive import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
     POST_PAGE_HEADER,
     WarcArchive,
-    _Fetch,
     complete_members,
     http_response_headers,
     payload_digest,
     recover_archive_parts,
 )
+from newsspider.crawl.archive.format import _Fetch
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 from newsspider.extraction.loader import FIELD_PROCESSORS
 from newsspider.normalize import clean_text
@@ -224,7 +224,7 @@ def test_reextract_reproduces_the_crawl_exactly(crawls: Crawls, schema_validator
 
 def test_reextract_whole_archive_gives_latest_versions(crawls: Crawls, tmp_path: Path) -> None:
     out = tmp_path / "latest.jsonl"
-    outcome = rebuild.reextract([crawls.archive], out, jobs=1)
+    outcome = offline.reextract([crawls.archive], out, jobs=1)
     latest = read_jsonl(out)
     assert outcome.stats["newsspider/reextract/articles"] == N_ARTICLES + 3
     assert without_crawled_at(latest) == without_crawled_at(read_jsonl(crawls.tmp / "fresh" / "out" / "run4.jsonl"))
@@ -233,7 +233,7 @@ def test_reextract_whole_archive_gives_latest_versions(crawls: Crawls, tmp_path:
     assert next(i for i in latest if i["url"] == edited) == crawled_v2
 
     every = tmp_path / "all.jsonl"
-    rebuild.reextract([crawls.archive], every, jobs=1, all_versions=True)
+    offline.reextract([crawls.archive], every, jobs=1, all_versions=True)
     versions = Counter(i["url"] for i in read_jsonl(every))
     assert sum(versions.values()) == N_ARTICLES + 3 + 1
     assert versions[edited] == 2 and set(versions.values()) == {1, 2}
@@ -250,7 +250,7 @@ def test_changed_extraction_rule_rebuilds_offline(crawls: Crawls, tmp_path: Path
     monkeypatch.setitem(FIELD_PROCESSORS, "title", (lambda value: (clean_text(value) or "").upper() or None,
                                                     FIELD_PROCESSORS["title"][1]))
     out = tmp_path / "upper.jsonl"
-    rebuild.reextract(crawls.runs["run1"], out, jobs=1)
+    offline.reextract(crawls.runs["run1"], out, jobs=1)
     crawled = {i["url"]: i for i in read_jsonl(crawls.out("run1"))}
     rebuilt = read_jsonl(out)
     assert len(rebuilt) == N_ARTICLES
@@ -311,7 +311,7 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     exported_at_kill = {json.loads(line)["url"] for line in jsonl_part.read_text("utf-8").splitlines()
                         if line.endswith("}")}
     at_kill = tmp_path / "at-kill.jsonl"
-    rebuild.reextract([archive], at_kill, jobs=1)
+    offline.reextract([archive], at_kill, jobs=1)
     assert exported_at_kill and exported_at_kill <= {i["url"] for i in read_jsonl(at_kill)}
     with MirrorServer(site.root) as server:
         crawl(server.base_url, tmp_path, "rerun", "-s", f"FEEDS={feeds}", state=state, archive=archive,
@@ -335,7 +335,7 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     assert killed_items and killed_items <= killed_archive, killed_items - killed_archive
     # and the archives rebuild the dataset
     rebuilt = tmp_path / "rebuilt.jsonl"
-    rebuild.reextract([archive], rebuilt, jobs=1)
+    offline.reextract([archive], rebuilt, jobs=1)
     assert sorted(i["url"] for i in read_jsonl(rebuilt)) == sorted(site.article_urls)
 
 
@@ -464,7 +464,7 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
 def test_decoded_body_headers_say_so() -> None:
     raw = ((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip"), (b"Content-Length", b"120"),
            (b"Vary", b"Accept-Encoding"))
-    fetch = _Fetch(at=rebuild.warc_datetime("2026-01-01T00:00:00Z"), protocol="HTTP/1.1", headers=raw,
+    fetch = _Fetch(at=offline.warc_datetime("2026-01-01T00:00:00Z"), protocol="HTTP/1.1", headers=raw,
                    method="GET", request_headers=())
     http = http_response_headers(fetch, b"x" * 500, decoded_encoding=True, status=200)
     assert http.to_str().splitlines() == [
@@ -496,7 +496,7 @@ def test_reextract_joins_multi_page_posts(tmp_path: Path) -> None:
                                                           length=len(body), http_headers=http,
                                                           warc_headers_dict=fields))
     out = tmp_path / "post.jsonl"
-    rebuild.reextract([path], out, jobs=1)
+    offline.reextract([path], out, jobs=1)
     [item] = read_jsonl(out)
     expected = {k: v for k, v in case.items() if not k.startswith("_")}
     assert {k: item[k] for k in expected} == expected
@@ -506,7 +506,7 @@ def test_reextract_joins_multi_page_posts(tmp_path: Path) -> None:
     with path.open("rb") as fh:
         first_member = next(iter(complete_members(fh)))
     alone.write_bytes(path.read_bytes()[:first_member])
-    outcome = rebuild.reextract([alone], tmp_path / "alone.jsonl", jobs=1)
+    outcome = offline.reextract([alone], tmp_path / "alone.jsonl", jobs=1)
     assert read_jsonl(tmp_path / "alone.jsonl") == []
     assert outcome.stats["newsspider/reextract/skipped/multipage_incomplete"] == 1
 
@@ -527,7 +527,7 @@ class FakeTTY(BytesIO):
 def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> None:
     now = [0.0]
     tty = FakeTTY()
-    progress = rebuild.Progress(stream=tty, clock=lambda: now[0])  # type: ignore[arg-type]
+    progress = offline.Progress(stream=tty, clock=lambda: now[0])  # type: ignore[arg-type]
     progress.start(4000)
     now[0] = 2.0
     progress.scanned(64, 1000)  # a quarter of the input read in 2 s
@@ -537,9 +537,9 @@ def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> Non
     assert "\r" in tty.text and tty.text.endswith("\n")
     assert "reextract: 64 records read (25%), 30 articles, 15 articles/s, ETA 0:06" in tty.text
 
-    caplog.set_level("INFO", logger="newsspider.rebuild")
+    caplog.set_level("INFO", logger="newsspider.offline")
     now[0] = 0.0
-    log = rebuild.Progress(stream=BytesIO(), interval=10, clock=lambda: now[0])  # type: ignore[arg-type]
+    log = offline.Progress(stream=BytesIO(), interval=10, clock=lambda: now[0])  # type: ignore[arg-type]
     log.start(1000)
     now[0] = 5.0
     log.scanned(128, 200)  # before the interval: no line
@@ -575,11 +575,11 @@ def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> 
 
     def rebuilt(**options: Any) -> list[dict[str, Any]]:
         out = tmp_path / "out.jsonl"
-        rebuild.reextract([tmp_path], out, jobs=1, **options)
+        offline.reextract([tmp_path], out, jobs=1, **options)
         return read_jsonl(out)
 
     def seconds(date: str) -> str:
-        return rebuild.warc_datetime(date).isoformat(timespec="seconds")
+        return offline.warc_datetime(date).isoformat(timespec="seconds")
 
     dates: list[str] = []
     dates.append(run("full"))
@@ -597,7 +597,7 @@ def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> 
     alone.mkdir()
     newest = sorted(tmp_path.glob("*.warc.gz"))[-1]
     (alone / newest.name).write_bytes(newest.read_bytes())
-    outcome = rebuild.reextract([alone], tmp_path / "none.jsonl", jobs=1)
+    outcome = offline.reextract([alone], tmp_path / "none.jsonl", jobs=1)
     assert read_jsonl(tmp_path / "none.jsonl") == []
     assert outcome.stats["newsspider/reextract/skipped/missing_revisit_original"] == 1
 

@@ -17,7 +17,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from newsspider.rebuild import UnreadableInput, compact
+from newsspider.offline import UnreadableInput, compact
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 PATH: WARC files (``.warc.gz``) or directories of them (``archive/georgiatoday/``).  Runs the
 current extraction, loader and item pipelines over the archived article pages (see
-``newsspider.rebuild``) and writes the same JSON Lines as the crawl.  Exit status 1 with an
+``newsspider.offline``) and writes the same JSON Lines as the crawl.  Exit status 1 with an
 ``error:`` line when an input cannot be read; 2 on bad usage.
 """
 
@@ -18,7 +18,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from newsspider.rebuild import Progress, UnreadableInput, reextract
+from newsspider.offline import Progress, UnreadableInput, reextract
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,97 @@
+"""WARC archive of every page the spider parses (issue 10): crawl once, re-extract forever.
+
+``WarcArchive`` (an extension) and ``WarcArchiveMiddleware`` (a spider middleware that hands
+it exactly the responses reaching a callback) write one ``<UTC timestamp>.warc.gz`` per run
+into ``NEWSSPIDER_ARCHIVE_DIR`` — only in a real crawl (``NEWSSPIDER_CRAWL_COMMAND`` true)
+and only when that directory setting is not empty.
+
+Format (WARC/1.1, written with warcio, one gzip member per record):
+
+* one ``warcinfo`` record: software and versions, spider arguments, settings that matter;
+* per parsed response a ``request`` record and a ``response`` record: the HTTP status line
+  and headers as received (Scrapy's header-name case), the body as served after transfer
+  and content decoding.  When the stored body is not the bytes on the wire, the headers say
+  so the way Common Crawl does: ``Transfer-Encoding``/``Content-Encoding``/``Content-Length``
+  become ``X-Crawler-Transfer-Encoding``/``X-Crawler-Content-Encoding``/
+  ``X-Crawler-Content-Length`` and ``Content-Length`` is the stored payload's length;
+* ``WARC-Date`` is the fetch time (the ``response_downloaded`` signal), microseconds;
+* a payload already archived (same ``WARC-Payload-Digest``, this run or an earlier one) is a
+  ``revisit`` record, profile ``identical-payload-digest``, pointing at the original;
+* project fields: ``X-Newsspider-Canonical-URI`` (the ``https://georgiatoday.ge/...`` URL a
+  mirror's ``WARC-Target-URI`` stands for), ``X-Newsspider-Callback`` (the spider callback
+  that parsed it: ``parse_article``, ``parse_listing`` …) and ``X-Newsspider-Post-Page``
+  (``2``, ``3`` … for the further pages of a multi-page post).
+
+Writing: the reactor thread only hashes the body and decides response or revisit; one
+writer thread builds the records (warcio), gzips them and appends them to the file with one
+unbuffered ``write`` (zlib and hashlib release the GIL).  The middleware lets requests
+through at once but holds a callback's items until that response's records are written.
+
+Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (in the
+OS after every record: ``kill -9`` loses at most the record being written, and never one
+whose item was exported; locked with ``flock`` while the run lives), and ``finish()``
+fsyncs and renames it — the lead's commit point calls it before committing the state.
+``recover_archive_parts()`` turns the ``.part`` of a dead run into a readable ``.warc.gz``,
+dropping a cut-off last record.  A write error is a WARNING, ``newsspider/archive/failed``
+and ``WarcArchive.failed``; the crawl goes on without archiving.
+
+Digest index: ``<archive dir>/digests.sqlite3`` maps each archived payload digest to the
+first response record holding it (URI, date, file).  It is only a cache of the archives:
+files not yet in it (a recovered ``.part``, a copied-in archive, a deleted index) are
+scanned when the extension starts, files gone from the directory forgotten; a finished
+file's digests are added by ``finish()``.
+
+Modules: ``writer`` (the ``WarcArchive`` extension: the run's file, the writer thread,
+``finish()``), ``middleware`` (``WarcArchiveMiddleware``), ``format`` (header names and the
+WARC records of a fetch), ``files`` (file names, directory fsync), ``recovery``
+(``recover_archive_parts``), ``digests`` (``DigestIndex``), ``reading`` (the complete gzip
+members of a file, for recovery and ``scrapy reextract``).  The names other code uses are
+importable from this package (the settings name ``newsspider.crawl.archive.WarcArchive``
+and ``newsspider.crawl.archive.WarcArchiveMiddleware``).
+"""
+
+from newsspider.crawl.archive.digests import INDEX_NAME, DigestIndex, response_digests
+from newsspider.crawl.archive.files import PART_SUFFIX, WARC_SUFFIX
+from newsspider.crawl.archive.format import (
+    CALLBACK_HEADER,
+    CANONICAL_HEADER,
+    FETCHED_AT,
+    INFO_BASE_URL,
+    INFO_CANONICAL,
+    POST_PAGE_HEADER,
+    fetched_at,
+    http_request_headers,
+    http_response_headers,
+    payload_digest,
+    warc_date,
+)
+from newsspider.crawl.archive.middleware import WarcArchiveMiddleware
+from newsspider.crawl.archive.reading import complete_members
+from newsspider.crawl.archive.recovery import recover_archive_parts
+from newsspider.crawl.archive.writer import GZIP_LEVEL, INFO_SETTINGS, STAT_PREFIX, WarcArchive
+
+__all__ = [
+    "CALLBACK_HEADER",
+    "CANONICAL_HEADER",
+    "FETCHED_AT",
+    "GZIP_LEVEL",
+    "INDEX_NAME",
+    "INFO_BASE_URL",
+    "INFO_CANONICAL",
+    "INFO_SETTINGS",
+    "PART_SUFFIX",
+    "POST_PAGE_HEADER",
+    "STAT_PREFIX",
+    "WARC_SUFFIX",
+    "DigestIndex",
+    "WarcArchive",
+    "WarcArchiveMiddleware",
+    "complete_members",
+    "fetched_at",
+    "http_request_headers",
+    "http_response_headers",
+    "payload_digest",
+    "recover_archive_parts",
+    "response_digests",
+    "warc_date",
+]

@@ -1,0 +1,124 @@
+"""The crawl's own extraction over archived pages: ``extract_task`` (a worker's job, one
+candidate page 1) and ``extract_entry`` (a multi-page post or an unresolved revisit, with
+the whole archive indexed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from scrapy.http import Response, TextResponse
+
+from newsspider.extraction import ArticlePage, NotAnArticle
+from newsspider.extraction.loader import load_article
+from newsspider.items import ArticleItem
+from newsspider.offline.reader import Reader, make_response
+from newsspider.offline.scan import Archive, Entry, Task
+from newsspider.urls import OriginMap
+
+
+def warc_datetime(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def next_page_of_post(pages: Sequence[ArticlePage]) -> str | None:
+    """URL of page N+1 of a multi-page post, as the spider follows it."""
+    wanted = str(len(pages) + 1)
+    for href in pages[-1].page_links():
+        if href.strip().rstrip("/").rsplit("/", 1)[-1] == wanted:
+            return href
+    return None
+
+
+@dataclass
+class Result:
+    """What one candidate record gave: an item, or why not."""
+
+    seq: int
+    item: ArticleItem | None = None
+    skipped: str | None = None  # not_article reason / later_page / missing_revisit / ...
+    fetched: str = ""  # WARC-Date of the last page
+    file: int = 0
+    deferred: bool = False
+
+
+def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> Entry | None:
+    """The archived record of page ``number`` of a post whose previous page is ``after``:
+    the first one fetched after it in the same run, else the nearest in time."""
+    options = [e for e in archive.by_canonical.get(canonical, ()) if 200 <= e.status < 300]
+    if not options:
+        return None
+    same_run = [e for e in options if e.file == after.file and e.seq > after.seq]
+    if same_run:
+        return min(same_run, key=lambda e: e.seq)
+    return min(options, key=lambda e: abs(warc_datetime(e.date).timestamp() - warc_datetime(after.date).timestamp()))
+
+
+def _first_page(entry: Entry, response: Response | None, origins: OriginMap,
+                result: Result) -> ArticlePage | None:
+    if response is None:
+        result.skipped = "missing_revisit_original"
+        return None
+    if not isinstance(response, TextResponse):
+        result.skipped = "not_html"
+        return None
+    page = ArticlePage.from_response(response, origins.to_canonical(response.url))
+    try:
+        page.check_article()
+    except NotAnArticle as exc:
+        result.skipped = exc.reason
+        return None
+    if page.page_number() > 1:
+        result.skipped = "later_page"
+        return None
+    return page
+
+
+def extract_task(task: Task) -> Result:
+    """A worker's job: the item of a single-page post; a multi-page post (its further
+    pages may be anywhere in the archive) or an unresolved revisit is ``deferred`` to
+    ``extract_entry`` once the whole archive is indexed."""
+    entry = task.entry
+    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
+    if task.body is None:
+        result.deferred = True
+        return result
+    page = _first_page(entry, make_response(entry, task.headers, task.body), task.origins, result)
+    if page is None:
+        return result
+    if next_page_of_post([page]) is not None:
+        result.deferred = True
+        return result
+    result.item = load_article([page], task.origins, crawled_at=warc_datetime(entry.date))
+    return result
+
+
+def extract_entry(reader: Reader, entry: Entry) -> Result:
+    """The item of the post whose page 1 is ``entry``, further pages joined from the
+    archive (the first fetched after the previous page in the same run)."""
+    archive = reader.archive
+    origins = archive.origins[entry.file]
+    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
+    page = _first_page(entry, reader.response(entry), origins, result)
+    if page is None:
+        return result
+    pages = [page]
+    last = entry
+    while (href := next_page_of_post(pages)) is not None:
+        if not origins.is_site(href):
+            break
+        try:
+            canonical = origins.to_canonical(href)
+        except ValueError:
+            break
+        following = _later_page(archive, canonical, last, len(pages) + 1)
+        more = reader.response(following) if following is not None else None
+        if following is None or not isinstance(more, TextResponse):
+            result.skipped = "multipage_incomplete"
+            return result
+        pages.append(ArticlePage.from_response(more, origins.to_canonical(more.url)))
+        last = following
+    result.item = load_article(pages, origins, crawled_at=warc_datetime(last.date))
+    result.fetched = last.date
+    return result

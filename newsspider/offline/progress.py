@@ -1,0 +1,69 @@
+"""``reextract`` progress: a live line on a TTY, an INFO log line otherwise."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import IO
+
+logger = logging.getLogger(__name__)
+
+
+class Progress:
+    """Records read, articles extracted, rate and ETA (from the bytes of the inputs read): a
+    live line on a TTY, an INFO log line every ``interval`` seconds otherwise."""
+
+    def __init__(self, stream: IO[str] | None = None, interval: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = 0.2 if self.tty else interval
+        self.clock = clock
+        self.started = clock()
+        self.last = self.started
+        self.records = 0
+        self.total_bytes = 0
+        self.read_bytes = 0
+        self.pages = 0
+        self.articles = 0
+
+    def start(self, total_bytes: int) -> None:
+        self.started = self.last = self.clock()
+        self.total_bytes = total_bytes
+
+    def scanned(self, records: int, read_bytes: int) -> None:
+        self.records = records
+        self.read_bytes = read_bytes
+        if records % 64 == 0:
+            self._maybe_show()
+
+    def extracted(self, article: bool) -> None:
+        self.pages += 1
+        self.articles += article
+        self._maybe_show()
+
+    def line(self) -> str:
+        elapsed = max(self.clock() - self.started, 1e-9)
+        share = self.read_bytes / self.total_bytes if self.total_bytes else 0.0
+        eta = elapsed * (1 - share) / share if share > 0 else 0.0
+        return (f"reextract: {self.records} records read ({share:.0%}), {self.articles} articles, "
+                f"{self.articles / elapsed:.0f} articles/s, ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+
+    def _maybe_show(self) -> None:
+        if self.clock() - self.last >= self.interval:
+            self._show()
+
+    def _show(self) -> None:
+        self.last = self.clock()
+        if self.tty:
+            self.stream.write("\r" + self.line() + "\x1b[K")
+            self.stream.flush()
+        else:
+            logger.info(self.line())
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\r" + self.line() + "\x1b[K\n")
+            self.stream.flush()

@@ -1,0 +1,214 @@
+"""Reading the archives once, in order: every ``response``/``revisit`` record indexed into an
+``Archive`` (``Entry``: position, URIs, date, payload digest, callback), each candidate
+page 1 yielded as a ``Task`` with its headers and payload for a worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeaders
+
+from newsspider.crawl.archive import (
+    CALLBACK_HEADER,
+    CANONICAL_HEADER,
+    INFO_BASE_URL,
+    INFO_CANONICAL,
+    PART_SUFFIX,
+    POST_PAGE_HEADER,
+    complete_members,
+)
+from newsspider.offline.files import UnreadableInput, warc_files
+from newsspider.urls import OriginMap
+
+if TYPE_CHECKING:
+    from newsspider.offline.progress import Progress
+    from newsspider.offline.reader import Reader
+
+logger = logging.getLogger(__name__)
+
+
+#: Callbacks whose responses may be article pages (records without the header: any HTML).
+ARTICLE_CALLBACKS = frozenset({"parse_article", "parse_recheck"})
+_LOADER = ArcWarcRecordLoader()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One archived response (or revisit) record."""
+
+    seq: int  # position over all inputs, in archive order
+    file: int  # index into Archive.files
+    offset: int
+    kind: str  # "response" or "revisit"
+    target: str  # WARC-Target-URI (the fetched URL)
+    canonical: str  # the canonical URL it stands for
+    date: str  # WARC-Date
+    digest: str
+    callback: str | None
+    post_page: int | None
+    status: int
+    html: bool
+    refers_to: str | None = None  # revisit: target URI of the original
+
+
+@dataclass
+class Archive:
+    files: list[Path] = field(default_factory=list)
+    origins: list[OriginMap] = field(default_factory=list)  # per file
+    incremental: set[int] = field(default_factory=set)  # files of incremental runs
+    entries: list[Entry] = field(default_factory=list)
+    by_digest: dict[str, Entry] = field(default_factory=dict)  # first response record per payload
+    by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
+    records: int = 0
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        if entry.kind == "response" and entry.digest:
+            self.by_digest.setdefault(entry.digest, entry)
+        self.by_canonical.setdefault(entry.canonical, []).append(entry)
+
+    @staticmethod
+    def is_candidate(status: int, post_page: int | None, callback: str | None, html: bool) -> bool:
+        """May be page 1 of an article, as the crawl handed it to its article callback."""
+        return 200 <= status < 300 and not post_page and (callback in ARTICLE_CALLBACKS if callback else html)
+
+
+def _info_fields(payload: bytes) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in payload.decode("utf-8", "replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip().lower()] = value.strip()
+    return fields
+
+
+def _origins_from_info(fields: dict[str, str]) -> OriginMap | None:
+    try:
+        return OriginMap(fields.get(INFO_CANONICAL) or OriginMap.canonical,
+                         fields.get(INFO_BASE_URL) or fields.get(INFO_CANONICAL) or OriginMap.fetch)
+    except ValueError:
+        return None
+
+
+@dataclass
+class Task:
+    """A candidate page 1 with what the scan read of it, for a worker."""
+
+    entry: Entry
+    headers: list[tuple[str, str]]
+    body: bytes | None  # None: a revisit whose original was not read yet
+    origins: OriginMap
+
+
+def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress | None = None,
+               reader: Reader | None = None) -> Iterator[Task]:
+    """Read the inputs once, in order: index every response/revisit record into
+    ``archive`` and yield each candidate page 1 with its headers and payload.  Raises
+    ``UnreadableInput`` naming the file when one cannot be read."""
+    files = warc_files(paths)
+    if progress is not None:
+        progress.start(sum(path.stat().st_size for path in files))
+    seq = 0
+    done_bytes = 0
+    for path in files:
+        index = len(archive.files)
+        archive.files.append(path)
+        archive.origins.append(OriginMap())
+        records_before = archive.records
+        try:
+            with path.open("rb") as fh:
+                source: IO[bytes] | _Prefix = fh
+                if path.name.endswith(PART_SUFFIX):
+                    # a run still writing it, or killed: its complete records only
+                    ends = list(complete_members(fh))
+                    fh.seek(0)
+                    source = _Prefix(fh, ends[-1] if ends else 0)
+                    logger.warning("Unfinished archive %s (a crawl is running or was killed; the next crawl "
+                                   "recovers it): reading its %d complete records", path, len(ends))
+                # HTTP headers are parsed below, only where they are needed (a third of
+                # the reading time went into parsing every request and listing record's)
+                iterator = ArchiveIterator(source, no_record_parse=True)
+                for record in iterator:
+                    if record.format != "warc":  # warcio reads anything as an ARC record
+                        raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset "
+                                              f"{iterator.get_record_offset()})")
+                    archive.records += 1
+                    if progress is not None:
+                        progress.scanned(archive.records, done_bytes + fh.tell())
+                    kind = record.rec_type
+                    if kind == "warcinfo" and archive.records == records_before + 1:
+                        info = _info_fields(record.content_stream().read())
+                        archive.origins[index] = _origins_from_info(info) or OriginMap()
+                        if info.get("spider-mode") == "incremental":
+                            archive.incremental.add(index)
+                        continue
+                    if kind not in ("response", "revisit"):
+                        continue
+                    headers = record.rec_headers
+                    target = headers.get_header("WARC-Target-URI") or ""
+                    page = headers.get_header(POST_PAGE_HEADER)
+                    callback = headers.get_header(CALLBACK_HEADER)
+                    post_page = int(page) if page and page.isdigit() else None
+                    http: StatusAndHeaders | None = None
+                    status, html = 200, False  # reached a callback: Scrapy's HttpErrorMiddleware let it pass
+                    if callback is None or (callback in ARTICLE_CALLBACKS and not post_page):
+                        http = _LOADER.load_http_headers(kind, target, record.raw_stream, record.length)
+                        if http is None:
+                            continue
+                        record.http_headers = http  # content_stream() decodes by them
+                        try:
+                            status = int(http.get_statuscode() or 0)
+                        except ValueError:
+                            status = 0
+                        html = "html" in (http.get_header("Content-Type") or "").lower()
+                    candidate = http is not None and Archive.is_candidate(status, post_page, callback, html)
+                    # the payload before the offset: warcio finds the offset by reading to the end
+                    body = record.content_stream().read() if candidate and kind == "response" else None
+                    entry = Entry(
+                        seq=seq, file=index, offset=iterator.get_record_offset(), kind=kind, target=target,
+                        canonical=headers.get_header(CANONICAL_HEADER) or target,
+                        date=headers.get_header("WARC-Date") or "",
+                        digest=headers.get_header("WARC-Payload-Digest") or "",
+                        callback=callback, post_page=post_page, status=status, html=html,
+                        refers_to=headers.get_header("WARC-Refers-To-Target-URI"),
+                    )
+                    seq += 1
+                    archive.add(entry)
+                    if not candidate:
+                        continue
+                    if kind == "revisit":
+                        original = archive.by_digest.get(entry.digest)
+                        body = reader.payload(original) if reader is not None and original is not None else None
+                    assert http is not None
+                    yield Task(entry, list(http.headers), body, archive.origins[index])
+        except UnreadableInput:
+            raise
+        except Exception as exc:  # warcio/zlib/OS errors: the file is not a readable WARC
+            raise UnreadableInput(f"{path}: not a readable WARC file ({type(exc).__name__}: {exc})") from exc
+        if archive.records == records_before and not path.name.endswith(PART_SUFFIX):
+            raise UnreadableInput(f"{path}: not a readable WARC file (no records)")
+        done_bytes += path.stat().st_size
+
+
+class _Prefix:
+    """The first ``limit`` bytes of a file, for warcio (the complete records of a .part)."""
+
+    def __init__(self, fh: IO[bytes], limit: int) -> None:
+        self.fh = fh
+        self.left = limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data = self.fh.read(size)
+        self.left -= len(data)
+        return data
+
+    def tell(self) -> int:
+        return self.fh.tell()
