@@ -673,3 +673,15 @@ def test_gzip_and_chunked_responses_are_stored_decoded_and_say_so(tmp_path: Path
     assert response.http.get_header("Content-Length") == str(len(page))
     assert response.http.get_header("Content-Encoding") is None
     assert response.headers[CALLBACK_HEADER] == "parse_article"
+
+
+def test_two_runs_starting_in_the_same_second_get_two_archive_names(tmp_path: Path) -> None:
+    """scrapyd runs jobs side by side: a name whose .part is being written is taken."""
+    from newsspider.crawl.archive.files import free_name
+
+    first = tmp_path / "2026-11-30T10-53-17.warc.gz"
+    assert free_name(first, also=".part") == first
+    first.with_name(first.name + ".part").write_bytes(b"")
+    second = free_name(first, also=".part")
+    assert second.name == "2026-11-30T10-53-17-1.warc.gz"
+    assert free_name(first) == first  # renaming its own .part at the end keeps the name

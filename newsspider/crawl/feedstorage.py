@@ -51,12 +51,16 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def free_name(path: Path) -> Path:
-    """``path`` or, if it exists, ``<stem>-1<suffix>``, ``-2`` …"""
+def free_name(path: Path, suffix: str | None = None, *, also: str = "") -> Path:
+    """``path`` or, if it exists (or ``path + also`` exists: a ``.part`` being written),
+    ``<stem>-1<suffix>``, ``-2`` …; ``suffix`` defaults to the last one (``.jsonl``) and
+    may be a double one (``.warc.gz``)."""
+    suffix = suffix if suffix is not None else path.suffix
+    stem = path.name[: -len(suffix)] if suffix and path.name.endswith(suffix) else path.stem
     candidate, n = path, 0
-    while candidate.exists():
+    while candidate.exists() or (also and candidate.with_name(candidate.name + also).exists()):
         n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        candidate = path.with_name(f"{stem}-{n}{suffix}")
     return candidate
 
 

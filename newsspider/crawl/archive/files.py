@@ -3,28 +3,19 @@ writes, a free name when one is taken, and the directory fsync after a rename.""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from newsspider.crawl.feedstorage import free_name as _free_name
+from newsspider.crawl.feedstorage import fsync_directory
+
+#: Make a rename in a directory durable (shared with the JSON Lines outputs).
+fsync_dir = fsync_directory
 
 WARC_SUFFIX = ".warc.gz"
 PART_SUFFIX = ".warc.gz.part"
 
 
-def fsync_dir(directory: Path) -> None:
-    if os.name != "posix":  # pragma: no cover
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def free_name(path: Path) -> Path:
-    """``path`` or, if taken, ``<name>-1.warc.gz``, ``-2`` …"""
-    candidate, n = path, 0
-    stem = path.name[: -len(WARC_SUFFIX)] if path.name.endswith(WARC_SUFFIX) else path.stem
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{stem}-{n}{WARC_SUFFIX}")
-    return candidate
+def free_name(path: Path, *, also: str = "") -> Path:
+    """``path`` or, if taken, ``<name>-1.warc.gz``, ``-2`` …; with ``also=".part"`` a name
+    whose ``.part`` is being written counts as taken (two runs started in the same second)."""
+    return _free_name(path, WARC_SUFFIX, also=also)

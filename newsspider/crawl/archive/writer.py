@@ -188,9 +188,14 @@ class WarcArchive:
 
     def _open(self) -> None:
         name = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
-        final = free_name(self.directory / f"{name}{WARC_SUFFIX}")
-        self.part_path = final.with_name(final.name + ".part")
-        fh = self.part_path.open("xb", buffering=0)
+        while True:  # another run may take the same name at the same second: O_EXCL decides
+            final = free_name(self.directory / f"{name}{WARC_SUFFIX}", also=".part")
+            self.part_path = final.with_name(final.name + ".part")
+            try:
+                fh = self.part_path.open("xb", buffering=0)
+                break
+            except FileExistsError:
+                continue
         if fcntl is not None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fh = fh
