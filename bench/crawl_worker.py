@@ -35,6 +35,8 @@ import scrapy  # noqa: E402
 from scrapy.crawler import CrawlerProcess  # noqa: E402
 from scrapy.utils.project import get_project_settings  # noqa: E402
 
+from newsspider.crawl.state import StateLock  # noqa: E402
+
 POLITENESS_OFF = {
     "ROBOTSTXT_OBEY": False,
     "AUTOTHROTTLE_ENABLED": False,
@@ -95,6 +97,11 @@ def main() -> int:
     state = args.state or workdir / f"state-{args.kind}-{os.getpid()}.sqlite3"
     settings.set("NEWSSPIDER_STATE_PATH", str(state), priority="cmdline")
     if args.kind == "ours":
+        # As `scrapy crawl` runs it: the run lock held, the state opened and committed
+        # (NEWSSPIDER_CRAWL_COMMAND); no WARC archive here (bench/archive.py measures it).
+        assert StateLock(state).acquire()
+        settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
+        settings.set("NEWSSPIDER_ARCHIVE_DIR", "", priority="cmdline")
         items = workdir / "items.jsonl"
         settings.set("FEEDS", {str(items): {"format": "jsonlines", "encoding": "utf-8", "overwrite": True}},
                      priority="cmdline")

@@ -22,6 +22,7 @@ SCHEMA = """
 CREATE TABLE seen (kind INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;
 CREATE TABLE lastmod (url TEXT PRIMARY KEY, lastmod TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE exported (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
+CREATE TABLE backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL);
 """
 #: Page cache of the scratch file, in KiB (SQLite's negative cache_size).
 CACHE_KIB = 4096
@@ -61,6 +62,17 @@ class Scratch:
     def lastmod(self, url: str) -> str | None:
         row = self.db.execute("SELECT lastmod FROM lastmod WHERE url = ?", (url,)).fetchone()
         return row[0] if row else None
+
+    # --- URLs to request later (a post sitemap lists thousands at once) ----------------------
+    def push(self, urls: Iterable[str]) -> None:
+        self.db.executemany("INSERT INTO backlog (url) VALUES (?)", ((u,) for u in urls))
+
+    def pop(self, count: int) -> list[str]:
+        """Up to ``count`` URLs, oldest first, removed from the backlog."""
+        rows = self.db.execute("SELECT seq, url FROM backlog ORDER BY seq LIMIT ?", (count,)).fetchall()
+        if rows:
+            self.db.execute("DELETE FROM backlog WHERE seq <= ?", (rows[-1][0],))
+        return [url for _, url in rows]
 
     # --- items waiting for the commit point ---------------------------------------------------
     def add_exported(self, record: Any) -> None:

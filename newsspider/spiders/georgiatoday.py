@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
@@ -39,6 +41,8 @@ from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
+#: Article requests from the sitemaps kept in the scheduler at a time (the rest wait on disk).
+BACKLOG_IN_FLIGHT = 64
 #: Where Yoast (and WordPress core, redirecting) serve the sitemap index.
 DEFAULT_SITEMAP_INDEX = "/sitemap_index.xml"
 
@@ -58,6 +62,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         # -s NEWSSPIDER_BASE_URL=… gives tools without spider arguments (scrapy check) a mirror.
         kwargs.setdefault("base_url", crawler.settings.get("NEWSSPIDER_BASE_URL") or None)
         spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         relax_for_local_mirror(spider.origins, crawler.settings)
         return spider
 
@@ -192,8 +197,10 @@ class GeorgiaTodaySpider(scrapy.Spider):
             yield from self._follow_all(children, self.parse_sitemap, validate=True, priority=-10)
             return
         self.run._inc(S.SITEMAP_ENTRIES, len(entries))
-        wanted = [e.url for e in entries if self.run.wanted_from_sitemap(e.url, e.lastmod)]
-        yield from self._follow_all(wanted, self.parse_article)
+        # Thousands of posts per sitemap: they wait in the run's scratch file, not as
+        # Request objects in the scheduler; each article read pulls the next ones.
+        self.run.scratch.push(e.url for e in entries if self.run.wanted_from_sitemap(e.url, e.lastmod))
+        yield from self._from_backlog(BACKLOG_IN_FLIGHT)
 
     # --- listings -----------------------------------------------------------------------
     def parse_listing(self, response: Response) -> list[Request]:
@@ -237,7 +244,18 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     # --- articles -----------------------------------------------------------------------
     def parse_article(self, response: Response, pages: tuple[ArticlePage, ...] = ()) -> list[Any]:
-        return list(self._article_outputs(response, pages))  # a list: see parse_listing
+        return [*self._article_outputs(response, pages), *self._from_backlog(1)]  # a list: see parse_listing
+
+    def _from_backlog(self, count: int) -> Iterator[Request]:
+        yield from self._follow_all(self.run.scratch.pop(count), self.parse_article)
+
+    def on_idle(self) -> None:
+        """Nothing in flight (errors and non-articles pull nothing): the next backlog batch."""
+        requests = list(self._from_backlog(BACKLOG_IN_FLIGHT))
+        if requests:
+            for request in requests:
+                self.crawler.engine.crawl(request)
+            raise DontCloseSpider
 
     def _article_outputs(self, response: Response, pages: tuple[ArticlePage, ...]) -> Iterator[Any]:
         run = self.run
