@@ -25,7 +25,7 @@ CREATE TABLE exported (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL);
 """
 #: Page cache of the scratch file, in KiB (SQLite's negative cache_size).
-CACHE_KIB = 4096
+CACHE_KIB = 1024
 
 
 class Scratch:
@@ -39,6 +39,9 @@ class Scratch:
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{CACHE_KIB}"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript(SCHEMA)
+        # One transaction for the whole run: nothing here needs to be durable, and a commit
+        # per statement would cost a file write each.
+        self.db.execute("BEGIN")
         self._kinds: dict[str, int] = {}
         self.exported_count = 0
 
