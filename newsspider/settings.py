@@ -83,6 +83,9 @@ FEED_STORAGES = {
     "file": "newsspider.crawl.feedstorage.AtomicFileFeedStorage",
 }
 FEED_EXPORT_ENCODING = "utf-8"
+# Same lines as Scrapy's jsonlines exporter, without its per-field work (crawl/exporters.py)
+FEED_EXPORTERS = {"jsonlines": "newsspider.crawl.exporters.DataclassJsonLinesExporter",
+                  "jl": "newsspider.crawl.exporters.DataclassJsonLinesExporter"}
 
 # --- project settings ---------------------------------------------------------------------
 # Where to fetch from when no -a base_url is given (a mirror for tools without spider

@@ -16,8 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
+from newsspider.crawl.scratch import Scratch
 from newsspider.crawl.stats import STAT
-from newsspider.urls import url_key
 
 STAT_PREFIX = f"{STAT}/dropped"
 
@@ -55,19 +55,23 @@ class RequireFields(_CountingPipeline):
 
 
 class DropDuplicates(_CountingPipeline):
-    """Emit each article once per run: same canonical URL or same post id = duplicate."""
+    """Emit each article once per run: same canonical URL or same post id = duplicate.
+    What it has seen is kept in the run's scratch file (flat memory on long crawls)."""
 
-    def __init__(self, stats: StatsCollector | None) -> None:
+    def __init__(self, stats: StatsCollector | None, scratch: Scratch | None = None) -> None:
         super().__init__(stats)
-        self.urls: set[int] = set()  # url_key() of the URLs emitted
-        self.post_ids: set[int] = set()
+        self.scratch = scratch or Scratch()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DropDuplicates:
+        from newsspider.crawl.extension import RunExtension
+
+        return cls(crawler.stats, RunExtension.of(crawler, default=True).scratch)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         adapter = ItemAdapter(item)
-        url, post_id = url_key(str(adapter.get("url"))), adapter.get("post_id")
-        if url in self.urls or (post_id is not None and post_id in self.post_ids):
+        url, post_id = str(adapter.get("url")), adapter.get("post_id")
+        if not self.scratch.first_time("item url", url) or (
+                post_id is not None and not self.scratch.first_time("item post id", str(post_id))):
             raise self.drop(adapter, "duplicate")
-        self.urls.add(url)
-        if post_id is not None:
-            self.post_ids.add(post_id)
         return item
