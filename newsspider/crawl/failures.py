@@ -55,3 +55,10 @@ def record_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, stat
             run.start_pages[start_page] = f"error:{error[1]}"
         run.request_failed(pending_url, error[0], S.failed(error[0]),
                             f"Request failed: {fetched} ({error[1]}); asked again next run")
+
+
+def feed_error(run: Run, origins: OriginMap, failure: Failure) -> None:
+    """The optional feed failed after its one retry (or none)."""
+    response = getattr(failure.value, "response", None)
+    why = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
+    run.feed_failed(f"The feed {origins.fetch}/feed/ failed ({why})")

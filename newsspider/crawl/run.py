@@ -202,6 +202,10 @@ class Run:
         self.led_to(item.url, first_urls)
         return not self.already_exported(item, record)
 
+    def not_html(self, response: Any) -> None:
+        logger.warning("Not an HTML page: %s (%s)", response.url, response.headers.get("Content-Type"))
+        self._inc(S.skipped("not_html"))
+
     def not_article(self, urls: set[str], reason: str) -> None:
         """A final answer: the page is not an article (a static page, a tag archive …)."""
         self._inc(S.skipped(reason))

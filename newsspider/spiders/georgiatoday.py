@@ -26,7 +26,7 @@ from newsspider.crawl import stats as S
 from newsspider.crawl.archive import fetched_at
 from newsspider.crawl.conditional import child_sitemap_changed, conditional, not_modified
 from newsspider.crawl.extension import RunExtension
-from newsspider.crawl.failures import request_error
+from newsspider.crawl.failures import feed_error, request_error
 from newsspider.crawl.paging import ListingWalk
 from newsspider.crawl.run import Run
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
@@ -72,7 +72,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         self.origins, self.mode, self.since = self.check_arguments(base_url, mode, since)
         self.allowed_domains = [urlsplit(self.origins.fetch).hostname or ""]
         self._run: Run | None = None
-        self._walk: ListingWalk | None = None
+        self.walk: ListingWalk  # set with the run
 
     @property
     def run(self) -> Run:
@@ -80,12 +80,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if self._run is None:
             self._run = RunExtension.of(self.crawler, default=True)
             self._run.origins, self._run.mode, self._run.since = self.origins, self.mode, self.since
-            self._walk = ListingWalk(self._run, self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES", 5000))
+            self.walk = ListingWalk(self._run, self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES", 5000))
         return self._run
-
-    @property
-    def walk(self) -> ListingWalk:
-        return self._walk or ListingWalk(self.run)
 
     # --- helpers ------------------------------------------------------------------------
     def _follow(self, url: str, callback: Any, validate: bool = False, **kwargs: Any) -> Request | None:
@@ -100,8 +96,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
             logger.info("Invalid link skipped: %r", url)
             self.run._inc(S.LINKS_INVALID)
             return None
-        # An article is linked from several listings and the sitemap: yield it once
-        # (Scrapy's dupefilter would drop the repeats, after building each request).
+        # linked from several listings and the sitemap: one request (not built, then filtered)
         if (callback == self.parse_article and not kwargs.get("dont_filter")
                 and not self.run.scratch.first_time("article request", target)):
             return None
@@ -113,10 +108,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return Request(target, callback=callback, **kwargs)
 
     def _follow_all(self, urls: list[str], callback: Any, **kwargs: Any) -> Iterator[Request]:
-        for url in urls:
-            request = self._follow(url, callback, **kwargs)
-            if request is not None:
-                yield request
+        return (r for url in urls if (r := self._follow(url, callback, **kwargs)) is not None)
 
     def _redirected_from(self, response: Response) -> set[str]:
         """Canonical forms of the site URLs this response was redirected from."""
@@ -125,26 +117,25 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     # --- entry points -------------------------------------------------------------------
     async def start(self) -> AsyncIterator[Request]:
+        for request in self._start_requests():
+            yield request
+
+    def _start_requests(self) -> Iterator[Request]:
         run = self.run
         if run.stopping:
             return
         pending = run.begin(self.origins, self.mode, self.since)
-        home = self.origins.canonical + "/"
-        for request in self._follow_all([home], self.parse_listing, meta={"start_page": "home"}):
-            yield request
+        yield from self._follow_all([self.origins.canonical + "/"], self.parse_listing, meta={"start_page": "home"})
         retries = self.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES", 2)
         yield Request(self.origins.fetch + "/robots.txt", callback=self.parse_robots, errback=self.on_robots_error,
                       priority=-10, meta={"max_retry_times": retries})
         if run.incremental:
-            # Optional: the sitemaps and listings lead to the same posts.  One retry, none
-            # while it keeps failing run after run.
+            # optional (the sitemaps lead to the same posts): one retry, none while it keeps failing
             tries = 0 if run.feed_failing_since else self.settings.getint("NEWSSPIDER_OPTIONAL_RETRY_TIMES", 1)
-            for request in self._follow_all([self.origins.canonical + "/feed/"], self.parse_feed, validate=True,
-                                            errback=self.on_feed_error, meta={"max_retry_times": tries}):
-                yield request
+            yield from self._follow_all([self.origins.canonical + "/feed/"], self.parse_feed, validate=True,
+                                        errback=self.on_feed_error, meta={"max_retry_times": tries})
         for page in pending:
-            for request in self._follow_all([page.url], self.parse, meta={"recheck": page.url}):
-                yield request
+            yield from self._follow_all([page.url], self.parse, meta={"recheck": page.url})
 
     def parse(self, response: Response, **kwargs: Any) -> list[Any]:
         """Route any page by its type: robots.txt, a sitemap, the feed, a listing or an
@@ -218,7 +209,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return list(self._listing_outputs(response))
 
     def _listing_outputs(self, response: Response) -> Iterator[Request]:
-        run, walk = self.run, self.walk
+        run = self.run
+        walk = self.walk
         if not_modified(run, response):
             return  # a category's first page unchanged since the last run: nothing new in it
         if not isinstance(response, TextResponse):
@@ -247,22 +239,19 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return [*self._article_outputs(response, pages), *self._from_backlog(1)]  # a list: see parse_listing
 
     def _from_backlog(self, count: int) -> Iterator[Request]:
-        yield from self._follow_all(self.run.scratch.pop(count), self.parse_article)
+        return self._follow_all(self.run.scratch.pop(count), self.parse_article)
 
     def on_idle(self) -> None:
         """Nothing in flight (errors and non-articles pull nothing): the next backlog batch."""
-        requests = list(self._from_backlog(BACKLOG_IN_FLIGHT))
+        for request in (requests := list(self._from_backlog(BACKLOG_IN_FLIGHT))):
+            self.crawler.engine.crawl(request)
         if requests:
-            for request in requests:
-                self.crawler.engine.crawl(request)
             raise DontCloseSpider
 
     def _article_outputs(self, response: Response, pages: tuple[ArticlePage, ...]) -> Iterator[Any]:
         run = self.run
         if not isinstance(response, TextResponse):
-            logger.warning("Not an HTML page: %s (%s)", response.url, response.headers.get("Content-Type"))
-            run._inc(S.skipped("not_html"))
-            return
+            return run.not_html(response)
         page = ArticlePage.from_response(response, self.origins.to_canonical(response.url))
         if not pages:
             try:
@@ -273,10 +262,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
             if page.page_number() > 1:
                 # Landed on /<slug>/N/: the post starts at its first page.
                 candidates = page.url_candidates()
-                first = self._follow(candidates[-1] if candidates else response.url, self.parse_article)
                 run._inc(S.skipped("later_page"))
-                if first is not None:
-                    yield first
+                yield from self._follow_all([candidates[-1] if candidates else response.url], self.parse_article)
                 return
         pages = (*pages, page)
         # URLs that led to page 1 (as linked, before redirects): aliases in the state.
@@ -289,8 +276,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
             if request is not None:
                 yield request
                 return
-        # crawled_at = fetch time of the post's last page, as archived (WARC-Date): reextract
-        # rebuilds the same item from the archive.
+        # crawled_at = the fetch time as archived (WARC-Date): reextract rebuilds the same item
         item = load_article(pages, self.origins, crawled_at=fetched_at(response) or datetime.now(timezone.utc))
         if run.wanted_item(item, first_urls):
             yield item
@@ -305,9 +291,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
                                     validate=True, priority=-10)
 
     def on_feed_error(self, failure: Failure) -> None:
-        response = getattr(failure.value, "response", None)
-        why = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
-        self.run.feed_failed(f"The feed {self.origins.fetch}/feed/ failed ({why})")
+        feed_error(self.run, self.origins, failure)
 
     def on_error(self, failure: Failure) -> None:
         """Expected trouble (dead link, refusal, failure after retries): the run records it."""
