@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import socket
 import sqlite3
@@ -68,9 +69,15 @@ class Cron:
                     "-s", f"LOG_FILE={log}", "-s", f"NEWSSPIDER_ARCHIVE_DIR={self.tmp / 'archive'}", *extra]
         return command, log
 
-    def run(self, base_url: str, *extra: str, timeout: float = 120, **kwargs: Any) -> tuple[int, str]:
+    def run(self, base_url: str, *extra: str, timeout: float = 120, file_size_limit: int | None = None,
+            **kwargs: Any) -> tuple[int, str]:
         command, log = self.command(base_url, *extra, **kwargs)
-        result = subprocess.run(command, cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=timeout)
+
+        def limit() -> None:  # ulimit -f in the crawl process: writes past it fail with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+        result = subprocess.run(command, cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=timeout,
+                                preexec_fn=limit if file_size_limit else None)
         return result.returncode, log_text(log)
 
     def outputs(self) -> list[Path]:
@@ -174,6 +181,18 @@ def test_full_disk_commits_only_what_is_on_disk(tmp_path: Path, site: SiteManife
         assert 0 < len(written) < N_ARTICLES
         assert cron.articles_in_state() == set(written)  # and every line is whole (read_jsonl parsed it)
         status, log = cron.run(server.base_url, mode=None)
+    assert status == 0, summary(log)
+    assert_exactly_once(cron, site)
+
+
+def test_a_file_size_limit_fails_the_run_and_the_next_one_delivers(tmp_path: Path, site: SiteManifest) -> None:
+    """A real limit (RLIMIT_FSIZE, as ``ulimit -f``): every file of the run - output, state,
+    log - hits it; whatever fails first, nothing is lost or doubled."""
+    cron = Cron(tmp_path)
+    with MirrorServer(site.root) as server:
+        status, log = cron.run(server.base_url, file_size_limit=40_000)
+        assert status == 1, log[-2000:]
+        status, log = cron.run(server.base_url)
     assert status == 0, summary(log)
     assert_exactly_once(cron, site)
 

@@ -47,11 +47,13 @@ def commit(run: Run) -> None:
         counts = run.state.commit(batch)
     except StateError as exc:
         run.state_failed(exc)
+        run.committed = False  # the summary says so; the next run recovers the outputs
         return
     run.kinds.update(counts)
     run._inc(S.COMMITTED, count)
     run._inc(S.EXPORTED_NEW, counts["new"])
     run._inc(S.EXPORTED_UPDATED, counts["updated"])
+
 
 def meta_changes(run: Run) -> dict[str, str | None]:
     """The horizon and the open-run marker move only with a run that did its job."""

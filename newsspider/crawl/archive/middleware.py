@@ -29,7 +29,7 @@ class WarcArchiveMiddleware:
     def from_crawler(cls, crawler: Crawler) -> WarcArchiveMiddleware:
         archive = crawler.get_extension(WarcArchive)
         if archive is None:
-            raise NotConfigured("no WARC archive in this run")
+            raise NotConfigured  # no archive in this run (no message: Scrapy would log a WARNING)
         return cls(archive)
 
     def process_spider_input(self, response: Response) -> None:
