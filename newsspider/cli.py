@@ -3,6 +3,8 @@
     newsspider crawl [scrapy crawl options]   # = scrapy crawl georgiatoday …, exit status included
     newsspider demo [--port N] [--output FILE]
     newsspider extract FILE_OR_URL [--url URL] [--page FILE …]
+    newsspider reextract PATH… -O FILE [--all-versions] [-j N]   # = scrapy reextract
+    newsspider compact PATH… -O FILE                             # = scrapy compact
 
 ``crawl`` runs the project's own crawl command (``newsspider/commands/crawl.py``) with the
 project's settings (``SCRAPY_SETTINGS_MODULE=newsspider.settings`` unless already set), so
@@ -27,20 +29,27 @@ commands:
             -s NAME=VALUE, -O/-o FILE, -L LEVEL, --logfile FILE …; `newsspider crawl -h` lists them)
   demo      crawl the bundled offline snapshot on 127.0.0.1 into output/demo.jsonl
   extract   print the item of one saved page (or URL) as one JSON line
+  reextract rebuild the dataset offline from WARC archives (`newsspider reextract -h`)
+  compact   merge the dated outputs into one line per article (`newsspider compact -h`)
 
 Relative paths (output/, state/) are under the current directory."""
 
 
 def crawl(args: Sequence[str]) -> int:
     """``scrapy crawl georgiatoday ARGS`` with the project's settings; its exit status."""
-    from scrapy.cmdline import execute
-
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
     rest = list(args)
     if rest[:1] == [SPIDER]:  # `newsspider crawl georgiatoday …` means the same
         rest = rest[1:]
+    return scrapy("crawl", SPIDER, *rest)
+
+
+def scrapy(*args: str) -> int:
+    """A project command (``scrapy crawl|reextract|compact …``) with the project's settings."""
+    from scrapy.cmdline import execute
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
     try:
-        execute(["scrapy", "crawl", SPIDER, *rest])
+        execute(["scrapy", *args])
     except SystemExit as exc:  # scrapy's execute() always ends with sys.exit(status)
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -58,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command == "crawl":
         return crawl(rest)
+    if command in ("reextract", "compact"):
+        return scrapy(command, *rest)
     if command == "demo":
         from newsspider.dev import demo
 

@@ -40,6 +40,14 @@ def test_crawl_from_another_directory_writes_under_it(tmp_path: Path) -> None:
     assert sorted(item["url"] for item in read_jsonl(outputs[0])) == sorted(t["url"] for t in truth)
     assert (tmp_path / "state" / "georgiatoday.sqlite3").is_file()
     assert "health=ok" in summary_line(tmp_path / "crawl.log")
+    # the archive is there too, and the offline commands work from the same directory
+    assert len(list((tmp_path / "archive" / "georgiatoday").glob("*.warc.gz"))) == 1
+    rebuilt = _cli(tmp_path, "reextract", "archive/georgiatoday", "-O", "rebuilt.jsonl", "-j", "1")
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    assert read_jsonl(tmp_path / "rebuilt.jsonl") == read_jsonl(outputs[0])
+    merged = _cli(tmp_path, "compact", "output/georgiatoday", "-O", "merged.jsonl")
+    assert merged.returncode == 0, merged.stderr[-3000:]
+    assert sorted(i["url"] for i in read_jsonl(tmp_path / "merged.jsonl")) == sorted(t["url"] for t in truth)
 
 
 def test_crawl_keeps_the_crawl_commands_exit_status(tmp_path: Path) -> None:
