@@ -274,8 +274,7 @@ class Run:
             logger.warning("%s (the feed is optional: tried once per run while it fails)", message)
 
     # --- items and outputs ----------------------------------------------------------------
-    def judge_item(self, item: Any) -> None:
-        adapter = ItemAdapter(item)
+    def judge_item(self, adapter: ItemAdapter) -> None:
         self.judged_items += 1
         for name in health.COVERAGE_FIELDS:
             value = adapter.get(name)
@@ -283,10 +282,10 @@ class Run:
                 self.present[name] += 1
 
     def item_exported(self, item: Any) -> None:
-        self.judge_item(item)
+        data = ItemAdapter(item)  # one adapter for the item's bookkeeping
+        self.judge_item(data)
         if self.export_cap is not None:
             return
-        data = ItemAdapter(item)
         url = data["url"]
         self.scratch.add_exported(ExportRecord.of(data, self.scratch.lastmod(url), self.aliases.get(url, ())))
         if url in self.rechecks:
@@ -295,7 +294,7 @@ class Run:
     def item_dropped(self, item: Any, reason: str) -> None:
         if reason == "duplicate":
             return
-        self.judge_item(item)
+        self.judge_item(ItemAdapter(item))
         self.pipeline_drops += 1
         url = ItemAdapter(item).get("url")
         if not url:
