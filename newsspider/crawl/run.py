@@ -62,6 +62,7 @@ class Run:
     start_pages: dict[str, str] = field(default_factory=dict)  # "home" -> ok / http_404 / error:… / robots
     home_url: str = ""
     feed_failing_since: str | None = None
+    began_empty: bool = False  # no article recorded when the run began
     validators: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
     feed_ok: bool | None = None
     # exported, waiting for the commit point
@@ -105,6 +106,7 @@ class Run:
             elif horizon:
                 self.since = date.fromisoformat(horizon)
         self.feed_failing_since = state.get_meta("feed_failing_since")
+        self.began_empty = state.is_empty()
         pages = state.due_pending(include_given_up=mode == "full")
         self.rechecks = {p.url: p for p in pages}
         return pages
@@ -158,7 +160,8 @@ class Run:
         return not self.too_old(lastmod)
 
     def lookup(self, url: str | None) -> ArticleRecord | None:
-        return self.state.lookup(url) if self.state is not None and url else None
+        """The recorded article (none while a first backfill runs: records come at commit)."""
+        return self.state.lookup(url) if self.state is not None and url and not self.began_empty else None
 
     def already_exported(self, item: Any, record: ArticleRecord | None) -> bool:
         """A known article whose content has not changed: not emitted again (incremental
