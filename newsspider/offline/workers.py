@@ -39,7 +39,7 @@ def _chunks(tasks: Iterator[Task], size: int) -> Iterator[list[Task]]:
 
 
 def extract_all(paths: Sequence[str | Path], archive: Archive, jobs: int, progress: Progress | None = None,
-                chunk_size: int = 8) -> Iterator[Result]:
+                chunk_size: int = 32) -> Iterator[Result]:
     """Read the archives once and extract while reading: candidates go to ``jobs``
     processes (at most a few chunks in flight: memory stays bounded); deferred ones
     (multi-page posts) are done at the end with the whole archive indexed."""
@@ -67,7 +67,7 @@ def extract_all(paths: Sequence[str | Path], archive: Archive, jobs: int, progre
                 inflight: deque[Future[list[Result]]] = deque()
                 for chunk in chunks:
                     inflight.append(pool.submit(_extract_tasks, chunk))
-                    while len(inflight) > jobs * 4 or (inflight and inflight[0].done()):
+                    while len(inflight) > jobs * 2 or (inflight and inflight[0].done()):
                         yield from finished(inflight.popleft().result())
                 while inflight:
                     yield from finished(inflight.popleft().result())
