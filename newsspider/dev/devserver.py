@@ -26,20 +26,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fnmatch
 import hashlib
 import mimetypes
 import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import overload
 from urllib.parse import unquote, urlsplit
+
+from newsspider.dev.faults import FaultAction, FaultPlan, FaultRule
+from newsspider.dev.requestlog import DROPPED, LoggedRequest, RequestLog
 
 __all__ = [
     "DROPPED",
@@ -62,200 +62,6 @@ NOT_FOUND_BODY = (
     b"</body></html>\n"
 )
 STATUS_BODY = "<!doctype html>\n<html><body><h1>{code} {reason}</h1></body></html>\n"
-DROPPED = 0
-"""Status recorded in the request log for a connection closed without a response."""
-
-
-# --------------------------------------------------------------------------- faults
-
-
-@dataclass
-class FaultRule:
-    """How requests whose path matches ``pattern`` misbehave.
-
-    ``pattern`` is an exact path (``/category/politics/page/2/``) or an :mod:`fnmatch` glob
-    (``/category/*``; ``*`` also matches ``/``), percent-encoded or not. Pattern and request
-    path are compared both as given and percent-decoded (query string removed), so
-    ``ExpectedArticle.path`` matches whatever hex case the client sends.
-
-    Per matching request, in this order:
-
-    1. ``delay`` seconds of sleep before anything is sent (a slow server);
-    2. ``drop``: close the connection without any response;
-    3. ``redirect_to``: answer ``redirect_status`` with ``Location: redirect_to`` (a path
-       starting with ``/`` is made absolute against the server; an absolute URL, e.g. an
-       off-site one, is sent as is; two rules pointing at each other make a loop);
-    4. ``statuses``: the n-th matching request gets ``statuses[n]``; the **last entry
-       repeats** (``[503, 503, 200]`` = first two tries fail, then normal service; ``[500]``
-       = always 500). A ``2xx`` entry means "serve normally". Error responses carry
-       ``Retry-After: retry_after`` when set;
-    5. ``short_body``: the page is served with its full ``Content-Length`` but only half of
-       the bytes, then the connection is closed;
-    6. ``cut_body``: a complete HTTP response of the first half of the page (its
-       ``Content-Length`` says so): a CDN serving a truncated copy of the page.
-
-    ``times`` limits ``delay``/``drop``/``redirect_to``/``short_body``/``cut_body`` to the first
-    ``times`` matching requests (``None`` = every request); ``statuses`` has its own
-    sequence.
-    """
-
-    pattern: str
-    statuses: list[int] = field(default_factory=list)
-    retry_after: str | None = None
-    delay: float = 0.0
-    drop: bool = False
-    short_body: bool = False
-    cut_body: bool = False
-    redirect_to: str | None = None
-    redirect_status: int = 301
-    times: int | None = None
-
-    def matches(self, raw_path: str, decoded_path: str) -> bool:
-        """True when the rule applies to this request path (query already removed)."""
-        patterns = {self.pattern, unquote(self.pattern, encoding="utf-8", errors="replace")}
-        return any(
-            path == pattern or fnmatch.fnmatchcase(path, pattern)
-            for path in (raw_path, decoded_path)
-            for pattern in patterns
-        )
-
-
-@dataclass(frozen=True)
-class FaultAction:
-    """What the server does for one request, decided by :meth:`FaultPlan.action_for`."""
-
-    delay: float = 0.0
-    drop: bool = False
-    redirect_to: str | None = None
-    redirect_status: int = 301
-    status: int | None = None
-    retry_after: str | None = None
-    short_body: bool = False
-    cut_body: bool = False
-
-
-NO_FAULT = FaultAction()
-
-
-@dataclass
-class FaultPlan:
-    """A list of :class:`FaultRule` (first match wins) plus a robots.txt switch.
-
-    ``robots_status`` makes ``/robots.txt`` always answer that status (e.g. ``503`` or
-    ``404``); ``robots_retry_after`` adds a ``Retry-After`` header to it.
-    """
-
-    rules: list[FaultRule] = field(default_factory=list)
-    robots_status: int | None = None
-    robots_retry_after: str | None = None
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._hits: dict[int, int] = {}
-
-    def hits(self, rule: FaultRule) -> int:
-        """How many requests ``rule`` has matched so far."""
-        with self._lock:
-            return self._hits.get(id(rule), 0)
-
-    def action_for(self, raw_path: str, decoded_path: str) -> FaultAction:
-        """Decide (and count) the fault for one request."""
-        if self.robots_status is not None and decoded_path == "/robots.txt":
-            return FaultAction(status=self.robots_status, retry_after=self.robots_retry_after)
-        for rule in self.rules:
-            if rule.matches(raw_path, decoded_path):
-                return self._apply(rule)
-        return NO_FAULT
-
-    def _apply(self, rule: FaultRule) -> FaultAction:
-        with self._lock:
-            n = self._hits.get(id(rule), 0)
-            self._hits[id(rule)] = n + 1
-        status = rule.statuses[min(n, len(rule.statuses) - 1)] if rule.statuses else None
-        if status is not None and 200 <= status < 300:
-            status = None
-        active = rule.times is None or n < rule.times
-        return FaultAction(
-            delay=rule.delay if active else 0.0,
-            drop=rule.drop and active,
-            redirect_to=rule.redirect_to if active else None,
-            redirect_status=rule.redirect_status,
-            status=status,
-            retry_after=rule.retry_after,
-            short_body=rule.short_body and active,
-            cut_body=rule.cut_body and active,
-        )
-
-
-# --------------------------------------------------------------------------- request log
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request as the server saw it.
-
-    ``time`` is :func:`time.monotonic` when the request was parsed; ``path`` is the raw
-    request target (percent-encoding and query string as sent); ``status`` is the status
-    sent, or ``0`` (:data:`DROPPED`) when the connection was closed without a response.
-    """
-
-    time: float
-    method: str
-    path: str
-    status: int
-    user_agent: str
-    headers: dict[str, str] = field(default_factory=dict, compare=False)
-
-
-class RequestLog:
-    """A thread-safe, append-only list of :class:`LoggedRequest`.
-
-    A request is appended when its status is decided, before any byte of the response is
-    sent, so a client that got a response always finds it logged. Entries are in that order
-    (sort by ``time`` for arrival order). Iterating, indexing and ``len`` work on a snapshot;
-    :meth:`clear` empties it.
-    """
-
-    def __init__(self) -> None:
-        self._items: list[LoggedRequest] = []
-        self._lock = threading.Lock()
-
-    def append(self, item: LoggedRequest) -> None:
-        """Record one request."""
-        with self._lock:
-            self._items.append(item)
-
-    def snapshot(self) -> list[LoggedRequest]:
-        """A copy of the log as a plain list."""
-        with self._lock:
-            return list(self._items)
-
-    def clear(self) -> None:
-        """Forget every logged request."""
-        with self._lock:
-            self._items.clear()
-
-    def paths(self) -> list[str]:
-        """The raw paths requested, in order."""
-        return [r.path for r in self.snapshot()]
-
-    def count(self, path: str) -> int:
-        """How many requests had exactly this raw path (query included)."""
-        return sum(1 for r in self.snapshot() if r.path == path)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def __iter__(self) -> Iterator[LoggedRequest]:
-        return iter(self.snapshot())
-
-    @overload
-    def __getitem__(self, index: int) -> LoggedRequest: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[LoggedRequest]: ...
-    def __getitem__(self, index: int | slice) -> LoggedRequest | list[LoggedRequest]:
-        return self.snapshot()[index]
 
 
 # --------------------------------------------------------------------------- mapping
