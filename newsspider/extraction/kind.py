@@ -1,19 +1,21 @@
 """What kind of page a response is, from its bytes: robots.txt, a sitemap, the feed, a
 listing (WordPress body classes of the home page and archives) or, else, an article page
-(which the article extraction then accepts or turns down with a reason)."""
+(which the article extraction then accepts or turns down with a reason).  The page is not
+parsed here: the callback it is routed to parses it once."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
 from scrapy.http import Response, TextResponse
 
-from newsspider.extraction.selector import page_selector
-
 PageKind = Literal["robots", "sitemap", "feed", "listing", "article"]
 #: Body classes of WordPress listing pages (home, archives).
 LISTING_BODY_CLASSES = frozenset({"home", "blog", "archive", "category", "tag", "paged"})
+#: The ``class`` attribute of the ``<body>`` tag.
+BODY_CLASS = re.compile(rb"""<body\b[^>]*?\bclass\s*=\s*["']([^"']*)""", re.IGNORECASE)
 
 
 def page_kind(response: Response) -> PageKind:
@@ -22,8 +24,7 @@ def page_kind(response: Response) -> PageKind:
     head = response.body[:512].lstrip().lower()
     if head.startswith((b"<?xml", b"<urlset", b"<sitemapindex", b"<rss")):
         return "feed" if b"<rss" in head else "sitemap"
-    if isinstance(response, TextResponse):
-        classes = set((page_selector(response).xpath("/html/body/@class").get() or "").split())
-        if classes & LISTING_BODY_CLASSES:
-            return "listing"
+    match = BODY_CLASS.search(response.body) if isinstance(response, TextResponse) else None
+    if match and set(match.group(1).decode("ascii", "replace").split()) & LISTING_BODY_CLASSES:
+        return "listing"
     return "article"
