@@ -8,7 +8,6 @@ back to the canonical origin, so items always carry canonical URLs.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -80,13 +79,6 @@ def _normalize_url(url: str) -> str:
     if not path.endswith("/") and not _FILE_SEGMENT.search(path):
         path += "/"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
-
-
-def url_key(url: str) -> int:
-    """A 64-bit hash of a URL, for the sets of URLs seen in a run: an int costs ~70 bytes
-    per entry where the URL string costs ~210.  Two URLs of a crawl of N collide with odds
-    of about N²/2⁶⁵ (10⁻⁹ for a million)."""
-    return int.from_bytes(hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
 
 def absolute_url(base: str, href: str) -> str | None:

@@ -15,16 +15,10 @@ import pytest
 from conftest import REPO, crawl_command, crawl_env, log_records, log_text, project_crawler, run_crawl
 from scrapy.exceptions import NotConfigured
 
+from newsspider.crawl import stats as S
 from newsspider.crawl.progress import (
-    STAT_ARTICLE_PAGES,
-    STAT_DROPPED_DUPLICATE,
     STAT_ITEMS,
-    STAT_LISTING_PAGES,
-    STAT_NEW,
     STAT_RESPONSES,
-    STAT_SITEMAP_ENTRIES,
-    STAT_UNCHANGED,
-    STAT_UPDATED,
     CrawlProgress,
     Snapshot,
     TerminalLine,
@@ -37,9 +31,9 @@ SITE = REPO / "newsspider" / "dev" / "snapshot" / "site"
 
 # A full crawl 5 minutes in: 600 responses, 120 of the 1000 articles the sitemaps listed.
 FULL_STATS = {
-    STAT_RESPONSES: 600, STAT_LISTING_PAGES: 450, STAT_ARTICLE_PAGES: 120, STAT_SITEMAP_ENTRIES: 1000,
-    STAT_NEW: 110, STAT_UPDATED: 4, STAT_UNCHANGED: 0, STAT_ITEMS: 114,
-    "newsspider/dropped/missing_title": 2, "newsspider/dropped/truncated_page": 1, STAT_DROPPED_DUPLICATE: 9,
+    STAT_RESPONSES: 600, S.PAGES_LISTING: 450, S.PAGES_ARTICLE: 120, S.SITEMAP_ENTRIES: 1000,
+    S.EXPORTED_NEW: 110, S.EXPORTED_UPDATED: 4, S.UNCHANGED_SKIPPED: 0, STAT_ITEMS: 114,
+    "newsspider/dropped/missing_title": 2, "newsspider/dropped/truncated_page": 1, S.DUPLICATE: 9,
     "newsspider/failed/http_404": 3,
 }
 
@@ -64,11 +58,11 @@ def test_terminal_line_is_compact() -> None:
 
 @pytest.mark.parametrize(("stats", "elapsed", "mode", "eta"), [
     (FULL_STATS, 300, "incremental", None),  # no total to reach in cron mode
-    ({**FULL_STATS, STAT_SITEMAP_ENTRIES: 0}, 300, "full", None),  # sitemaps not read yet
-    ({**FULL_STATS, STAT_ARTICLE_PAGES: 0}, 300, "full", None),  # no article rate yet
-    ({**FULL_STATS, STAT_ARTICLE_PAGES: 1000}, 900, "full", 0.0),  # all listed articles read
-    ({**FULL_STATS, STAT_ARTICLE_PAGES: 1010}, 900, "full", 0.0),  # more than listed: never negative
-    ({**FULL_STATS, STAT_ARTICLE_PAGES: 500}, 60, "full", 60.0),  # 500 left at 500/min
+    ({**FULL_STATS, S.SITEMAP_ENTRIES: 0}, 300, "full", None),  # sitemaps not read yet
+    ({**FULL_STATS, S.PAGES_ARTICLE: 0}, 300, "full", None),  # no article rate yet
+    ({**FULL_STATS, S.PAGES_ARTICLE: 1000}, 900, "full", 0.0),  # all listed articles read
+    ({**FULL_STATS, S.PAGES_ARTICLE: 1010}, 900, "full", 0.0),  # more than listed: never negative
+    ({**FULL_STATS, S.PAGES_ARTICLE: 500}, 60, "full", 60.0),  # 500 left at 500/min
 ])
 def test_eta(stats: dict, elapsed: float, mode: str, eta: float | None) -> None:
     snap = Snapshot.from_stats(stats, elapsed=elapsed, mode=mode)
@@ -82,7 +76,7 @@ def test_cron_mode_shows_articles_without_total() -> None:
 
 
 def test_without_state_every_exported_item_is_new() -> None:
-    stats = {STAT_ITEMS: 40, STAT_ARTICLE_PAGES: 41, "newsspider/dropped/missing_body": 1}
+    stats = {STAT_ITEMS: 40, S.PAGES_ARTICLE: 41, "newsspider/dropped/missing_body": 1}
     snap = Snapshot.from_stats(stats, elapsed=0, mode="full")
     assert (snap.new, snap.updated, snap.dropped) == (40, 0, 1)
     assert "rate=0 pages/min 0 articles/min" in snap.log_line()  # no division by zero at the start

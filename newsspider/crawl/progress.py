@@ -35,16 +35,7 @@ from newsspider.crawl import stats as S
 
 logger = logging.getLogger(__name__)
 
-# Stat names read here (crawl/stats.py spells every one).
-STAT_ARTICLE_PAGES = S.PAGES_ARTICLE
-STAT_LISTING_PAGES = S.PAGES_LISTING
-STAT_NEW = S.EXPORTED_NEW
-STAT_UPDATED = S.EXPORTED_UPDATED
-STAT_UNCHANGED = S.UNCHANGED_SKIPPED
-STAT_DROPPED_PREFIX = S.DROPPED_PREFIX
-STAT_DROPPED_DUPLICATE = S.DUPLICATE
-#: Post URLs listed by the post sitemaps (the spider counts each ``<url>`` of a post sitemap).
-STAT_SITEMAP_ENTRIES = S.SITEMAP_ENTRIES
+# Stat names read here: crawl/stats.py, plus two of Scrapy's.
 STAT_ITEMS = "item_scraped_count"
 STAT_RESPONSES = "downloader/response_count"
 
@@ -72,15 +63,15 @@ class Snapshot:
         def get(name: str) -> int:
             return int(stats.get(name, 0) or 0)
 
-        updated = get(STAT_UPDATED)
+        updated = get(S.EXPORTED_UPDATED)
         # With a state every exported item is new or updated; without one, all are new.
-        new = get(STAT_NEW) if STAT_NEW in stats else max(get(STAT_ITEMS) - updated, 0)
+        new = get(S.EXPORTED_NEW) if S.EXPORTED_NEW in stats else max(get(STAT_ITEMS) - updated, 0)
         dropped = sum(int(v) for k, v in stats.items()
-                      if k.startswith(STAT_DROPPED_PREFIX) and k != STAT_DROPPED_DUPLICATE)
+                      if k.startswith(S.DROPPED_PREFIX) and k != S.DUPLICATE)
         return cls(
             elapsed=max(elapsed, 0.0), pages=get(STAT_RESPONSES), queued=queued, in_flight=in_flight,
-            listings=get(STAT_LISTING_PAGES), articles=get(STAT_ARTICLE_PAGES), expected=get(STAT_SITEMAP_ENTRIES),
-            new=new, updated=updated, unchanged=get(STAT_UNCHANGED), dropped=dropped, full=mode == "full",
+            listings=get(S.PAGES_LISTING), articles=get(S.PAGES_ARTICLE), expected=get(S.SITEMAP_ENTRIES),
+            new=new, updated=updated, unchanged=get(S.UNCHANGED_SKIPPED), dropped=dropped, full=mode == "full",
         )
 
     # --- arithmetic ---------------------------------------------------------------------
