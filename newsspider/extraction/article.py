@@ -16,6 +16,7 @@ plugins' graphs, whose dates carry wrong offsets on real sites).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -518,7 +519,7 @@ def _looks_truncated(headline: str, full: str) -> bool:
     return headline.endswith(TRUNCATED) or (full.startswith(stem) and len(stem) < len(full))
 
 
-def next_page_of_post(pages: tuple[ArticlePage, ...]) -> str | None:
+def next_page_of_post(pages: Sequence[ArticlePage]) -> str | None:
     """URL of page N+1 of a multi-page post (``/<slug>/N+1/``) from the page links of the
     last page read, if the post has one."""
     wanted = str(len(pages) + 1)

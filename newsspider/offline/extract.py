@@ -4,13 +4,13 @@ the whole archive indexed)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from scrapy.http import Response, TextResponse
 
 from newsspider.extraction import ArticlePage, NotAnArticle
+from newsspider.extraction.article import next_page_of_post
 from newsspider.extraction.loader import load_article
 from newsspider.items import ArticleItem
 from newsspider.offline.reader import Reader, make_response
@@ -20,15 +20,6 @@ from newsspider.urls import OriginMap
 
 def warc_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
-def next_page_of_post(pages: Sequence[ArticlePage]) -> str | None:
-    """URL of page N+1 of a multi-page post, as the spider follows it."""
-    wanted = str(len(pages) + 1)
-    for href in pages[-1].page_links():
-        if href.strip().rstrip("/").rsplit("/", 1)[-1] == wanted:
-            return href
-    return None
 
 
 @dataclass

@@ -9,9 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from newsspider.crawl.archive import (
-    PART_SUFFIX,
-)
+from newsspider.crawl.archive import PART_SUFFIX
+from newsspider.crawl.feedstorage import fsync_directory
 
 WARC_NAMES = (".warc.gz", ".warc", PART_SUFFIX)
 
@@ -70,6 +69,7 @@ def write_jsonl(items: Iterable[Any], output: Path) -> int:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(temp, output)
+        fsync_directory(output.parent)  # the rename is durable too, as for the crawl's outputs
     finally:
         if temp.exists():
             temp.unlink()
