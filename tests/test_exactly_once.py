@@ -244,6 +244,12 @@ def test_a_page_truncated_once_is_delivered_by_the_next_run(tmp_path: Path, site
     assert status == 0, summary(log)
     assert "pending_retried=1" in summary(log)
     assert_exactly_once(cron, site)
+    # The page asked again is in the second run's archive: rebuilding offline finds it too.
+    rebuilt = subprocess.run([sys.executable, "-m", "scrapy", "reextract", str(tmp_path / "archive"),
+                              "-O", str(tmp_path / "rebuilt.jsonl"), "-j", "1"],
+                             cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert sorted(i["url"] for i in read_jsonl(tmp_path / "rebuilt.jsonl")) == sorted(site.article_urls)
 
 
 def test_a_page_broken_for_good_is_retried_without_turning_later_runs_red(

@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-#: Callbacks whose responses may be article pages (records without the header: any HTML).
-ARTICLE_CALLBACKS = frozenset({"parse_article", "parse_recheck"})
+#: Callbacks whose responses may be article pages (records without the header: any HTML):
+#: the article callback, and the spider's router ``parse``, which pages failing in an earlier
+#: run are asked again through (a listing among them is turned down by ``check_article``).
+ARTICLE_CALLBACKS = frozenset({"parse_article", "parse"})
 _LOADER = ArcWarcRecordLoader()
 
 
@@ -50,11 +52,7 @@ class Entry:
     canonical: str  # the canonical URL it stands for
     date: str  # WARC-Date
     digest: str
-    callback: str | None
-    post_page: int | None
-    status: int
-    html: bool
-    refers_to: str | None = None  # revisit: target URI of the original
+    status: int  # 200 for records whose HTTP headers were not read (reached a callback)
 
 
 @dataclass
@@ -174,9 +172,7 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
                         seq=seq, file=index, offset=iterator.get_record_offset(), kind=kind, target=target,
                         canonical=headers.get_header(CANONICAL_HEADER) or target,
                         date=headers.get_header("WARC-Date") or "",
-                        digest=headers.get_header("WARC-Payload-Digest") or "",
-                        callback=callback, post_page=post_page, status=status, html=html,
-                        refers_to=headers.get_header("WARC-Refers-To-Target-URI"),
+                        digest=headers.get_header("WARC-Payload-Digest") or "", status=status,
                     )
                     seq += 1
                     archive.add(entry)

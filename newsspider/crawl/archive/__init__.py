@@ -50,48 +50,36 @@ importable from this package (the settings name ``newsspider.crawl.archive.WarcA
 and ``newsspider.crawl.archive.WarcArchiveMiddleware``).
 """
 
-from newsspider.crawl.archive.digests import INDEX_NAME, DigestIndex, response_digests
-from newsspider.crawl.archive.files import PART_SUFFIX, WARC_SUFFIX
+from newsspider.crawl.archive.files import PART_SUFFIX
 from newsspider.crawl.archive.format import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
-    FETCHED_AT,
     INFO_BASE_URL,
     INFO_CANONICAL,
     POST_PAGE_HEADER,
     fetched_at,
-    http_request_headers,
     http_response_headers,
     payload_digest,
-    warc_date,
 )
 from newsspider.crawl.archive.middleware import WarcArchiveMiddleware
 from newsspider.crawl.archive.reading import complete_members
 from newsspider.crawl.archive.recovery import recover_archive_parts
-from newsspider.crawl.archive.writer import GZIP_LEVEL, INFO_SETTINGS, STAT_PREFIX, WarcArchive
+from newsspider.crawl.archive.writer import WarcArchive
 
+#: What the spider, the settings, the offline rebuild and the tests use; the rest is
+#: imported from its own module.
 __all__ = [
     "CALLBACK_HEADER",
     "CANONICAL_HEADER",
-    "FETCHED_AT",
-    "GZIP_LEVEL",
-    "INDEX_NAME",
     "INFO_BASE_URL",
     "INFO_CANONICAL",
-    "INFO_SETTINGS",
     "PART_SUFFIX",
     "POST_PAGE_HEADER",
-    "STAT_PREFIX",
-    "WARC_SUFFIX",
-    "DigestIndex",
     "WarcArchive",
     "WarcArchiveMiddleware",
     "complete_members",
     "fetched_at",
-    "http_request_headers",
     "http_response_headers",
     "payload_digest",
     "recover_archive_parts",
-    "response_digests",
-    "warc_date",
 ]

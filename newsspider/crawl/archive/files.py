@@ -1,15 +1,12 @@
 """The archive directory's files: ``<UTC time>.warc.gz``, the ``.warc.gz.part`` a run
-writes, a free name when one is taken, and the directory fsync after a rename."""
+writes, and a free name when one is taken (the directory fsync after a rename is
+``newsspider.crawl.feedstorage.fsync_directory``, shared with the JSON Lines outputs)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from newsspider.crawl.feedstorage import free_name as _free_name
-from newsspider.crawl.feedstorage import fsync_directory
-
-#: Make a rename in a directory durable (shared with the JSON Lines outputs).
-fsync_dir = fsync_directory
 
 WARC_SUFFIX = ".warc.gz"
 PART_SUFFIX = ".warc.gz.part"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from newsspider.crawl.archive.files import PART_SUFFIX, free_name, fsync_dir
+from newsspider.crawl.archive.files import PART_SUFFIX, free_name
 from newsspider.crawl.archive.reading import complete_members
+from newsspider.crawl.feedstorage import fsync_directory
 
 try:  # POSIX: a live run's .part is locked; elsewhere the run lock alone protects it
     import fcntl
@@ -67,7 +68,7 @@ def recover_archive_parts(directory: str | Path) -> list[Path]:
             continue
         final = free_name(part.with_name(part.name[: -len(".part")]))
         os.replace(part, final)
-        fsync_dir(directory)
+        fsync_directory(directory)
         written.append(final)
         logger.warning("Recovered %d records of an interrupted run's archive into %s (%d bytes cut off)",
                        intact, final, size - keep)

@@ -27,7 +27,7 @@ from scrapy.http.request import NO_CALLBACK
 from warcio.warcwriter import WARCWriter
 
 from newsspider.crawl.archive.digests import DigestIndex
-from newsspider.crawl.archive.files import WARC_SUFFIX, free_name, fsync_dir
+from newsspider.crawl.archive.files import WARC_SUFFIX, free_name
 from newsspider.crawl.archive.format import (
     _FETCH,
     CALLBACK_HEADER,
@@ -46,6 +46,7 @@ from newsspider.crawl.archive.format import (
     warc_date,
 )
 from newsspider.crawl.archive.recovery import recover_archive_parts
+from newsspider.crawl.feedstorage import fsync_directory
 from newsspider.crawl.stats import STAT
 
 try:  # POSIX: a live run's .part is locked; elsewhere the run lock alone protects it
@@ -298,7 +299,7 @@ class WarcArchive:
                     fh.close()
                     final = free_name(self.part_path.with_name(self.part_path.name[: -len(".part")]))
                     os.replace(self.part_path, final)
-                    fsync_dir(self.directory)
+                    fsync_directory(self.directory)
                     self.path = final
                     self._stat("bytes", final.stat().st_size)
                 except OSError as exc:
