@@ -6,7 +6,9 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import IO
+from typing import TextIO
+
+from newsspider.crawl.progress import TerminalLine
 
 logger = logging.getLogger(__name__)
 
@@ -15,10 +17,11 @@ class Progress:
     """Records read, articles extracted, rate and ETA (from the bytes of the inputs read): a
     live line on a TTY, an INFO log line every ``interval`` seconds otherwise."""
 
-    def __init__(self, stream: IO[str] | None = None, interval: float = 10.0,
+    def __init__(self, stream: TextIO | None = None, interval: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.display = TerminalLine(self.stream)  # the crawl's live line, rewritten in place
         self.interval = 0.2 if self.tty else interval
         self.clock = clock
         self.started = clock()
@@ -58,12 +61,12 @@ class Progress:
     def _show(self) -> None:
         self.last = self.clock()
         if self.tty:
-            self.stream.write("\r" + self.line() + "\x1b[K")
-            self.stream.flush()
+            self.display.show(self.line())
         else:
             logger.info(self.line())
 
     def close(self) -> None:
         if self.tty:
-            self.stream.write("\r" + self.line() + "\x1b[K\n")
+            self.display.show(self.line())
+            self.stream.write("\n")
             self.stream.flush()
