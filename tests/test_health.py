@@ -73,6 +73,15 @@ def test_dropped_by_a_pipeline_at_the_boundary(dropped: int, pages: int, trips: 
     assert (problem == f"{dropped} of {pages} article pages dropped (> 10%)") if trips else problem is None
 
 
+def test_pending_pages_dropped_again_by_a_pipeline_are_not_this_runs_trouble() -> None:
+    """A page broken for weeks (the same missing field every run) must not turn every run red."""
+    stats = {S.PAGES_ARTICLE: 10, S.dropped("missing_authors"): 3}
+    assert health.check_dropped(a_run(pipeline_drops=3), stats, LIMITS) == "3 of 10 article pages dropped (> 10%)"
+    run = a_run(pipeline_drops=3)
+    run.again_dropped_by_pipeline = 3
+    assert health.check_dropped(run, stats, LIMITS) is None
+
+
 def test_duplicates_are_not_dropped_articles() -> None:
     assert health.dropped_count({S.DUPLICATE: 9, S.dropped("missing_title"): 2}) == 2
 

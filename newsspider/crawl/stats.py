@@ -44,7 +44,6 @@ OPTIONAL_FAILED = f"{STAT}/optional/failed"
 RETRY_AFTER = f"{STAT}/retry/retry_after"
 RETRY_WAITED = f"{STAT}/retry/waited_seconds"
 FAILED_URLS = f"{STAT}/failed_urls"
-ROBOTS_GAVE_UP = f"{STAT}/robotstxt/gave_up"
 ROBOTS_UNAVAILABLE = f"{STAT}/robotstxt/unavailable"
 ROBOTS_REUSED = f"{STAT}/robotstxt/reused"
 ROBOTS_CRAWL_DELAY = f"{STAT}/robotstxt/crawl_delay"
@@ -55,10 +54,8 @@ OFFSITE_ORIGIN = f"{STAT}/skipped/other_origin"
 # --- Scrapy's own stats that the health check reads ----------------------------------------
 SCRAPY_REQUESTS = "downloader/request_count"
 SCRAPY_RETRIES = "retry/count"  # written by get_retry_request
-SCRAPY_RETRY_MAX_REACHED = "retry/max_reached"
 SCRAPY_LOG_ERRORS = "log_count/ERROR"
 SCRAPY_LOG_CRITICAL = "log_count/CRITICAL"
-SCRAPY_ROBOTS_FORBIDDEN = "robotstxt/forbidden"
 SCRAPY_RESPONSE_STATUS = "downloader/response_status_count/"
 
 # --- spidermon's item validation (ItemValidationPipeline, newsspider/crawl/monitors.py) --------
