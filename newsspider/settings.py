@@ -110,7 +110,7 @@ NEWSSPIDER_CRAWL_COMMAND = False
 # crawl archives: the project's crawl command sets NEWSSPIDER_CRAWL_COMMAND (not scrapy
 # shell/parse/check, not tests that leave it unset).
 NEWSSPIDER_ARCHIVE_DIR = "archive/georgiatoday/"
-NEWSSPIDER_ARCHIVE_GZIP_LEVEL = 3  # 1 (fastest) … 9 (smallest); one gzip member per record
+NEWSSPIDER_ARCHIVE_GZIP_LEVEL = 1  # ISA-L gzip: 0 (fastest) … 3 (smallest); one gzip member per record
 SPIDER_MIDDLEWARES = {
     # after HttpErrorMiddleware (50): exactly the responses that reach a callback
     "newsspider.crawl.archive.WarcArchiveMiddleware": 950,

@@ -31,7 +31,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsspider import offline
+from newsspider import offline, settings
 from newsspider.crawl.archive import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
@@ -288,22 +288,32 @@ def test_unreadable_input_exits_nonzero_with_message(tmp_path: Path) -> None:
 
 
 # --- kill -9 ----------------------------------------------------------------------------------
-def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kill", ["item_written", "timer"])
+def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(tmp_path: Path, kill: str) -> None:
+    """``kill -9`` right after the 6th item reached the output (the crawl kills itself at
+    that checkpoint: no item of a page that is not archived yet may be there), or from
+    outside at a moment the test does not choose."""
     site = generate_site(tmp_path / "site", n_articles=30, per_page=PER_PAGE, term_archives=False)
     archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
     feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
-    slow = FaultPlan([FaultRule("/*", delay=0.2)])  # ~1 s of crawl: time to see 6 exports and kill
-    with MirrorServer(site.root, faults=slow) as server:
-        proc = crawl(server.base_url, tmp_path, "killed", "-s", f"FEEDS={feeds}", state=state, archive=archive,
-                     wait=False, output=False)
+    if kill == "item_written":
+        extra = ["-s", f"EXTENSIONS={json.dumps({**settings.EXTENSIONS, 'cron_helpers.KillAt': 900})}",
+                 "-s", "CRON_TEST_KILL_AT=item_written:6"]
+        plan = None
+    else:
+        extra, plan = [], FaultPlan([FaultRule("/*", delay=0.2)])  # ~1 s of crawl: time to see 6 exports
+    with MirrorServer(site.root, faults=plan) as server:
+        proc = crawl(server.base_url, tmp_path, "killed", "-s", f"FEEDS={feeds}", *extra, state=state,
+                     archive=archive, wait=False, output=False)
         deadline, written = time.monotonic() + 60, 0
-        while time.monotonic() < deadline and proc.poll() is None and written < 6:
+        while kill == "timer" and time.monotonic() < deadline and proc.poll() is None and written < 6:
             parts = list(out.glob("*.part")) if out.is_dir() else []  # items in the output, not committed
             written = parts[0].read_bytes().count(b"\n") if parts else 0
             time.sleep(0.02)
-        assert proc.poll() is None, "the crawl ended before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        if kill == "timer":
+            assert proc.poll() is None, "the crawl ended before it could be killed"
+            os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=60) == -signal.SIGKILL
     assert list(archive.glob("*.warc.gz.part")) and not archives(archive)
     # right after the kill, before any rerun: what the killed run exported is already in
     # its unfinished archive, and reextract reads it
@@ -434,7 +444,6 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
 
     archive = _archive(tmp_path / "full")
     archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
-    archive.wait()
 
     class DiskFull:
         def __init__(self, fh: Any) -> None:
@@ -449,7 +458,6 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
 
     archive._fh = DiskFull(archive._fh)  # type: ignore[assignment]
     archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
-    archive.wait()  # the writer thread met the error; the crawl's thread reports it
     assert isinstance(archive.failed, OSError) and archive.failed.errno == 28
     assert "WARC archive write failed: [Errno 28] No space left on device" in caplog.text
     assert archive.crawler.stats is not None
@@ -459,6 +467,23 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
     [kept] = archives(tmp_path / "full")
     assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
         ["http://127.0.0.1/a/"]
+
+
+@pytest.mark.parametrize(("setting", "used"), [(0, 0), (3, 3), (6, 3), (-1, 0)])
+def test_gzip_level_outside_isa_l_levels_is_said_and_clamped(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                            setting: int, used: int) -> None:
+    crawler = project_crawler(NEWSSPIDER_CRAWL_COMMAND=True, NEWSSPIDER_ARCHIVE_DIR=str(tmp_path),
+                              NEWSSPIDER_ARCHIVE_GZIP_LEVEL=setting)
+    crawler.stats = MemoryStatsCollector(crawler)
+    archive = WarcArchive.from_crawler(crawler)
+    assert archive.gzip_level == used
+    assert ("is not a level of ISA-L's gzip" in caplog.text) == (setting != used)
+    body = b"<html>" + b"same words again " * 2000 + b"</html>"
+    archive.record(_response("http://127.0.0.1/a/", body), None)
+    path = archive.finish()
+    assert path is not None
+    [response] = [r for r in read_warc(path) if r.type == "response"]
+    assert response.payload == body
 
 
 def test_decoded_body_headers_say_so() -> None:

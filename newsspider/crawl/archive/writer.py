@@ -1,7 +1,7 @@
 """``WarcArchive``, the extension writing the run's WARC file (see the package docstring):
-captures the fetch of each response, decides response or revisit on the reactor thread,
-hands building, gzip and the write to one writer thread, and ``finish()`` (the commit
-point) fsyncs and renames the ``.part``."""
+captures the fetch of each response, writes its records (response or revisit, and request)
+before the spider's callback sees it, and ``finish()`` (the commit point) fsyncs and
+renames the ``.part``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ import logging
 import os
 import socket
 import sqlite3
-import zlib
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -33,6 +29,8 @@ from newsspider.crawl.archive.format import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
     FETCHED_AT,
+    GZIP_LEVEL,
+    GZIP_LEVELS,
     INFO_BASE_URL,
     INFO_CANONICAL,
     POST_PAGE_HEADER,
@@ -40,6 +38,7 @@ from newsspider.crawl.archive.format import (
     _header_pairs,
     _pair_bytes,
     _record_bytes,
+    gzip_member,
     http_request_headers,
     http_response_headers,
     payload_digest,
@@ -60,10 +59,15 @@ logger = logging.getLogger(__name__)
 INFO_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY", "CONCURRENT_REQUESTS_PER_DOMAIN",
                  "AUTOTHROTTLE_ENABLED", "NEWSSPIDER_ARCHIVE_DIR", "NEWSSPIDER_ARCHIVE_GZIP_LEVEL")
 STAT_PREFIX = f"{STAT}/archive"
-#: Default gzip level of each record (``NEWSSPIDER_ARCHIVE_GZIP_LEVEL``).  On Georgia Today
-#: pages level 3 costs 0.37 ms per page against 0.86 ms at 6 and 2.5 ms at warcio's 9,
-#: for ~15% more bytes than 9 (bench/archive.py).
-GZIP_LEVEL = 3
+
+
+def _gzip_level(level: int) -> int:
+    if level in GZIP_LEVELS:
+        return level
+    used = min(max(level, GZIP_LEVELS[0]), GZIP_LEVELS[-1])
+    logger.warning("NEWSSPIDER_ARCHIVE_GZIP_LEVEL=%d is not a level of ISA-L's gzip (%d fastest … %d smallest): "
+                   "using %d", level, GZIP_LEVELS[0], GZIP_LEVELS[-1], used)
+    return used
 
 
 class WarcArchive:
@@ -74,7 +78,7 @@ class WarcArchive:
         self.crawler = crawler
         self.directory = directory
         self.failed: OSError | None = None
-        self.gzip_level = min(9, max(1, crawler.settings.getint("NEWSSPIDER_ARCHIVE_GZIP_LEVEL", GZIP_LEVEL)))
+        self.gzip_level = _gzip_level(crawler.settings.getint("NEWSSPIDER_ARCHIVE_GZIP_LEVEL", GZIP_LEVEL))
         self.path: Path | None = None  # the finished file
         self.part_path: Path | None = None
         self._fh: IO[bytes] | None = None
@@ -82,9 +86,6 @@ class WarcArchive:
         self._finished = False
         self._digests: dict[str, tuple[str, str]] = {}  # this run's response payloads
         self._robots: dict[str, _Fetch] = {}  # robots.txt fetched by the robots middleware
-        self._executor: ThreadPoolExecutor | None = None
-        self._last_job: Future[None] | None = None
-        self._writer_error: OSError | None = None
         self._written: list[tuple[str, str, str]] = []  # (digest, uri, date) of written responses
         self.index: DigestIndex | None = None
         self.records = 0
@@ -134,15 +135,13 @@ class WarcArchive:
         request.meta[_FETCH] = fetch
         request.meta[FETCHED_AT] = fetch.at
 
-    def record(self, response: Response, spider: Spider | None) -> Future[None] | None:
-        """Archive a response that reaches a spider callback (request + response/revisit).
-
-        Building, compressing and writing the records is the writer thread's job (zlib and
-        hashlib release the GIL: the crawl goes on meanwhile); the returned future is done
-        once they are in the file (None: nothing to wait for)."""
-        self.check_writer()
+    def record(self, response: Response, spider: Spider | None) -> None:
+        """Archive a response that reaches a spider callback: its request and response (or
+        revisit) records are in the file — in the OS, safe from ``kill -9`` — when this
+        returns, before the callback sees the response.  A failure is a WARNING and
+        ``failed`` (the crawl goes on without archiving)."""
         if self.failed is not None or self._finished:
-            return None
+            return
         request = response.request
         assert request is not None
         fetch = request.meta.get(_FETCH) or self._robots.pop(response.url, None)
@@ -164,28 +163,27 @@ class WarcArchive:
             fields[CALLBACK_HEADER] = callback
         if request.meta.get("post_page"):
             fields[POST_PAGE_HEADER] = str(request.meta["post_page"])
-        try:
-            return self._write(response.url, request, fetch, body, digest, date, decoded, response.status, fields)
-        except OSError as exc:
-            self._fail(exc, "cannot be created")
-            return None
-
-    def _write(self, url: str, request: Request, fetch: _Fetch, body: bytes, digest: str, date: str,
-               decoded: bool, status: int, fields: dict[str, str]) -> Future[None]:
         if self._fh is None:
-            self._open()
-        http = http_response_headers(fetch, body, decoded, status)
-        request_http = http_request_headers(url, fetch, request)
+            try:
+                self._open()
+            except OSError as exc:
+                self._fail(exc, "cannot be created")
+                return
+            if self.failed is not None:  # its warcinfo record could not be written
+                return
         original = self._digests.get(digest) or (self.index.lookup(digest) if self.index else None)
+        http = http_response_headers(fetch, body, decoded, response.status)
+        sent = http_request_headers(response.url, fetch, request)
+        records = _pair_bytes(response.url, body, digest, date, http, sent, fields, original)
+        if not self._append(records):
+            return
+        self.records += 1
         if original is None:
-            self._digests[digest] = (url, date)
+            self._digests[digest] = (response.url, date)
+            self._written.append((digest, response.url, date))
             self._stat("responses")
         else:
             self._stat("revisits")
-        job = self._submit(partial(_pair_bytes, url, body, digest, date, http, request_http, fields, original),
-                           None if original is not None else (digest, url, date))
-        self.records += 1
-        return job
 
     def _open(self) -> None:
         name = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
@@ -200,9 +198,7 @@ class WarcArchive:
         if fcntl is not None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fh = fh
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-writer")
-        warcinfo = self._warcinfo(final.name)
-        self._submit(lambda: [warcinfo], None)
+        self._append([self._warcinfo(final.name)])
 
     def _warcinfo(self, filename: str) -> bytes:
         from importlib.metadata import version
@@ -235,26 +231,16 @@ class WarcArchive:
         writer = WARCWriter(None, gzip=False, warc_version="WARC/1.1")
         return _record_bytes(writer, writer.create_warcinfo_record(filename, info))
 
-    # --- the writer thread --------------------------------------------------------------
-    def _submit(self, build: Callable[[], list[bytes]], written: tuple[str, str, str] | None) -> Future[None]:
-        assert self._executor is not None
-        self._last_job = job = self._executor.submit(self._compress_and_write, build, written)
-        return job
-
-    def _compress_and_write(self, build: Callable[[], list[bytes]], written: tuple[str, str, str] | None) -> None:
-        """Writer thread: build the records, one gzip member each, one ``write`` for them
-        all; a failed write is cut off again and stops the archive (``check_writer``
-        reports it)."""
-        if self._writer_error is not None or self._fh is None:
-            return
-        members = []
-        for data in build():
-            compressor = zlib.compressobj(self.gzip_level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-            members.append(compressor.compress(data) + compressor.flush())
-        blob = b"".join(members)
+    # --- writing ------------------------------------------------------------------------
+    def _append(self, records: list[bytes]) -> bool:
+        """Gzip each record as its own member and append them with one unbuffered ``write``
+        (in the OS once written, whatever happens to this process).  A failed write is cut
+        off again and stops the archive; returns whether the records are in the file."""
+        assert self._fh is not None
+        blob = b"".join(gzip_member(data, self.gzip_level) for data in records)
         try:
             view = memoryview(blob)
-            while view:  # unbuffered: in the OS once written, whatever happens to us
+            while view:
                 count = self._fh.write(view)
                 if not count:
                     raise OSError(f"short write to {self.part_path}")
@@ -262,23 +248,10 @@ class WarcArchive:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 self._fh.truncate(self._size)
-            self._writer_error = exc
-            return
+            self._fail(exc, "write failed")
+            return False
         self._size += len(blob)
-        if written is not None:
-            self._written.append(written)
-
-    def check_writer(self) -> None:
-        """Report a write error the writer thread met (WARNING, stat, ``failed``)."""
-        if self._writer_error is not None and self.failed is None:
-            self._fail(self._writer_error, "write failed")
-
-    def wait(self) -> None:
-        """Block until the writer thread has written everything submitted."""
-        job = self._last_job
-        if job is not None:
-            job.result()
-        self.check_writer()
+        return True
 
     # --- commit -------------------------------------------------------------------------
     def finish(self) -> Path | None:
@@ -288,9 +261,6 @@ class WarcArchive:
         Idempotent: later calls return the same path (or raise the same error)."""
         if not self._finished:
             self._finished = True
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
-                self.check_writer()
             if self._fh is not None and self.part_path is not None:
                 fh, self._fh = self._fh, None
                 try:
