@@ -31,7 +31,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from newsspider import offline, settings
+from newsspider import offline
+from newsspider import settings as project_settings
 from newsspider.crawl.archive import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
@@ -297,7 +298,7 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
     feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
     if kill == "item_written":
-        extra = ["-s", f"EXTENSIONS={json.dumps({**settings.EXTENSIONS, 'cron_helpers.KillAt': 900})}",
+        extra = ["-s", f"EXTENSIONS={json.dumps({**project_settings.EXTENSIONS, 'cron_helpers.KillAt': 900})}",
                  "-s", "CRON_TEST_KILL_AT=item_written:6"]
         plan = None
     else:
