@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from scrapy.http import Response, TextResponse
 
 from newsspider.extraction import ArticlePage, NotAnArticle
-from newsspider.extraction.article import next_page_of_post
+from newsspider.extraction.article import article_page, next_page_of_post
 from newsspider.extraction.loader import load_article
 from newsspider.items import ArticleItem
 from newsspider.offline.reader import Reader, make_response
@@ -46,24 +46,17 @@ def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> 
     return min(options, key=lambda e: abs(warc_datetime(e.date).timestamp() - warc_datetime(after.date).timestamp()))
 
 
-def _first_page(entry: Entry, response: Response | None, origins: OriginMap,
-                result: Result) -> ArticlePage | None:
+def _first_page(response: Response | None, origins: OriginMap, result: Result) -> ArticlePage | None:
+    """Page 1 of a post as the crawl's article callback takes it (``article_page``), or
+    None with the reason in ``result.skipped``."""
     if response is None:
         result.skipped = "missing_revisit_original"
         return None
-    if not isinstance(response, TextResponse):
-        result.skipped = "not_html"
-        return None
-    page = ArticlePage.from_response(response, origins.to_canonical(response.url))
     try:
-        page.check_article()
+        return article_page(response, origins.to_canonical(response.url), first=True)
     except NotAnArticle as exc:
         result.skipped = exc.reason
         return None
-    if page.page_number() > 1:
-        result.skipped = "later_page"
-        return None
-    return page
 
 
 def extract_task(task: Task) -> Result:
@@ -75,7 +68,7 @@ def extract_task(task: Task) -> Result:
     if task.body is None:
         result.deferred = True
         return result
-    page = _first_page(entry, make_response(entry, task.headers, task.body), task.origins, result)
+    page = _first_page(make_response(entry, task.headers, task.body), task.origins, result)
     if page is None:
         return result
     if next_page_of_post([page]) is not None:
@@ -91,7 +84,7 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
     archive = reader.archive
     origins = archive.origins[entry.file]
     result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
-    page = _first_page(entry, reader.response(entry), origins, result)
+    page = _first_page(reader.response(entry), origins, result)
     if page is None:
         return result
     pages = [page]

@@ -1,0 +1,72 @@
+"""The offline rebuild's pieces on their own (``newsspider.offline``): the crawl's first-page
+decisions shared with ``reextract``."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from conftest import FIXTURES, project_crawler
+from scrapy.http import Request, Response
+from scrapy.responsetypes import responsetypes
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from newsspider import offline
+from newsspider.crawl.archive import CALLBACK_HEADER, CANONICAL_HEADER, POST_PAGE_HEADER
+from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
+
+POST = "https://georgiatoday.ge/on-the-road-with-georgias-mobile-library-bus/"
+PAGE_1 = FIXTURES / "sample-mobile-library-multipage.html"
+PAGE_2 = FIXTURES / "sample-mobile-library-multipage.page2.html"
+HTML = "text/html; charset=UTF-8"
+
+
+def write_warc(path: Path, records: list[dict[str, Any]]) -> None:
+    """Response records as the crawl archives them: ``url``, ``body``, ``type``, ``date``,
+    ``callback`` (default ``parse_article``), ``post_page``."""
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
+        for n, rec in enumerate(records):
+            fields = {"WARC-Date": rec.get("date", f"2026-01-01T10:00:{n:02d}Z"), CANONICAL_HEADER: rec["url"],
+                      CALLBACK_HEADER: rec.get("callback", "parse_article")}
+            if rec.get("post_page"):
+                fields[POST_PAGE_HEADER] = str(rec["post_page"])
+            http = StatusAndHeaders("200 OK", [("Content-Type", rec.get("type", HTML))], protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(rec["url"], "response", payload=BytesIO(rec["body"]),
+                                                          length=len(rec["body"]), http_headers=http,
+                                                          warc_headers_dict=fields))
+
+
+def response(url: str, body: bytes, content_type: str = HTML) -> Response:
+    cls = responsetypes.from_args(headers={"Content-Type": content_type}, url=url, body=body)
+    return cls(url=url, body=body, headers={"Content-Type": content_type}, request=Request(url))
+
+
+# --- the first page: one decision for the crawl and reextract ----------------------------------
+FIRST_PAGE_CASES = {
+    "later_page": (POST + "2/", PAGE_2.read_bytes(), HTML),
+    "not_html": (POST + "cover.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "image/jpeg"),
+    "not_a_post": ("https://georgiatoday.ge/category/politics/",
+                   (FIXTURES / "category-politics.html").read_bytes(), HTML),
+}
+
+
+def test_the_crawl_and_reextract_turn_down_the_same_first_pages(tmp_path: Path) -> None:
+    spider = GeorgiaTodaySpider.from_crawler(project_crawler())
+    outputs = {reason: spider.parse_article(response(*case)) for reason, case in FIRST_PAGE_CASES.items()}
+    stats = spider.crawler.stats.get_stats()
+    assert {reason: stats.get(f"newsspider/skipped/{reason}") for reason in FIRST_PAGE_CASES} == {
+        "later_page": 1, "not_html": 1, "not_a_post": 1}
+    # page 2 met on its own: the crawl reads the post from its first page
+    [first] = outputs["later_page"]
+    assert isinstance(first, Request) and first.url == POST
+    assert outputs["not_html"] == outputs["not_a_post"] == []
+
+    path = tmp_path / "run.warc.gz"
+    write_warc(path, [{"url": url, "body": body, "type": kind} for url, body, kind in FIRST_PAGE_CASES.values()])
+    outcome = offline.reextract([path], tmp_path / "out.jsonl", jobs=1)
+    assert {reason: outcome.stats.get(f"newsspider/reextract/skipped/{reason}") for reason in FIRST_PAGE_CASES} == {
+        "later_page": 1, "not_html": 1, "not_a_post": 1}
+    assert outcome.items == []
