@@ -244,6 +244,19 @@ def read_items(data: bytes) -> tuple[list[dict[str, Any]], int]:
     return items, end
 
 
+def finish_part(part: Path, size: int, target: Path) -> Path:
+    """A dead run's ``part`` made final: cut to ``size`` bytes (the end of its last complete
+    item or record), fsync'd, renamed to ``target``, the directory fsync'd.  The JSON Lines
+    outputs (``recover_file``) and the WARC archives (``recover_archive_parts``) both end
+    this way.  Returns ``target``."""
+    with part.open("r+b") as fh:
+        fh.truncate(size)
+        os.fsync(fh.fileno())
+    os.replace(part, target)
+    fsync_directory(target.parent)
+    return target
+
+
 def recover_file(part: Path, final: Path | None) -> tuple[Path | None, list[dict[str, Any]]]:
     """Finish a killed run's output: cut ``part`` after its last complete item, fsync,
     rename into place.  Returns the finished file (None when there was nothing) and its
@@ -256,16 +269,10 @@ def recover_file(part: Path, final: Path | None) -> tuple[Path | None, list[dict
     if not items:
         part.unlink()
         return None, []
-    with part.open("r+b") as fh:
-        fh.truncate(end)
-        fh.flush()
-        os.fsync(fh.fileno())
     match = PART.match(part.name)
     target = final if final is not None and not final.exists() else None
     target = target or free_name(part.with_name(match["final"] if match else part.name + ".jsonl"))
-    os.replace(part, target)
-    fsync_directory(target.parent)
-    return target, items
+    return finish_part(part, end, target), items
 
 
 def recover_outputs(state: State | None, directories: Iterable[Path]) -> list[tuple[Path, int]]:
