@@ -70,3 +70,25 @@ def test_the_crawl_and_reextract_turn_down_the_same_first_pages(tmp_path: Path) 
     assert {reason: outcome.stats.get(f"newsspider/reextract/skipped/{reason}") for reason in FIRST_PAGE_CASES} == {
         "later_page": 1, "not_html": 1, "not_a_post": 1}
     assert outcome.items == []
+
+
+# --- the further pages of a multi-page post ---------------------------------------------------
+def test_a_further_page_is_the_record_archived_as_that_page_of_the_post(tmp_path: Path) -> None:
+    """Page 2 is also linked on its own (a listing): the crawl fetched it once as a page
+    it turned down (``later_page``), then as page 2 of the post (``X-Newsspider-Post-Page:
+    2``), and built the item from that one: its fetch time is the item's ``crawled_at``."""
+    page_1 = {"url": POST, "body": PAGE_1.read_bytes(), "date": "2026-01-01T10:00:00Z"}
+    linked = {"url": POST + "2/", "body": PAGE_2.read_bytes(), "date": "2026-01-01T10:00:01Z"}
+    as_page_2 = {**linked, "date": "2026-01-01T10:00:03Z", "post_page": 2}
+    path = tmp_path / "run.warc.gz"
+    write_warc(path, [page_1, linked, as_page_2])
+    outcome = offline.reextract([path], tmp_path / "out.jsonl", jobs=1)
+    [item] = outcome.items
+    assert item.crawled_at == "2026-01-01T10:00:03+00:00"
+    assert outcome.stats["newsspider/reextract/skipped/later_page"] == 1
+
+    # an archive written before the header: the first record of page 2 after page 1, as before
+    del as_page_2["post_page"]
+    write_warc(path, [page_1, linked, as_page_2])
+    [item] = offline.reextract([path], tmp_path / "out.jsonl", jobs=1).items
+    assert item.crawled_at == "2026-01-01T10:00:01+00:00"

@@ -26,18 +26,25 @@ def warc_datetime(value: str) -> datetime:
 class Result:
     """What one candidate record gave: an item, or why not."""
 
-    seq: int
+    entry: Entry  # the post's page 1, the candidate record
     item: ArticleItem | None = None
     skipped: str | None = None  # not_article reason / later_page / missing_revisit / ...
-    fetched: str = ""  # WARC-Date of the last page
-    file: int = 0
+    last: Entry | None = None  # the post's last page (None: page 1, or not read)
     deferred: bool = False
+
+    @property
+    def fetched(self) -> str:
+        """WARC-Date of the last page (the item's ``crawled_at``)."""
+        return (self.last or self.entry).date
 
 
 def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> Entry | None:
     """The archived record of page ``number`` of a post whose previous page is ``after``:
-    the first one fetched after it in the same run, else the nearest in time."""
+    of the records of that URL archived as page ``number`` (``X-Newsspider-Post-Page``; any
+    record of the URL when none was, as in archives written before the header), the first
+    one fetched after ``after`` in the same run, else the nearest in time."""
     options = [e for e in archive.by_canonical.get(canonical, ()) if 200 <= e.status < 300]
+    options = [e for e in options if e.post_page == number] or options
     if not options:
         return None
     same_run = [e for e in options if e.file == after.file and e.seq > after.seq]
@@ -64,7 +71,7 @@ def extract_task(task: Task) -> Result:
     pages may be anywhere in the archive) or an unresolved revisit is ``deferred`` to
     ``extract_entry`` once the whole archive is indexed."""
     entry = task.entry
-    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
+    result = Result(entry)
     if task.body is None:
         result.deferred = True
         return result
@@ -80,10 +87,10 @@ def extract_task(task: Task) -> Result:
 
 def extract_entry(reader: Reader, entry: Entry) -> Result:
     """The item of the post whose page 1 is ``entry``, further pages joined from the
-    archive (the first fetched after the previous page in the same run)."""
+    archive (``_later_page``: the record archived as that page of the post)."""
     archive = reader.archive
     origins = archive.origins[entry.file]
-    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
+    result = Result(entry)
     page = _first_page(reader.response(entry), origins, result)
     if page is None:
         return result
@@ -104,5 +111,5 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
         pages.append(ArticlePage.from_response(more, origins.to_canonical(more.url)))
         last = following
     result.item = load_article(pages, origins, crawled_at=warc_datetime(last.date))
-    result.fetched = last.date
+    result.last = last
     return result
