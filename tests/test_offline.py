@@ -1,12 +1,16 @@
 """The offline rebuild's pieces on their own (``newsspider.offline``): the crawl's first-page
-decisions shared with ``reextract``."""
+decisions shared with ``reextract``, the further pages of a post, ``compact`` reading the
+outputs as the crawl's recovery does."""
 
 from __future__ import annotations
 
+import json
+import re
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import FIXTURES, project_crawler
 from scrapy.http import Request, Response
 from scrapy.responsetypes import responsetypes
@@ -15,6 +19,7 @@ from warcio.warcwriter import WARCWriter
 
 from newsspider import offline
 from newsspider.crawl.archive import CALLBACK_HEADER, CANONICAL_HEADER, POST_PAGE_HEADER
+from newsspider.crawl.feedstorage import read_items
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
 POST = "https://georgiatoday.ge/on-the-road-with-georgias-mobile-library-bus/"
@@ -92,3 +97,34 @@ def test_a_further_page_is_the_record_archived_as_that_page_of_the_post(tmp_path
     write_warc(path, [page_1, linked, as_page_2])
     [item] = offline.reextract([path], tmp_path / "out.jsonl", jobs=1).items
     assert item.crawled_at == "2026-01-01T10:00:01+00:00"
+
+
+# --- compact: the outputs read by feedstorage.read_items ---------------------------------------
+def _line(url: str, **fields: Any) -> bytes:
+    return json.dumps({"url": url, **fields}, ensure_ascii=False).encode() + b"\n"
+
+
+def test_compact_reads_lines_as_the_crawl_writes_them(tmp_path: Path) -> None:
+    """Lines split at ``\\n`` only: a U+2028 inside a string (written raw: the exporter
+    does not escape it) is not a line break; a last line without its newline is read."""
+    first = _line("https://georgiatoday.ge/a/", image_caption="one\u2028two")
+    source = tmp_path / "run.jsonl"
+    source.write_bytes(first + _line("https://georgiatoday.ge/b/").rstrip(b"\n"))
+    assert offline.compact([source], tmp_path / "out.jsonl") == (2, 2)
+    assert json.loads((tmp_path / "out.jsonl").read_bytes().splitlines()[0])["image_caption"] == "one\u2028two"
+    # the crawl's recovery of a killed run's output: the cut-off last line is dropped
+    assert read_items(source.read_bytes()) == ([json.loads(first)], len(first))
+
+
+@pytest.mark.parametrize(("line", "error"), [
+    (b'{"url": "https://georgiatoday.ge/b/"\n', "bad.jsonl:3: not a JSON line (Expecting ',' delimiter"),
+    (b'["https://georgiatoday.ge/b/"]\n', "bad.jsonl:3: not an article item"),
+    (b'{"title": "no url"}\n', "bad.jsonl:3: not an article item"),
+    (b'{"url": "https://georgiatoday.ge/\xff/"}\n', "bad.jsonl:3: not a JSON line ('utf-8' codec can't decode"),
+])
+def test_compact_names_the_line_it_cannot_read(tmp_path: Path, line: bytes, error: str) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_bytes(_line("https://georgiatoday.ge/a/") + b"\n" + line)
+    with pytest.raises(offline.UnreadableInput, match="^" + re.escape(f"{source.parent}/") + re.escape(error)):
+        offline.compact([source], tmp_path / "out.jsonl")
+    assert not (tmp_path / "out.jsonl").exists()

@@ -224,22 +224,41 @@ class AtomicFileFeedStorage(FileFeedStorage):
 
 
 # --- recovery -------------------------------------------------------------------------------
-def read_items(data: bytes) -> tuple[list[dict[str, Any]], int]:
+class BadLine(ValueError):
+    """A line of a JSON Lines file that is not an item; ``number`` counts from 1."""
+
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(reason)
+        self.number = number
+
+
+def _item(line: bytes) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except ValueError as exc:  # UnicodeDecodeError too
+        raise ValueError(f"not a JSON line ({exc})") from exc
+    if not isinstance(item, dict) or not item.get("url"):
+        raise ValueError("not an article item")
+    return item
+
+
+def read_items(data: bytes, *, strict: bool = False) -> tuple[list[dict[str, Any]], int]:
     """The items of a JSON Lines file and the size of its valid prefix: reading stops at a
-    cut-off or unreadable line (a killed run's last write)."""
+    cut-off or unreadable line (a killed run's last write).  ``strict`` (a finished file):
+    an unreadable line raises ``BadLine`` (its number, why) instead, and a last line without
+    its newline is read."""
     items: list[dict[str, Any]] = []
     end = 0
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
+    for number, line in enumerate(data.splitlines(keepends=True), 1):
+        if not line.endswith(b"\n") and not strict:
             break
         if line.strip():
             try:
-                item = json.loads(line)
-            except ValueError:
+                items.append(_item(line))
+            except ValueError as exc:
+                if strict:
+                    raise BadLine(number, str(exc)) from exc
                 break
-            if not isinstance(item, dict) or not item.get("url"):
-                break
-            items.append(item)
         end += len(line)
     return items, end
 
