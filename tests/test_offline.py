@@ -99,6 +99,19 @@ def test_a_further_page_is_the_record_archived_as_that_page_of_the_post(tmp_path
     assert item.crawled_at == "2026-01-01T10:00:01+00:00"
 
 
+
+def test_a_multi_page_post_comes_out_where_the_crawl_emitted_it(tmp_path: Path) -> None:
+    """The crawl emits a multi-page post when its last page arrives: after an article read
+    in between.  reextract writes the items in that order too (it used page 1's place)."""
+    single = "https://georgiatoday.ge/batumi-boulevard-reconstruction-enters-final-phase/"
+    path = tmp_path / "run.warc.gz"
+    write_warc(path, [{"url": POST, "body": PAGE_1.read_bytes()},
+                      {"url": single, "body": (FIXTURES / "sample-batumi-boulevard.html").read_bytes()},
+                      {"url": POST + "2/", "body": PAGE_2.read_bytes(), "post_page": 2}])
+    for options in ({}, {"all_versions": True}):
+        outcome = offline.reextract([path], tmp_path / "out.jsonl", jobs=1, **options)
+        assert [item.url for item in outcome.items] == [single, POST]
+
 # --- compact: the outputs read by feedstorage.read_items ---------------------------------------
 def _line(url: str, **fields: Any) -> bytes:
     return json.dumps({"url": url, **fields}, ensure_ascii=False).encode() + b"\n"

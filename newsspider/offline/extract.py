@@ -37,6 +37,11 @@ class Result:
         """WARC-Date of the last page (the item's ``crawled_at``)."""
         return (self.last or self.entry).date
 
+    @property
+    def order(self) -> int:
+        """Where the crawl emitted the item: the archive position of the post's last page."""
+        return (self.last or self.entry).seq
+
 
 def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> Entry | None:
     """The archived record of page ``number`` of a post whose previous page is ``after``:
