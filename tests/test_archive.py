@@ -561,7 +561,7 @@ def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> Non
         progress.extracted(article=n % 4 != 0)
     progress.close()
     assert "\r" in tty.text and tty.text.endswith("\n")
-    assert "reextract: 64 records read (25%), 30 articles, 15 articles/s, ETA 0:06" in tty.text
+    assert "reextract: 64 records read (25%), 30 articles, 15 articles/s, ETA 6s" in tty.text
 
     caplog.set_level("INFO", logger="newsspider.offline")
     now[0] = 0.0
@@ -573,7 +573,7 @@ def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> Non
     log.scanned(192, 500)
     log.extracted(article=True)
     lines = [r.getMessage() for r in caplog.records if "articles/s" in r.getMessage()]
-    assert lines == ["reextract: 192 records read (50%), 0 articles, 0 articles/s, ETA 0:11"]
+    assert lines == ["reextract: 192 records read (50%), 0 articles, 0 articles/s, ETA 11s"]
 
 
 def parse_article(response: Any) -> None:

@@ -65,6 +65,9 @@ def meta_changes(run: Run) -> dict[str, str | None]:
         meta["feed_failing_since"] = None
     if run.stopping or run.finish_reason != "finished":
         return meta
+    # The verdict as the state transaction is built; RunExtension.finish judges the run again
+    # for the exit status, and must: this transaction may still fail (test_exactly_once:
+    # test_state_disk_full_at_the_commit_point exits 0 with this verdict reused).
     verdict = health.judge(run, run.stats.get_stats() if run.stats is not None else {},
                            health.Limits.from_settings(run.settings))
     if not verdict.ok:

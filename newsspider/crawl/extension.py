@@ -196,6 +196,11 @@ class RunExtension:
         self.summarized = True
         run = self.run
         stats = self.crawler.stats.get_stats() if self.crawler.stats is not None else {}
+        # Judged here, not taken from the commit point (commit.meta_changes judges too, for the
+        # horizon): the state transaction can fail after that verdict (state_failed: exit 1),
+        # a forced shutdown never reaches the commit point, a stopped run is not judged there,
+        # and with NEWSSPIDER_HEALTH_ENABLED off only a stop counts here while the horizon
+        # still needs every check.
         if run.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
             run.verdict = health.judge(run, stats, health.Limits.from_settings(run.settings))
             if not run.verdict.ok:

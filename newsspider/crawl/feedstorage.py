@@ -224,24 +224,56 @@ class AtomicFileFeedStorage(FileFeedStorage):
 
 
 # --- recovery -------------------------------------------------------------------------------
-def read_items(data: bytes) -> tuple[list[dict[str, Any]], int]:
+class BadLine(ValueError):
+    """A line of a JSON Lines file that is not an item; ``number`` counts from 1."""
+
+    def __init__(self, number: int, reason: str) -> None:
+        super().__init__(reason)
+        self.number = number
+
+
+def _item(line: bytes) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except ValueError as exc:  # UnicodeDecodeError too
+        raise ValueError(f"not a JSON line ({exc})") from exc
+    if not isinstance(item, dict) or not item.get("url"):
+        raise ValueError("not an article item")
+    return item
+
+
+def read_items(data: bytes, *, strict: bool = False) -> tuple[list[dict[str, Any]], int]:
     """The items of a JSON Lines file and the size of its valid prefix: reading stops at a
-    cut-off or unreadable line (a killed run's last write)."""
+    cut-off or unreadable line (a killed run's last write).  ``strict`` (a finished file):
+    an unreadable line raises ``BadLine`` (its number, why) instead, and a last line without
+    its newline is read."""
     items: list[dict[str, Any]] = []
     end = 0
-    for line in data.splitlines(keepends=True):
-        if not line.endswith(b"\n"):
+    for number, line in enumerate(data.splitlines(keepends=True), 1):
+        if not line.endswith(b"\n") and not strict:
             break
         if line.strip():
             try:
-                item = json.loads(line)
-            except ValueError:
+                items.append(_item(line))
+            except ValueError as exc:
+                if strict:
+                    raise BadLine(number, str(exc)) from exc
                 break
-            if not isinstance(item, dict) or not item.get("url"):
-                break
-            items.append(item)
         end += len(line)
     return items, end
+
+
+def finish_part(part: Path, size: int, target: Path) -> Path:
+    """A dead run's ``part`` made final: cut to ``size`` bytes (the end of its last complete
+    item or record), fsync'd, renamed to ``target``, the directory fsync'd.  The JSON Lines
+    outputs (``recover_file``) and the WARC archives (``recover_archive_parts``) both end
+    this way.  Returns ``target``."""
+    with part.open("r+b") as fh:
+        fh.truncate(size)
+        os.fsync(fh.fileno())
+    os.replace(part, target)
+    fsync_directory(target.parent)
+    return target
 
 
 def recover_file(part: Path, final: Path | None) -> tuple[Path | None, list[dict[str, Any]]]:
@@ -256,16 +288,10 @@ def recover_file(part: Path, final: Path | None) -> tuple[Path | None, list[dict
     if not items:
         part.unlink()
         return None, []
-    with part.open("r+b") as fh:
-        fh.truncate(end)
-        fh.flush()
-        os.fsync(fh.fileno())
     match = PART.match(part.name)
     target = final if final is not None and not final.exists() else None
     target = target or free_name(part.with_name(match["final"] if match else part.name + ".jsonl"))
-    os.replace(part, target)
-    fsync_directory(target.parent)
-    return target, items
+    return finish_part(part, end, target), items
 
 
 def recover_outputs(state: State | None, directories: Iterable[Path]) -> list[tuple[Path, int]]:

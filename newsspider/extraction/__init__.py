@@ -1,7 +1,8 @@
 """Extraction: plain code that takes a parsed page and returns data.
 
 - ``selector``: ``page_selector`` (a response, parsed once, without a reference cycle)
-- ``article``: ``ArticlePage`` (is it an article? one method per field)
+- ``article``: ``ArticlePage`` (is it an article? one method per field); ``article_page``
+  (the page an article callback received, as the crawl and ``reextract`` both take it)
 - ``body``: the article text, cut into paragraphs, without chrome
 - ``listing``: links to follow from home, category and pagination pages
 - ``jsonld``: the JSON-LD graph, parsed once

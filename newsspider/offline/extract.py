@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from scrapy.http import Response, TextResponse
 
 from newsspider.extraction import ArticlePage, NotAnArticle
-from newsspider.extraction.article import next_page_of_post
+from newsspider.extraction.article import article_page, next_page_of_post
 from newsspider.extraction.loader import load_article
 from newsspider.items import ArticleItem
 from newsspider.offline.reader import Reader, make_response
@@ -26,18 +26,30 @@ def warc_datetime(value: str) -> datetime:
 class Result:
     """What one candidate record gave: an item, or why not."""
 
-    seq: int
+    entry: Entry  # the post's page 1, the candidate record
     item: ArticleItem | None = None
     skipped: str | None = None  # not_article reason / later_page / missing_revisit / ...
-    fetched: str = ""  # WARC-Date of the last page
-    file: int = 0
+    last: Entry | None = None  # the post's last page (None: page 1, or not read)
     deferred: bool = False
+
+    @property
+    def fetched(self) -> str:
+        """WARC-Date of the last page (the item's ``crawled_at``)."""
+        return (self.last or self.entry).date
+
+    @property
+    def order(self) -> int:
+        """Where the crawl emitted the item: the archive position of the post's last page."""
+        return (self.last or self.entry).seq
 
 
 def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> Entry | None:
     """The archived record of page ``number`` of a post whose previous page is ``after``:
-    the first one fetched after it in the same run, else the nearest in time."""
+    of the records of that URL archived as page ``number`` (``X-Newsspider-Post-Page``; any
+    record of the URL when none was, as in archives written before the header), the first
+    one fetched after ``after`` in the same run, else the nearest in time."""
     options = [e for e in archive.by_canonical.get(canonical, ()) if 200 <= e.status < 300]
+    options = [e for e in options if e.post_page == number] or options
     if not options:
         return None
     same_run = [e for e in options if e.file == after.file and e.seq > after.seq]
@@ -46,24 +58,17 @@ def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> 
     return min(options, key=lambda e: abs(warc_datetime(e.date).timestamp() - warc_datetime(after.date).timestamp()))
 
 
-def _first_page(entry: Entry, response: Response | None, origins: OriginMap,
-                result: Result) -> ArticlePage | None:
+def _first_page(response: Response | None, origins: OriginMap, result: Result) -> ArticlePage | None:
+    """Page 1 of a post as the crawl's article callback takes it (``article_page``), or
+    None with the reason in ``result.skipped``."""
     if response is None:
         result.skipped = "missing_revisit_original"
         return None
-    if not isinstance(response, TextResponse):
-        result.skipped = "not_html"
-        return None
-    page = ArticlePage.from_response(response, origins.to_canonical(response.url))
     try:
-        page.check_article()
+        return article_page(response, origins.to_canonical(response.url), first=True)
     except NotAnArticle as exc:
         result.skipped = exc.reason
         return None
-    if page.page_number() > 1:
-        result.skipped = "later_page"
-        return None
-    return page
 
 
 def extract_task(task: Task) -> Result:
@@ -71,11 +76,11 @@ def extract_task(task: Task) -> Result:
     pages may be anywhere in the archive) or an unresolved revisit is ``deferred`` to
     ``extract_entry`` once the whole archive is indexed."""
     entry = task.entry
-    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
+    result = Result(entry)
     if task.body is None:
         result.deferred = True
         return result
-    page = _first_page(entry, make_response(entry, task.headers, task.body), task.origins, result)
+    page = _first_page(make_response(entry, task.headers, task.body), task.origins, result)
     if page is None:
         return result
     if next_page_of_post([page]) is not None:
@@ -87,11 +92,11 @@ def extract_task(task: Task) -> Result:
 
 def extract_entry(reader: Reader, entry: Entry) -> Result:
     """The item of the post whose page 1 is ``entry``, further pages joined from the
-    archive (the first fetched after the previous page in the same run)."""
+    archive (``_later_page``: the record archived as that page of the post)."""
     archive = reader.archive
     origins = archive.origins[entry.file]
-    result = Result(seq=entry.seq, file=entry.file, fetched=entry.date)
-    page = _first_page(entry, reader.response(entry), origins, result)
+    result = Result(entry)
+    page = _first_page(reader.response(entry), origins, result)
     if page is None:
         return result
     pages = [page]
@@ -111,5 +116,5 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
         pages.append(ArticlePage.from_response(more, origins.to_canonical(more.url)))
         last = following
     result.item = load_article(pages, origins, crawled_at=warc_datetime(last.date))
-    result.fetched = last.date
+    result.last = last
     return result

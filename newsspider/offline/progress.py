@@ -8,14 +8,15 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from newsspider.crawl.progress import TerminalLine
+from newsspider.crawl.progress import TerminalLine, duration
 
 logger = logging.getLogger(__name__)
 
 
 class Progress:
-    """Records read, articles extracted, rate and ETA (from the bytes of the inputs read): a
-    live line on a TTY, an INFO log line every ``interval`` seconds otherwise."""
+    """Records read, articles extracted, rate and ETA (from the bytes of the inputs read;
+    written as the crawl's, ``duration``): a live line on a TTY, an INFO log line every
+    ``interval`` seconds otherwise."""
 
     def __init__(self, stream: TextIO | None = None, interval: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -52,7 +53,7 @@ class Progress:
         share = self.read_bytes / self.total_bytes if self.total_bytes else 0.0
         eta = elapsed * (1 - share) / share if share > 0 else 0.0
         return (f"reextract: {self.records} records read ({share:.0%}), {self.articles} articles, "
-                f"{self.articles / elapsed:.0f} articles/s, ETA {int(eta) // 60}:{int(eta) % 60:02d}")
+                f"{self.articles / elapsed:.0f} articles/s, ETA {duration(eta)}")
 
     def _maybe_show(self) -> None:
         if self.clock() - self.last >= self.interval:

@@ -16,7 +16,8 @@ version of each article (by ``modified``, then fetch time) among the fetches the
 emitted (an incremental run does not emit an unchanged article) goes through ``DropDuplicates``;
 with ``all_versions`` every distinct version (equal items but for ``crawled_at`` count
 once) is kept, ``DropDuplicates`` applied per archive file (one file = one crawl run, as
-in the crawl).  Output order: the archive order of each version's first page.
+in the crawl).  Output order: the archive order of each version's last page (where the crawl
+emitted it).
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ class Entry:
     date: str  # WARC-Date
     digest: str
     status: int  # 200 for records whose HTTP headers were not read (reached a callback)
+    post_page: int | None = None  # X-Newsspider-Post-Page: page N (2, 3 …) of a multi-page post
 
 
 @dataclass
@@ -173,6 +174,7 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
                         canonical=headers.get_header(CANONICAL_HEADER) or target,
                         date=headers.get_header("WARC-Date") or "",
                         digest=headers.get_header("WARC-Payload-Digest") or "", status=status,
+                        post_page=post_page,
                     )
                     seq += 1
                     archive.add(entry)

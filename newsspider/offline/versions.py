@@ -70,7 +70,7 @@ def select_versions(results: Iterable[Result], all_versions: bool = False,
             logger.warning("Dropped item: %s", exc)
             continue
         valid.append(result)
-    valid.sort(key=lambda r: r.seq)
+    valid.sort(key=lambda r: r.order)
     chosen: list[Result]
     if all_versions:
         chosen = []
@@ -78,7 +78,7 @@ def select_versions(results: Iterable[Result], all_versions: bool = False,
         seen: dict[str, set[str]] = {}
         for result in valid:
             assert result.item is not None
-            dedupe = per_run.setdefault(result.file, DropDuplicates(stats))
+            dedupe = per_run.setdefault(result.entry.file, DropDuplicates(stats))
             try:
                 dedupe.process_item(result.item)
             except DropItem:
@@ -101,20 +101,20 @@ def select_versions(results: Iterable[Result], all_versions: bool = False,
         latest: dict[str, Result] = {}
         for url, results in fetches.items():
             previous = None
-            for result in sorted(results, key=lambda r: (r.fetched, r.seq)):
+            for result in sorted(results, key=lambda r: (r.fetched, r.order)):
                 assert result.item is not None
                 content = _content(result.item)
-                emitted = content != previous or result.file not in incremental_files
+                emitted = content != previous or result.entry.file not in incremental_files
                 previous = content
                 if not emitted:
                     continue
                 best = latest.get(url)
-                key = (modified_key(result.item), result.fetched, result.seq)
-                if best is None or key > (modified_key(best.item), best.fetched, best.seq):  # type: ignore[arg-type]
+                key = (modified_key(result.item), result.fetched, result.order)
+                if best is None or key > (modified_key(best.item), best.fetched, best.order):  # type: ignore[arg-type]
                     latest[url] = result
         dedupe = DropDuplicates(stats)
         chosen = []
-        for result in sorted(latest.values(), key=lambda r: r.seq):
+        for result in sorted(latest.values(), key=lambda r: r.order):
             try:
                 dedupe.process_item(result.item)
             except DropItem as exc:

@@ -49,7 +49,7 @@ def extract_all(paths: Sequence[str | Path], archive: Archive, jobs: int, progre
     def finished(results: list[Result]) -> Iterator[Result]:
         for result in results:
             if result.deferred:
-                deferred.append(archive.entries[result.seq])
+                deferred.append(result.entry)
             else:
                 if progress is not None:
                     progress.extracted(result.item is not None)

@@ -30,7 +30,7 @@ from newsspider.crawl.failures import feed_error, request_error
 from newsspider.crawl.paging import ListingWalk
 from newsspider.crawl.run import Run
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
-from newsspider.extraction.article import next_page_of_post
+from newsspider.extraction.article import LaterPage, NotHtml, article_page, next_page_of_post
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.kind import page_kind
 from newsspider.extraction.listing import parse_listing
@@ -250,21 +250,19 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def _article_outputs(self, response: Response, pages: tuple[ArticlePage, ...]) -> Iterator[Any]:
         run = self.run
-        if not isinstance(response, TextResponse):
-            return run.not_html(response)
-        page = ArticlePage.from_response(response, self.origins.to_canonical(response.url))
-        if not pages:
-            try:
-                page.check_article()
-            except NotAnArticle as exc:
-                run.no_article({page.url, *self._redirected_from(response)}, exc, response.url)
-                return
-            if page.page_number() > 1:
-                # Landed on /<slug>/N/: the post starts at its first page.
-                candidates = page.url_candidates()
-                run._inc(S.skipped("later_page"))
-                yield from self._follow_all([candidates[-1] if candidates else response.url], self.parse_article)
-                return
+        url = self.origins.to_canonical(response.url)
+        try:
+            page = article_page(response, url, first=not pages)
+        except LaterPage as later:  # landed on /<slug>/N/: the post starts at its first page
+            run._inc(S.skipped(later.reason))
+            yield from self._follow_all([later.first_url or response.url], self.parse_article)
+            return
+        except NotHtml:
+            run.not_html(response)
+            return
+        except NotAnArticle as exc:
+            run.no_article({url, *self._redirected_from(response)}, exc, response.url)
+            return
         pages = (*pages, page)
         # URLs that led to page 1 (as linked, before redirects): aliases in the state.
         first_urls = (set(response.meta.get("first_urls", ())) if len(pages) > 1

@@ -1,0 +1,52 @@
+"""The ``.part`` files of dead runs: the crawl's recovery and ``scrapy reextract`` read the
+same complete records of an unfinished WARC file (``complete_members``)."""
+
+from __future__ import annotations
+
+import gzip
+from io import BytesIO
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from newsspider import offline
+from newsspider.crawl.archive import complete_members, recover_archive_parts
+
+
+def _record(n: int) -> bytes:
+    """One uncompressed WARC response record."""
+    buffer = BytesIO()
+    writer = WARCWriter(buffer, gzip=False, warc_version="WARC/1.1")
+    body = (f"<html><body>page {n}</body></html>" * (50 + n)).encode()
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record(f"http://127.0.0.1/p{n}/", "response", payload=BytesIO(body),
+                                                  length=len(body), http_headers=http))
+    return buffer.getvalue()
+
+
+def test_a_whole_gzip_member_holding_a_short_record_ends_the_complete_records(tmp_path: Path) -> None:
+    """A gzip member can be complete while the record in it is not (its block shorter than
+    its Content-Length): recovery and reextract both stop before it."""
+    members = [gzip.compress(_record(0)), gzip.compress(_record(1)), gzip.compress(_record(2)[:-300])]
+    part = tmp_path / "2026-01-01T00-00-00.warc.gz.part"
+    part.write_bytes(b"".join(members))
+    ends = [len(members[0]), len(members[0]) + len(members[1])]
+    with part.open("rb") as fh:
+        assert list(complete_members(fh)) == ends
+
+    outcome = offline.reextract([part], tmp_path / "out.jsonl", jobs=1)
+    assert outcome.stats["newsspider/reextract/records"] == 2
+
+    [recovered] = recover_archive_parts(tmp_path)
+    assert recovered.read_bytes() == b"".join(members[:2])
+    with recovered.open("rb") as fh:
+        assert [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)] == [
+            "http://127.0.0.1/p0/", "http://127.0.0.1/p1/"]
+
+
+def test_a_member_that_is_not_a_warc_record_ends_the_complete_records(tmp_path: Path) -> None:
+    members = [gzip.compress(_record(0)), gzip.compress(b"not a WARC record\r\n\r\n")]
+    data = b"".join(members)
+    assert list(complete_members(BytesIO(data))) == [len(members[0])]
