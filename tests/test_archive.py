@@ -223,6 +223,28 @@ def test_reextract_reproduces_the_crawl_exactly(crawls: Crawls, schema_validator
     assert "Re-extracted 24 articles" in first.stderr
 
 
+@pytest.mark.parametrize("span_bytes", [4096, 60_000])
+def test_reextract_in_spans_gives_what_one_process_gives(crawls: Crawls, tmp_path: Path, span_bytes: int) -> None:
+    """``-j 2`` cuts the files into spans read by the workers: spans smaller than a record
+    (4096), spans of a few records; three runs (responses and revisits) and a killed run's
+    ``.part`` cut in the middle of a record."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for path in archives(crawls.archive):
+        (inputs / path.name).write_bytes(path.read_bytes())
+    [run1] = crawls.runs["run1"]
+    data = run1.read_bytes()
+    (inputs / f"{run1.name[:-len('.warc.gz')]}-killed.warc.gz.part").write_bytes(data[: len(data) * 2 // 3])
+    for all_versions in (False, True):
+        one, spans = tmp_path / "one.jsonl", tmp_path / "spans.jsonl"
+        single = offline.reextract([inputs], one, jobs=1, all_versions=all_versions)
+        double = offline.reextract([inputs], spans, jobs=2, all_versions=all_versions, span_bytes=span_bytes)
+        assert read_jsonl(one) and spans.read_bytes() == one.read_bytes()
+        cut = double.stats.pop("newsspider/reextract/spans")
+        assert cut > len(archives(inputs)) and double.stats.pop("newsspider/reextract/spans_read_again") == 0
+        assert double.stats == single.stats
+
+
 def test_reextract_whole_archive_gives_latest_versions(crawls: Crawls, tmp_path: Path) -> None:
     out = tmp_path / "latest.jsonl"
     outcome = offline.reextract([crawls.archive], out, jobs=1)

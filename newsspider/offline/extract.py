@@ -38,9 +38,9 @@ class Result:
         return (self.last or self.entry).date
 
     @property
-    def order(self) -> int:
+    def order(self) -> tuple[int, int]:
         """Where the crawl emitted the item: the archive position of the post's last page."""
-        return (self.last or self.entry).seq
+        return (self.last or self.entry).position
 
 
 def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> Entry | None:
@@ -52,9 +52,9 @@ def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> 
     options = [e for e in options if e.post_page == number] or options
     if not options:
         return None
-    same_run = [e for e in options if e.file == after.file and e.seq > after.seq]
+    same_run = [e for e in options if e.file == after.file and e.offset > after.offset]
     if same_run:
-        return min(same_run, key=lambda e: e.seq)
+        return min(same_run, key=lambda e: e.offset)
     return min(options, key=lambda e: abs(warc_datetime(e.date).timestamp() - warc_datetime(after.date).timestamp()))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -23,6 +24,7 @@ from newsspider.crawl.archive import (
     POST_PAGE_HEADER,
     complete_members,
 )
+from newsspider.crawl.archive.reading import member_at_or_after
 from newsspider.offline.files import UnreadableInput, warc_files
 from newsspider.urls import OriginMap
 
@@ -44,9 +46,8 @@ _LOADER = ArcWarcRecordLoader()
 class Entry:
     """One archived response (or revisit) record."""
 
-    seq: int  # position over all inputs, in archive order
     file: int  # index into Archive.files
-    offset: int
+    offset: int  # of its gzip member in the file
     kind: str  # "response" or "revisit"
     target: str  # WARC-Target-URI (the fetched URL)
     canonical: str  # the canonical URL it stands for
@@ -54,6 +55,11 @@ class Entry:
     digest: str
     status: int  # 200 for records whose HTTP headers were not read (reached a callback)
     post_page: int | None = None  # X-Newsspider-Post-Page: page N (2, 3 …) of a multi-page post
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """Where it is over all inputs (files in name order = time order)."""
+        return (self.file, self.offset)
 
 
 @dataclass
@@ -65,6 +71,13 @@ class Archive:
     by_digest: dict[str, Entry] = field(default_factory=dict)  # first response record per payload
     by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
     records: int = 0
+    spans: int = 0  # ``-j N``: spans read by the workers
+    spans_read_again: int = 0  # … of which read again from their true first record
+
+    def add_file(self, path: Path) -> int:
+        self.files.append(path)
+        self.origins.append(OriginMap())
+        return len(self.files) - 1
 
     def add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -113,85 +126,163 @@ def scan_tasks(paths: Sequence[str | Path], archive: Archive, progress: Progress
     files = warc_files(paths)
     if progress is not None:
         progress.start(sum(path.stat().st_size for path in files))
-    seq = 0
     done_bytes = 0
     for path in files:
-        index = len(archive.files)
-        archive.files.append(path)
-        archive.origins.append(OriginMap())
+        index = archive.add_file(path)
         records_before = archive.records
-        try:
-            with path.open("rb") as fh:
-                source: IO[bytes] | _Prefix = fh
-                if path.name.endswith(PART_SUFFIX):
-                    # a run still writing it, or killed: its complete records only
-                    ends = list(complete_members(fh))
-                    fh.seek(0)
-                    source = _Prefix(fh, ends[-1] if ends else 0)
-                    logger.warning("Unfinished archive %s (a crawl is running or was killed; the next crawl "
-                                   "recovers it): reading its %d complete records", path, len(ends))
-                # HTTP headers are parsed below, only where they are needed (a third of
-                # the reading time went into parsing every request and listing record's)
-                iterator = ArchiveIterator(source, no_record_parse=True)
-                for record in iterator:
-                    if record.format != "warc":  # warcio reads anything as an ARC record
-                        raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset "
-                                              f"{iterator.get_record_offset()})")
-                    archive.records += 1
-                    if progress is not None:
-                        progress.scanned(archive.records, done_bytes + fh.tell())
-                    kind = record.rec_type
-                    if kind == "warcinfo" and archive.records == records_before + 1:
-                        info = _info_fields(record.content_stream().read())
-                        archive.origins[index] = _origins_from_info(info) or OriginMap()
-                        if info.get("spider-mode") == "incremental":
-                            archive.incremental.add(index)
-                        continue
-                    if kind not in ("response", "revisit"):
-                        continue
-                    headers = record.rec_headers
-                    target = headers.get_header("WARC-Target-URI") or ""
-                    page = headers.get_header(POST_PAGE_HEADER)
-                    callback = headers.get_header(CALLBACK_HEADER)
-                    post_page = int(page) if page and page.isdigit() else None
-                    http: StatusAndHeaders | None = None
-                    status, html = 200, False  # reached a callback: Scrapy's HttpErrorMiddleware let it pass
-                    if callback is None or (callback in ARTICLE_CALLBACKS and not post_page):
-                        http = _LOADER.load_http_headers(kind, target, record.raw_stream, record.length)
-                        if http is None:
-                            continue
-                        record.http_headers = http  # content_stream() decodes by them
-                        try:
-                            status = int(http.get_statuscode() or 0)
-                        except ValueError:
-                            status = 0
-                        html = "html" in (http.get_header("Content-Type") or "").lower()
-                    candidate = http is not None and Archive.is_candidate(status, post_page, callback, html)
-                    # the payload before the offset: warcio finds the offset by reading to the end
-                    body = record.content_stream().read() if candidate and kind == "response" else None
-                    entry = Entry(
-                        seq=seq, file=index, offset=iterator.get_record_offset(), kind=kind, target=target,
-                        canonical=headers.get_header(CANONICAL_HEADER) or target,
-                        date=headers.get_header("WARC-Date") or "",
-                        digest=headers.get_header("WARC-Payload-Digest") or "", status=status,
-                        post_page=post_page,
-                    )
-                    seq += 1
-                    archive.add(entry)
-                    if not candidate:
-                        continue
-                    if kind == "revisit":
-                        original = archive.by_digest.get(entry.digest)
-                        body = reader.payload(original) if reader is not None and original is not None else None
-                    assert http is not None
-                    yield Task(entry, list(http.headers), body, archive.origins[index])
-        except UnreadableInput:
-            raise
-        except Exception as exc:  # warcio/zlib/OS errors: the file is not a readable WARC
-            raise UnreadableInput(f"{path}: not a readable WARC file ({type(exc).__name__}: {exc})") from exc
+        with _reading(path), path.open("rb") as fh:
+            limit = _complete_prefix(path, fh)
+            fh.seek(0)
+            source = fh if limit is None else _Prefix(fh, limit)
+            yield from _records(source, path, index, archive, reader, progress, done_bytes)
         if archive.records == records_before and not path.name.endswith(PART_SUFFIX):
             raise UnreadableInput(f"{path}: not a readable WARC file (no records)")
         done_bytes += path.stat().st_size
+
+
+@dataclass(frozen=True)
+class Span:
+    """The records of one archive file whose gzip members start in ``[start, end)``: a
+    worker's share when ``reextract -j N`` cuts the files (one member per record)."""
+
+    path: Path
+    file: int
+    start: int
+    end: int
+    limit: int | None  # a .part: where its complete records end
+
+
+def plan_spans(paths: Sequence[str | Path], archive: Archive, span_bytes: int) -> list[Span]:
+    """Register the inputs in ``archive`` (their warcinfo: origins, incremental run) and cut
+    each into spans of about ``span_bytes``.  Raises ``UnreadableInput``."""
+    spans = []
+    for path in warc_files(paths):
+        index = archive.add_file(path)
+        with _reading(path), path.open("rb") as fh:
+            limit = _complete_prefix(path, fh)
+            size = path.stat().st_size if limit is None else limit
+            fh.seek(0)
+            first = next(iter(ArchiveIterator(fh if limit is None else _Prefix(fh, limit))), None)
+            if first is None or first.format != "warc":
+                if first is None and limit is not None:
+                    continue  # a .part without a complete record
+                raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset 0)")
+            if first.rec_type == "warcinfo":
+                _read_warcinfo(first.content_stream().read(), index, archive)
+        spans += [Span(path, index, start, min(start + span_bytes, size), limit)
+                  for start in range(0, size, max(1, span_bytes))]
+    return spans
+
+
+@dataclass
+class SpanRead:
+    """Where a span's reading started (None: no record starts in it) and stopped: the
+    first gzip member at or after its end, as read from the member before (None: the
+    end of the file)."""
+
+    start: int | None = None
+    stop: int | None = None
+
+
+def scan_span(span: Span, archive: Archive, reader: Reader | None = None, read: SpanRead | None = None,
+              start: int | None = None) -> Iterator[Task]:
+    """``scan_tasks`` over one span: from its first gzip member (or from ``start``, a
+    member known to begin there) to its last.  ``read`` gets where it started and stopped."""
+    read = read if read is not None else SpanRead()
+    with _reading(span.path), span.path.open("rb") as fh:
+        read.start = start if start is not None else member_at_or_after(fh, span.start, span.end)
+        if read.start is None:
+            return  # one record longer than the span: the span before reads it
+        fh.seek(read.start)
+        source = fh if span.limit is None else _Prefix(fh, span.limit - read.start)
+        yield from _records(source, span.path, span.file, archive, reader, stop_at=span.end, read=read)
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except UnreadableInput:
+        raise
+    except Exception as exc:  # warcio/zlib/OS errors: the file is not a readable WARC
+        raise UnreadableInput(f"{path}: not a readable WARC file ({type(exc).__name__}: {exc})") from exc
+
+
+def _complete_prefix(path: Path, fh: IO[bytes]) -> int | None:
+    """Where the complete records of a ``.part`` end (None: any other file, read whole)."""
+    if not path.name.endswith(PART_SUFFIX):
+        return None
+    ends = list(complete_members(fh))
+    logger.warning("Unfinished archive %s (a crawl is running or was killed; the next crawl "
+                   "recovers it): reading its %d complete records", path, len(ends))
+    return ends[-1] if ends else 0
+
+
+def _read_warcinfo(payload: bytes, index: int, archive: Archive) -> None:
+    info = _info_fields(payload)
+    archive.origins[index] = _origins_from_info(info) or OriginMap()
+    if info.get("spider-mode") == "incremental":
+        archive.incremental.add(index)
+
+
+def _records(source: IO[bytes] | _Prefix, path: Path, index: int, archive: Archive, reader: Reader | None,
+             progress: Progress | None = None, done_bytes: int = 0, stop_at: int | None = None,
+             read: SpanRead | None = None) -> Iterator[Task]:
+    """Index the records of ``source`` (from a gzip member's start) into ``archive`` and
+    yield each candidate page 1; stops before the first member at or after ``stop_at``."""
+    # HTTP headers are parsed below, only where they are needed (a third of the reading
+    # time went into parsing every request and listing record's)
+    iterator = ArchiveIterator(source, no_record_parse=True)
+    for record in iterator:
+        offset = iterator.offset  # the record's start (get_record_offset() reads it to the end)
+        if stop_at is not None and offset >= stop_at:
+            if read is not None:
+                read.stop = offset
+            return
+        if record.format != "warc":  # warcio reads anything as an ARC record
+            raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset {offset})")
+        archive.records += 1
+        if progress is not None:
+            progress.scanned(archive.records, done_bytes + source.tell())
+        kind = record.rec_type
+        if kind == "warcinfo" and offset == 0:
+            _read_warcinfo(record.content_stream().read(), index, archive)
+            continue
+        if kind not in ("response", "revisit"):
+            continue
+        headers = record.rec_headers
+        target = headers.get_header("WARC-Target-URI") or ""
+        page = headers.get_header(POST_PAGE_HEADER)
+        callback = headers.get_header(CALLBACK_HEADER)
+        post_page = int(page) if page and page.isdigit() else None
+        http: StatusAndHeaders | None = None
+        status, html = 200, False  # reached a callback: Scrapy's HttpErrorMiddleware let it pass
+        if callback is None or (callback in ARTICLE_CALLBACKS and not post_page):
+            http = _LOADER.load_http_headers(kind, target, record.raw_stream, record.length)
+            if http is None:
+                continue
+            record.http_headers = http  # content_stream() decodes by them
+            try:
+                status = int(http.get_statuscode() or 0)
+            except ValueError:
+                status = 0
+            html = "html" in (http.get_header("Content-Type") or "").lower()
+        candidate = http is not None and Archive.is_candidate(status, post_page, callback, html)
+        body = record.content_stream().read() if candidate and kind == "response" else None
+        entry = Entry(
+            file=index, offset=offset, kind=kind, target=target,
+            canonical=headers.get_header(CANONICAL_HEADER) or target,
+            date=headers.get_header("WARC-Date") or "",
+            digest=headers.get_header("WARC-Payload-Digest") or "", status=status, post_page=post_page,
+        )
+        archive.add(entry)
+        if not candidate:
+            continue
+        if kind == "revisit":
+            original = archive.by_digest.get(entry.digest)
+            body = reader.payload(original) if reader is not None and original is not None else None
+        assert http is not None
+        yield Task(entry, list(http.headers), body, archive.origins[index])
 
 
 class _Prefix:
