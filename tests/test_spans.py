@@ -167,3 +167,20 @@ def test_pages_needing_the_whole_archive_are_done_by_the_workers(tmp_path: Path,
     [latest] = read_jsonl(latest_one)
     assert latest["crawled_at"].startswith("2026-01-04T10:00:02")  # the last full fetch
     assert latest_spans.read_bytes() == latest_one.read_bytes()
+
+
+def test_an_uncompressed_warc_is_one_span(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A plain ``.warc`` (another tool's, decompressed by hand) has no members to start at:
+    one worker reads it whole, no span is read again."""
+    path = tmp_path / "plain.warc"
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=False, warc_version="WARC/1.1")
+        _response(writer, CASE["_canonical_url"], PAGE)
+        _response(writer, THIRD, _page("sample-kutaisi-georgian"), date="2026-01-01T10:00:05Z")
+    one, spans = tmp_path / "one.jsonl", tmp_path / "spans.jsonl"
+    offline.reextract([path], one, jobs=1)
+    double = offline.reextract([path], spans, jobs=2, span_bytes=4096)
+    assert [item["url"] for item in read_jsonl(spans)] == [CASE["_canonical_url"], THIRD]
+    assert spans.read_bytes() == one.read_bytes()
+    assert double.stats["newsspider/reextract/spans"] == 1
+    assert double.stats["newsspider/reextract/spans_read_again"] == 0 and "read again" not in caplog.text

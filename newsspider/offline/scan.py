@@ -24,7 +24,7 @@ from newsspider.crawl.archive import (
     POST_PAGE_HEADER,
     complete_members,
 )
-from newsspider.crawl.archive.reading import member_at_or_after
+from newsspider.crawl.archive.reading import GZIP_MAGIC, member_at_or_after
 from newsspider.offline.files import UnreadableInput, warc_files
 from newsspider.urls import OriginMap
 
@@ -169,8 +169,9 @@ def plan_spans(paths: Sequence[str | Path], archive: Archive, span_bytes: int) -
                 raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset 0)")
             if first.rec_type == "warcinfo":
                 _read_warcinfo(first.content_stream().read(), index, archive)
-        spans += [Span(path, index, start, min(start + span_bytes, size), limit)
-                  for start in range(0, size, max(1, span_bytes))]
+            fh.seek(0)
+            step = span_bytes if fh.read(len(GZIP_MAGIC)) == GZIP_MAGIC else size  # a plain .warc: one span
+        spans += [Span(path, index, start, min(start + step, size), limit) for start in range(0, size, max(1, step))]
     return spans
 
 
