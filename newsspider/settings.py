@@ -113,7 +113,7 @@ NEWSSPIDER_ARCHIVE_DIR = "archive/georgiatoday/"
 NEWSSPIDER_ARCHIVE_GZIP_LEVEL = 1  # ISA-L gzip: 0 (fastest) … 3 (smallest); one gzip member per record
 SPIDER_MIDDLEWARES = {
     # after HttpErrorMiddleware (50): exactly the responses that reach a callback
-    "newsspider.crawl.archive.WarcArchiveMiddleware": 950,
+    "newsspider.crawl.archive.middleware.WarcArchiveMiddleware": 950,
 }
 
 # --- the run: state, lock, commit point, health → exit status (docs/cron.md) ----------------
@@ -121,7 +121,7 @@ COMMANDS_MODULE = "newsspider.commands"
 EXTENSIONS = {
     "newsspider.crawl.gctuning.GarbageCollectorTuning": 0,
     "newsspider.crawl.politeness.SitePoliteness": 100,
-    "newsspider.crawl.archive.WarcArchive": 400,
+    "newsspider.crawl.archive.writer.WarcArchive": 400,
     "newsspider.crawl.extension.RunExtension": 500,
     "newsspider.crawl.progress.CrawlProgress": 600,
     # after RunExtension: its report follows the Summary: line (newsspider/crawl/monitors.py)

@@ -8,8 +8,11 @@ version 2 (3 new posts, 1 edited), and a fresh full crawl of version 2 to compar
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import random
+import resource
 import signal
 import subprocess
 import sys
@@ -37,13 +40,13 @@ from newsspider.crawl.archive import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
     POST_PAGE_HEADER,
-    WarcArchive,
     complete_members,
     http_response_headers,
     payload_digest,
-    recover_archive_parts,
 )
 from newsspider.crawl.archive.format import _Fetch
+from newsspider.crawl.archive.recovery import recover_archive_parts
+from newsspider.crawl.archive.writer import WarcArchive
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 from newsspider.extraction.loader import FIELD_PROCESSORS
 from newsspider.normalize import clean_text
@@ -465,29 +468,52 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
         unwritable.finish()
     assert "WARC archive cannot open the archive directory" in caplog.text
 
+    # the disk fills up under the writer process: a real file size limit, which it
+    # inherits when it starts with the run's first page (EFBIG, as a full disk's ENOSPC)
     archive = _archive(tmp_path / "full")
-    archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
-
-    class DiskFull:
-        def __init__(self, fh: Any) -> None:
-            self.fh = fh
-
-        def write(self, data: bytes) -> int:
-            self.fh.write(data[:10])  # a partial write, then ENOSPC
-            raise OSError(28, "No space left on device")
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.fh, name)
-
-    archive._fh = DiskFull(archive._fh)  # type: ignore[assignment]
-    archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
-    assert isinstance(archive.failed, OSError) and archive.failed.errno == 28
-    assert "WARC archive write failed: [Errno 28] No space left on device" in caplog.text
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, hard))
+    try:
+        first = archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert first is not None
+    archive.wait_for(first)
+    assert archive.failed is None
+    noise = random.Random(3).randbytes(60_000)  # incompressible: past the limit
+    second = archive.record(_response("http://127.0.0.1/b/", b"<html>" + noise + b"</html>"), None)
+    assert second is not None
+    archive.wait_for(second)
+    assert isinstance(archive.failed, OSError) and archive.failed.errno == errno.EFBIG
+    assert "WARC archive write failed: [Errno 27] File too large" in caplog.text
+    assert archive.record(_response("http://127.0.0.1/c/", b"<html>c</html>"), None) is None  # archiving stopped
     assert archive.crawler.stats is not None
     assert archive.crawler.stats.get_value("newsspider/archive/failed") == 1
     with pytest.raises(OSError):
         archive.finish()
-    [kept] = archives(tmp_path / "full")
+    [kept] = archives(tmp_path / "full")  # what was written before, finished and readable
+    assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
+        ["http://127.0.0.1/a/"]
+
+
+def test_a_dead_writer_process_stops_the_archive_not_the_crawl(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    archive = _archive(tmp_path)
+    first = archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    assert first is not None and archive._writer is not None
+    archive.wait_for(first)
+    os.kill(archive._writer.process.pid, signal.SIGKILL)
+    archive._writer.process.wait()
+    second = archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
+    if second is not None:  # handed over before the crawl noticed: waiting for it tells
+        archive.wait_for(second)
+    assert isinstance(archive.failed, OSError)
+    assert "WARC archive write failed: the archive's writer process exited with status -9" in caplog.text
+    with pytest.raises(OSError):
+        archive.finish()
+    [kept] = archives(tmp_path)
     assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
         ["http://127.0.0.1/a/"]
 
@@ -703,7 +729,7 @@ def test_gzip_and_chunked_responses_are_stored_decoded_and_say_so(tmp_path: Path
         result = scrapy_command(
             "runspider", str(spider), "-a", f"url={url}", "-s", "NEWSSPIDER_CRAWL_COMMAND=True",
             "-s", f"NEWSSPIDER_ARCHIVE_DIR={archive}", "-s", "NEWSSPIDER_STATE_PATH=", "-s", "ROBOTSTXT_OBEY=False",
-            "-s", 'EXTENSIONS={"newsspider.crawl.archive.WarcArchive": 400}', "-s", "LOG_LEVEL=INFO")
+            "-s", 'EXTENSIONS={"newsspider.crawl.archive.writer.WarcArchive": 400}', "-s", "LOG_LEVEL=INFO")
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr[-3000:]

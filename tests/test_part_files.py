@@ -12,7 +12,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newsspider import offline
-from newsspider.crawl.archive import complete_members, recover_archive_parts
+from newsspider.crawl.archive import complete_members
+from newsspider.crawl.archive.recovery import recover_archive_parts
 
 
 def _record(n: int) -> bytes:

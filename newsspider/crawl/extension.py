@@ -28,7 +28,7 @@ from twisted.internet.defer import Deferred
 
 from newsspider.crawl import health
 from newsspider.crawl import stats as S
-from newsspider.crawl.archive import WarcArchive
+from newsspider.crawl.archive.writer import WarcArchive
 from newsspider.crawl.commit import commit, summary_line
 from newsspider.crawl.feedstorage import AtomicFileFeedStorage, recover_outputs
 from newsspider.crawl.run import Run

@@ -22,11 +22,14 @@ Format (WARC/1.1, written with warcio, one gzip member per record):
   that parsed it: ``parse_article``, ``parse_listing`` …) and ``X-Newsspider-Post-Page``
   (``2``, ``3`` … for the further pages of a multi-page post).
 
-Writing: on the crawl's thread, before the callback sees the response — hash the body,
-decide response or revisit, build the records (warcio), gzip each (ISA-L, ``isal``: five
-times faster than zlib, so a page costs about 0.3 ms in all) and append them with one
-unbuffered ``write``.  (A writer thread was tried: handing 1,200 pages a run to it and
-back cost more than the work it took off the crawl's thread.)
+Writing: a writer process (``child``, started with the run's first page; ``process`` is
+the crawl's side) hashes each body, chooses response or revisit, builds the records
+(warcio), gzips each (ISA-L, ``isal``) and appends them to the ``.part`` with one
+unbuffered ``write``, then acknowledges the page.  The crawl's thread only sends the page
+(about a tenth of the work), and the middleware holds a callback's items until their
+page is acknowledged — almost always already, since the writer works while the callback
+parses.  (Writing on the crawl's thread cost it 10–12% of its throughput; a writer thread,
+more: its Python work competes with the crawl for the GIL.)
 
 Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (in the
 OS after every record: ``kill -9`` loses at most the record being written, and never one
@@ -42,13 +45,14 @@ files not yet in it (a recovered ``.part``, a copied-in archive, a deleted index
 scanned when the extension starts, files gone from the directory forgotten; a finished
 file's digests are added by ``finish()``.
 
-Modules: ``writer`` (the ``WarcArchive`` extension: the run's file, its records,
-``finish()``), ``middleware`` (``WarcArchiveMiddleware``), ``format`` (header names and the
-WARC records of a fetch), ``files`` (file names, directory fsync), ``recovery``
-(``recover_archive_parts``), ``digests`` (``DigestIndex``), ``reading`` (the complete gzip
-members of a file, for recovery and ``scrapy reextract``).  The names other code uses are
-importable from this package (the settings name ``newsspider.crawl.archive.WarcArchive``
-and ``newsspider.crawl.archive.WarcArchiveMiddleware``).
+Modules: ``writer`` (the ``WarcArchive`` extension: the run's file, what each page's
+records say, ``finish()``), ``process`` and ``child`` (the writer process),
+``middleware`` (``WarcArchiveMiddleware``), ``format`` (header names and the WARC records
+of a fetch), ``files`` (file names), ``recovery`` (``recover_archive_parts``), ``digests``
+(``DigestIndex``), ``reading`` (the complete gzip members of a file and the next one
+from any byte, for recovery and ``scrapy reextract``).  The settings name
+``newsspider.crawl.archive.writer.WarcArchive`` and
+``newsspider.crawl.archive.middleware.WarcArchiveMiddleware``.
 """
 
 from newsspider.crawl.archive.files import PART_SUFFIX
@@ -62,13 +66,11 @@ from newsspider.crawl.archive.format import (
     http_response_headers,
     payload_digest,
 )
-from newsspider.crawl.archive.middleware import WarcArchiveMiddleware
 from newsspider.crawl.archive.reading import complete_members
-from newsspider.crawl.archive.recovery import recover_archive_parts
-from newsspider.crawl.archive.writer import WarcArchive
 
-#: What the spider, the settings, the offline rebuild and the tests use; the rest is
-#: imported from its own module.
+#: What the spider, the offline rebuild and the tests use; the rest (``WarcArchive``,
+#: ``WarcArchiveMiddleware``, ``recover_archive_parts``) is imported from its own module:
+#: this package stays importable without Scrapy, as the writer process needs.
 __all__ = [
     "CALLBACK_HEADER",
     "CANONICAL_HEADER",
@@ -76,11 +78,8 @@ __all__ = [
     "INFO_CANONICAL",
     "PART_SUFFIX",
     "POST_PAGE_HEADER",
-    "WarcArchive",
-    "WarcArchiveMiddleware",
     "complete_members",
     "fetched_at",
     "http_response_headers",
     "payload_digest",
-    "recover_archive_parts",
 ]

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from newsspider.crawl.feedstorage import free_name as _free_name
-
 WARC_SUFFIX = ".warc.gz"
 PART_SUFFIX = ".warc.gz.part"
 
@@ -15,4 +13,6 @@ PART_SUFFIX = ".warc.gz.part"
 def free_name(path: Path, *, also: str = "") -> Path:
     """``path`` or, if taken, ``<name>-1.warc.gz``, ``-2`` …; with ``also=".part"`` a name
     whose ``.part`` is being written counts as taken (two runs started in the same second)."""
-    return _free_name(path, WARC_SUFFIX, also=also)
+    from newsspider.crawl.feedstorage import free_name as shared  # Scrapy: not in the writer process
+
+    return shared(path, WARC_SUFFIX, also=also)

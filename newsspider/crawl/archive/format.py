@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from isal import isal_zlib
-from scrapy.http import Request, Response
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
+
+if TYPE_CHECKING:  # Scrapy is not imported at run time: the writer process does without
+    from scrapy.http import Request, Response
 
 CANONICAL_HEADER = "X-Newsspider-Canonical-URI"
 CALLBACK_HEADER = "X-Newsspider-Callback"
@@ -36,7 +38,7 @@ INFO_CANONICAL = "canonical-origin"
 GZIP_LEVELS = range(isal_zlib.ISAL_BEST_SPEED, isal_zlib.ISAL_BEST_COMPRESSION + 1)
 #: Default level.  On Georgia Today pages (bench/archive.py) level 1 gzips a page in
 #: 0.08 ms to 13.0 KiB; zlib (Python's gzip) takes 0.34 ms at its fastest level, 0.39 ms
-#: for 12.5 KiB at level 3 — the archive is written on the crawl's own thread.
+#: for 12.5 KiB at level 3.
 GZIP_LEVEL = 1
 
 

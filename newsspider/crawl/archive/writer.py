@@ -36,14 +36,13 @@ from newsspider.crawl.archive.format import (
     POST_PAGE_HEADER,
     _Fetch,
     _header_pairs,
-    _pair_bytes,
     _record_bytes,
     gzip_member,
     http_request_headers,
     http_response_headers,
-    payload_digest,
     warc_date,
 )
+from newsspider.crawl.archive.process import WriterProcess
 from newsspider.crawl.archive.recovery import recover_archive_parts
 from newsspider.crawl.feedstorage import fsync_directory
 from newsspider.crawl.stats import STAT
@@ -84,7 +83,7 @@ class WarcArchive:
         self._fh: IO[bytes] | None = None
         self._size = 0  # bytes of complete records in the .part
         self._finished = False
-        self._digests: dict[str, tuple[str, str]] = {}  # this run's response payloads
+        self._writer: WriterProcess | None = None
         self._robots: dict[str, _Fetch] = {}  # robots.txt fetched by the robots middleware
         self._written: list[tuple[str, str, str]] = []  # (digest, uri, date) of written responses
         self.index: DigestIndex | None = None
@@ -135,13 +134,15 @@ class WarcArchive:
         request.meta[_FETCH] = fetch
         request.meta[FETCHED_AT] = fetch.at
 
-    def record(self, response: Response, spider: Spider | None) -> None:
-        """Archive a response that reaches a spider callback: its request and response (or
-        revisit) records are in the file — in the OS, safe from ``kill -9`` — when this
-        returns, before the callback sees the response.  A failure is a WARNING and
-        ``failed`` (the crawl goes on without archiving)."""
+    def record(self, response: Response, spider: Spider | None) -> int | None:
+        """Archive a response that reaches a spider callback (its request and response or
+        revisit records): hands it to the writer process and returns its number; the
+        records are in the file — in the OS, safe from ``kill -9`` — once ``wait_for``
+        that number returns.  A failure is a WARNING and ``failed`` (the crawl goes on
+        without archiving)."""
+        self.check_writer()
         if self.failed is not None or self._finished:
-            return
+            return None
         request = response.request
         assert request is not None
         fetch = request.meta.get(_FETCH) or self._robots.pop(response.url, None)
@@ -152,8 +153,7 @@ class WarcArchive:
         decoded = any(n.lower() == b"content-encoding" for n, _ in fetch.headers) and \
             b"Content-Encoding" not in response.headers
         date = warc_date(fetch.at)
-        digest = payload_digest(body)
-        fields = {"WARC-Date": date, "WARC-Payload-Digest": digest}
+        fields = {"WARC-Date": date}  # the writer process adds the payload digest
         origins = getattr(spider, "origins", None)
         if origins is not None:
             with contextlib.suppress(ValueError):
@@ -163,27 +163,30 @@ class WarcArchive:
             fields[CALLBACK_HEADER] = callback
         if request.meta.get("post_page"):
             fields[POST_PAGE_HEADER] = str(request.meta["post_page"])
-        if self._fh is None:
+        if self._writer is None:
             try:
                 self._open()
             except OSError as exc:
                 self._fail(exc, "cannot be created")
-                return
-            if self.failed is not None:  # its warcinfo record could not be written
-                return
-        original = self._digests.get(digest) or (self.index.lookup(digest) if self.index else None)
+                return None
+            if self._writer is None:  # its warcinfo record could not be written
+                return None
         http = http_response_headers(fetch, body, decoded, response.status)
         sent = http_request_headers(response.url, fetch, request)
-        records = _pair_bytes(response.url, body, digest, date, http, sent, fields, original)
-        if not self._append(records):
-            return
         self.records += 1
-        if original is None:
-            self._digests[digest] = (response.url, date)
-            self._written.append((digest, response.url, date))
-            self._stat("responses")
-        else:
-            self._stat("revisits")
+        return self._writer.send(response.url, body, date, http, sent, fields)
+
+    def wait_for(self, seq: int) -> None:
+        """Block until page ``seq`` (``record``'s number) is in the file, or the writer
+        failed (then a WARNING and ``failed``)."""
+        if self._writer is not None:
+            self._writer.wait_for(seq)
+            self.check_writer()
+
+    def check_writer(self) -> None:
+        """Report a failure the writer process met (WARNING, stat, ``failed``)."""
+        if self._writer is not None and self._writer.error is not None and self.failed is None:
+            self._fail(self._writer.error, "write failed")
 
     def _open(self) -> None:
         name = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
@@ -198,7 +201,9 @@ class WarcArchive:
         if fcntl is not None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fh = fh
-        self._append([self._warcinfo(final.name)])
+        if self._append([self._warcinfo(final.name)]):
+            index = self.index.path if self.index is not None else None
+            self._writer = WriterProcess(fh, self._size, self.gzip_level, index)
 
     def _warcinfo(self, filename: str) -> bytes:
         from importlib.metadata import version
@@ -233,8 +238,8 @@ class WarcArchive:
 
     # --- writing ------------------------------------------------------------------------
     def _append(self, records: list[bytes]) -> bool:
-        """Gzip each record as its own member and append them with one unbuffered ``write``
-        (in the OS once written, whatever happens to this process).  A failed write is cut
+        """The warcinfo record, before the writer process starts: gzip each record as its
+        own member and append them with one unbuffered ``write``.  A failed write is cut
         off again and stops the archive; returns whether the records are in the file."""
         assert self._fh is not None
         blob = b"".join(gzip_member(data, self.gzip_level) for data in records)
@@ -261,6 +266,13 @@ class WarcArchive:
         Idempotent: later calls return the same path (or raise the same error)."""
         if not self._finished:
             self._finished = True
+            if self._writer is not None:
+                try:
+                    self._written = self._writer.finish()
+                except OSError as exc:
+                    self._fail(exc, "write failed")
+                self._stat("responses", self._writer.kinds["response"])
+                self._stat("revisits", self._writer.kinds["revisit"])
             if self._fh is not None and self.part_path is not None:
                 fh, self._fh = self._fh, None
                 try:
