@@ -375,6 +375,53 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     assert sorted(i["url"] for i in read_jsonl(rebuilt)) == sorted(site.article_urls)
 
 
+def _writer_of(crawl_pid: int) -> int | None:
+    """PID of the archive's writer process of the crawl ``crawl_pid`` (Linux /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == crawl_pid and b"newsspider.crawl.archive.child" in command:
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="finds the writer process through /proc")
+def test_no_item_is_exported_while_its_page_is_not_written(tmp_path: Path) -> None:
+    """The writer process stopped (SIGSTOP) from early in the run: the crawl goes on
+    fetching, but not one item reaches the output until the writer writes again."""
+    site = generate_site(tmp_path / "site", n_articles=12, per_page=PER_PAGE, term_archives=False)
+    archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
+    feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
+    with MirrorServer(site.root, faults=FaultPlan([FaultRule("/*", delay=0.1)])) as server:
+        proc = crawl(server.base_url, tmp_path, "stopped", "-s", f"FEEDS={feeds}", state=state, archive=archive,
+                     wait=False, output=False)
+        deadline, writer = time.monotonic() + 30, None
+        while writer is None and time.monotonic() < deadline and proc.poll() is None:
+            writer = _writer_of(proc.pid)
+            time.sleep(0.005)
+        assert writer is not None, "no writer process seen"
+        os.kill(writer, signal.SIGSTOP)
+        try:
+            time.sleep(3)  # ~30 requests' time: articles fetched and parsed meanwhile
+            parts = list(out.glob("*.part")) if out.is_dir() else []
+            assert not any(part.read_bytes().strip() for part in parts), "items passed an unwritten page"
+            assert proc.poll() is None
+        finally:
+            os.kill(writer, signal.SIGCONT)
+        assert proc.wait(timeout=120) == 0
+    [output] = out.glob("*.jsonl")
+    exported = {i["url"] for i in read_jsonl(output)}
+    archived = {r.headers[CANONICAL_HEADER] for path in archives(archive) for r in read_warc(path)
+                if r.type == "response"}
+    assert exported == set(site.article_urls) and exported <= archived
+
+
 def _records(count: int) -> tuple[bytes, list[int]]:
     """``count`` gzipped response records and the end offset of each member."""
     buffer = BytesIO()
