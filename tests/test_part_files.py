@@ -4,9 +4,12 @@ same complete records of an unfinished WARC file (``complete_members``)."""
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from io import BytesIO
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -51,3 +54,30 @@ def test_a_member_that_is_not_a_warc_record_ends_the_complete_records(tmp_path: 
     members = [gzip.compress(_record(0)), gzip.compress(b"not a WARC record\r\n\r\n")]
     data = b"".join(members)
     assert list(complete_members(BytesIO(data))) == [len(members[0])]
+
+
+HOLD = """
+import fcntl, sys, time
+with open(sys.argv[1], "rb") as fh:
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize(("held", "recovered"), [(0.3, True), (30.0, False)])
+def test_a_part_still_locked_for_a_moment_is_recovered_a_live_runs_is_not(tmp_path: Path, held: float,
+                                                                          recovered: bool) -> None:
+    """A killed run's writer process lets the lock go a few milliseconds after the crawl
+    died: recovery waits that long (``patience``), not for a live run."""
+    part = tmp_path / "2026-01-01T00-00-00.warc.gz.part"
+    part.write_bytes(gzip.compress(_record(0)) + gzip.compress(_record(1)))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(part), str(held)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        files = recover_archive_parts(tmp_path, patience=2.0)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert [f.name for f in files] == (["2026-01-01T00-00-00.warc.gz"] if recovered else [])
+    assert part.exists() is not recovered

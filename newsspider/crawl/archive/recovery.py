@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 from newsspider.crawl.archive.files import PART_SUFFIX, free_name
@@ -18,24 +19,37 @@ except ImportError:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
+#: Seconds a locked ``.part`` is given to be let go before it counts as a live run's.
+LOCK_PATIENCE = 2.0
 
-def recover_archive_parts(directory: str | Path) -> list[Path]:
+
+def _lock(fd: int, patience: float) -> bool:
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
+def recover_archive_parts(directory: str | Path, patience: float = LOCK_PATIENCE) -> list[Path]:
     """Turn the ``.warc.gz.part`` files of dead runs in ``directory`` into readable
     ``.warc.gz`` files: cut after the last complete record (``complete_members``: a record
     cut off by ``kill -9`` is dropped), fsync, rename (``finish_part``).  A ``.part`` still
-    locked by a live run is left alone; one without any complete record is removed.
-    Returns the files written."""
+    locked after ``patience`` seconds is a live run's and left alone (a killed run's writer
+    process holds the lock for the few milliseconds it takes to write what it was sent);
+    one without any complete record is removed.  Returns the files written."""
     directory = Path(directory)
     written: list[Path] = []
     if not directory.is_dir():
         return written
     for part in sorted(directory.glob(f"*{PART_SUFFIX}")):
         with part.open("rb") as fh:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    continue  # a live run is writing it
+            if fcntl is not None and not _lock(fh.fileno(), patience):
+                continue  # a live run is writing it
             ends = list(complete_members(fh))
             size = fh.seek(0, os.SEEK_END)
         if not ends:
