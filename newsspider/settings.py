@@ -111,6 +111,7 @@ NEWSSPIDER_CRAWL_COMMAND = False
 # shell/parse/check, not tests that leave it unset).
 NEWSSPIDER_ARCHIVE_DIR = "archive/georgiatoday/"
 NEWSSPIDER_ARCHIVE_GZIP_LEVEL = 1  # ISA-L gzip: 0 (fastest) … 3 (smallest); one gzip member per record
+NEWSSPIDER_ARCHIVE_STALL_TIMEOUT = 300  # seconds pages may wait on a writer that writes nothing; then archiving stops
 SPIDER_MIDDLEWARES = {
     # after HttpErrorMiddleware (50): exactly the responses that reach a callback
     "newsspider.crawl.archive.middleware.WarcArchiveMiddleware": 950,

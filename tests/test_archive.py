@@ -565,6 +565,31 @@ def test_a_dead_writer_process_stops_the_archive_not_the_crawl(tmp_path: Path,
         ["http://127.0.0.1/a/"]
 
 
+def test_a_hung_writer_process_is_stopped_and_the_crawl_goes_on(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    crawler = project_crawler(NEWSSPIDER_CRAWL_COMMAND=True, NEWSSPIDER_ARCHIVE_DIR=str(tmp_path),
+                              NEWSSPIDER_ARCHIVE_STALL_TIMEOUT=1.5)
+    crawler.stats = MemoryStatsCollector(crawler)
+    archive = WarcArchive.from_crawler(crawler)
+    first = archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    assert first is not None and archive._writer is not None
+    archive.wait_for(first)
+    os.kill(archive._writer.process.pid, signal.SIGSTOP)  # a hung disk, as far as the crawl can tell
+    second = archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
+    assert second is not None
+    started = time.monotonic()
+    archive.wait_for(second)  # would block for good without the watchdog
+    assert 1.5 <= time.monotonic() - started < 30
+    assert isinstance(archive.failed, OSError)
+    assert "WARC archive write failed: the archive's writer process wrote nothing for 1.5 s and was stopped" \
+        in caplog.text
+    with pytest.raises(OSError):
+        archive.finish()
+    [kept] = archives(tmp_path)
+    assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
+        ["http://127.0.0.1/a/"]
+
+
 @pytest.mark.parametrize(("setting", "used"), [(0, 0), (3, 3), (6, 3), (-1, 0)])
 def test_gzip_level_outside_isa_l_levels_is_said_and_clamped(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                             setting: int, used: int) -> None:

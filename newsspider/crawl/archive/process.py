@@ -8,6 +8,8 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -22,12 +24,17 @@ except ImportError:  # pragma: no cover - not POSIX: the pipe keeps its default 
 
 #: Pipe buffer asked for (Linux): about a dozen pages in flight without blocking the crawl.
 PIPE_BYTES = 1 << 20
+#: Seconds without an acknowledgement while pages wait before the writer counts as hung
+#: (``NEWSSPIDER_ARCHIVE_STALL_TIMEOUT``): a hung disk or a stopped process must not hang
+#: the crawl for good.
+STALL_SECONDS = 300.0
 
 
 class WriterProcess:
     """The writer process of one archive file (see ``child``)."""
 
-    def __init__(self, fh: IO[bytes], size: int, level: int, index: Path | None) -> None:
+    def __init__(self, fh: IO[bytes], size: int, level: int, index: Path | None,
+                 stall: float = STALL_SECONDS) -> None:
         to_child, from_child = os.pipe(), os.pipe()
         if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
             with contextlib.suppress(OSError):  # a smaller limit (pipe-max-size): still correct
@@ -50,10 +57,26 @@ class WriterProcess:
         self.acked = 0
         self.kinds: Counter[str] = Counter()  # records written, by kind
         self.error: OSError | None = None  # the first failure (a write, the process itself)
+        self.stall = stall
+        self.stalled = False
+        self._progress = time.monotonic()  # the last acknowledgement, or the send that found none due
+        threading.Thread(target=self._watch, name="warc-writer-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        """Kill the writer when pages have waited ``stall`` seconds without any being
+        acknowledged: the crawl, blocked on it, then sees it die and goes on without."""
+        while self.process.poll() is None:
+            time.sleep(min(1.0, self.stall / 4))
+            if self.acked < self.sent and time.monotonic() - self._progress > self.stall:
+                self.stalled = True
+                self.process.kill()
+                return
 
     def send(self, *record: Any) -> int:
         """Hand over a page's records; returns its sequence number (see ``wait_for``)."""
         self.drain()
+        if self.acked == self.sent:
+            self._progress = time.monotonic()
         if self.error is None:
             try:
                 self._out.send(("record", self.sent + 1, *record))
@@ -80,6 +103,7 @@ class WriterProcess:
             self._died(exc)
             return
         self.acked = seq
+        self._progress = time.monotonic()
         if error is not None:
             self.error = OSError(*error)
         else:
@@ -89,6 +113,8 @@ class WriterProcess:
         if self.error is None:
             status = self.process.poll()
             how = f"exited with status {status}" if status is not None else "stopped answering"
+            if self.stalled:
+                how = f"wrote nothing for {self.stall:g} s and was stopped"
             self.error = OSError(f"the archive's writer process {how} ({exc.__class__.__name__})")
         self.acked = self.sent
 

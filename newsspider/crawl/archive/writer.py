@@ -42,7 +42,7 @@ from newsspider.crawl.archive.format import (
     http_response_headers,
     warc_date,
 )
-from newsspider.crawl.archive.process import WriterProcess
+from newsspider.crawl.archive.process import STALL_SECONDS, WriterProcess
 from newsspider.crawl.archive.recovery import recover_archive_parts
 from newsspider.crawl.feedstorage import fsync_directory
 from newsspider.crawl.stats import STAT
@@ -203,7 +203,8 @@ class WarcArchive:
         self._fh = fh
         if self._append([self._warcinfo(final.name)]):
             index = self.index.path if self.index is not None else None
-            self._writer = WriterProcess(fh, self._size, self.gzip_level, index)
+            stall = self.crawler.settings.getfloat("NEWSSPIDER_ARCHIVE_STALL_TIMEOUT", STALL_SECONDS)
+            self._writer = WriterProcess(fh, self._size, self.gzip_level, index, stall)
 
     def _warcinfo(self, filename: str) -> bytes:
         from importlib.metadata import version
