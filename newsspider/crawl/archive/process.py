@@ -42,12 +42,13 @@ class WriterProcess:
         package_root = str(Path(newsspider.__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
         command = [sys.executable, "-m", "newsspider.crawl.archive.child", str(fh.fileno()), str(size), str(level),
-                   str(to_child[0]), str(from_child[1]), str(index or "")]
+                   str(to_child[0]), str(from_child[1]), str(index.resolve()) if index else ""]
         try:
             # its own session: a signal to the crawl's process group (Ctrl-C, a SIGTERM to
             # stop it) is the crawl's to handle; the child ends when the crawl closes the pipe
+            # and the package's directory as its own: this very newsspider is the one imported
             self.process = subprocess.Popen(command, pass_fds=(fh.fileno(), to_child[0], from_child[1]), env=env,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+                                            cwd=package_root, stdin=subprocess.DEVNULL, start_new_session=True)
         finally:
             os.close(to_child[0])
             os.close(from_child[1])
