@@ -505,6 +505,25 @@ def test_finish_is_idempotent_and_revisits_repeat_payloads(tmp_path: Path) -> No
     assert [r.type for r in read_warc(last)] == ["warcinfo", "response", "request"]
 
 
+def test_an_unreadable_digest_index_means_whole_records_not_a_failed_archive(tmp_path: Path) -> None:
+    first = _archive(tmp_path)
+    first.record(_response("http://127.0.0.1/a/", b"<html>same</html>"), None)
+    assert first.finish() is not None
+    second = _archive(tmp_path)
+    page = second.record(_response("http://127.0.0.1/b/", b"<html>other</html>"), None)
+    assert page is not None
+    second.wait_for(page)  # the writer process has the index open
+    (tmp_path / "digests.sqlite3").write_bytes(b"not a database" * 100)
+    again = second.record(_response("http://127.0.0.1/c/", b"<html>same</html>"), None)
+    assert again is not None
+    second.wait_for(again)
+    assert second.failed is None
+    path = second.finish()
+    assert path is not None
+    assert [(r.type, r.headers.get("WARC-Target-URI")) for r in read_warc(path) if r.type != "request"] == [
+        ("warcinfo", None), ("response", "http://127.0.0.1/b/"), ("response", "http://127.0.0.1/c/")]
+
+
 def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

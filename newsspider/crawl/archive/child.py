@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -43,7 +44,7 @@ def serve(fd: int, size: int, level: int, index_path: str, inbox: Connection, ou
             return
         _, seq, url, body, date, http, request_http, fields = message
         digest = payload_digest(body)
-        original = digests.get(digest) or (index.lookup(digest) if index is not None else None)
+        original = digests.get(digest) or _earlier(index, digest)
         kind = "response" if original is None else "revisit"
         if error is None:
             fields["WARC-Payload-Digest"] = digest
@@ -65,6 +66,17 @@ def serve(fd: int, size: int, level: int, index_path: str, inbox: Connection, ou
                     digests[digest] = (url, date)
                     written.append((digest, url, date))
         outbox.send((seq, kind, error))
+
+
+def _earlier(index: DigestIndex | None, digest: str) -> tuple[str, str] | None:
+    """The first record of ``digest`` in an earlier run's archive; an unreadable index
+    (only a cache) means none: a whole response record, never a wrong revisit."""
+    if index is None:
+        return None
+    try:
+        return index.lookup(digest)
+    except sqlite3.Error:
+        return None
 
 
 def main() -> None:
