@@ -46,9 +46,11 @@ class WriterProcess:
         try:
             # its own session: a signal to the crawl's process group (Ctrl-C, a SIGTERM to
             # stop it) is the crawl's to handle; the child ends when the crawl closes the pipe
-            # and the package's directory as its own: this very newsspider is the one imported
+            # and the package's directory as its own (not an egg's zip file, as scrapyd deploys
+            # it): this very newsspider is the one imported, whatever the crawl's directory holds
+            cwd = package_root if os.path.isdir(package_root) else None
             self.process = subprocess.Popen(command, pass_fds=(fh.fileno(), to_child[0], from_child[1]), env=env,
-                                            cwd=package_root, stdin=subprocess.DEVNULL, start_new_session=True)
+                                            cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=True)
         finally:
             os.close(to_child[0])
             os.close(from_child[1])
