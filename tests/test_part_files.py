@@ -81,3 +81,29 @@ def test_a_part_still_locked_for_a_moment_is_recovered_a_live_runs_is_not(tmp_pa
         holder.wait()
     assert [f.name for f in files] == (["2026-01-01T00-00-00.warc.gz"] if recovered else [])
     assert part.exists() is not recovered
+
+
+FINISH = """
+import fcntl, os, sys, time
+with open(sys.argv[1], "rb") as fh:
+    fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    print("locked", flush=True)
+    time.sleep(0.3)
+    os.replace(sys.argv[1], sys.argv[2])  # as WarcArchive.finish(): renamed, then let go
+"""
+
+
+def test_a_part_its_live_run_finishes_meanwhile_is_left_to_it(tmp_path: Path) -> None:
+    """A run sharing the directory (scrapyd jobs) starts while another's writer holds its
+    .part and then finishes it: the waiting recovery must not take the finished file."""
+    part = tmp_path / "2026-01-01T00-00-00.warc.gz.part"
+    final = tmp_path / "2026-01-01T00-00-00.warc.gz"
+    data = gzip.compress(_record(0)) + gzip.compress(_record(1)) + b"\x1f\x8b\x08 cut off"
+    part.write_bytes(data)
+    owner = subprocess.Popen([sys.executable, "-c", FINISH, str(part), str(final)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None and owner.stdout.readline() == "locked\n"
+        assert recover_archive_parts(tmp_path, patience=5.0) == []
+    finally:
+        owner.wait()
+    assert not part.exists() and final.read_bytes() == data  # the owner's, untouched

@@ -47,18 +47,32 @@ def recover_archive_parts(directory: str | Path, patience: float = LOCK_PATIENCE
     if not directory.is_dir():
         return written
     for part in sorted(directory.glob(f"*{PART_SUFFIX}")):
-        with part.open("rb") as fh:
+        try:
+            fh = part.open("rb")
+        except FileNotFoundError:
+            continue  # its run finished it meanwhile
+        with fh:  # the lock is held until the file is finished: one recoverer at a time
             if fcntl is not None and not _lock(fh.fileno(), patience):
                 continue  # a live run is writing it
+            if not _same_file(part, fh.fileno()):
+                continue  # its run renamed it while we waited: finished, not dead
             ends = list(complete_members(fh))
             size = fh.seek(0, os.SEEK_END)
-        if not ends:
-            part.unlink()
-            logger.warning("Removed an interrupted run's archive without a complete record: %s", part)
-            continue
-        # no live run held its lock: a dead run's file, which nobody writes any more
-        final = finish_part(part, ends[-1], free_name(part.with_name(part.name[: -len(".part")])))
+            if not ends:
+                part.unlink()
+                logger.warning("Removed an interrupted run's archive without a complete record: %s", part)
+                continue
+            # no live run held its lock: a dead run's file, which nobody writes any more
+            final = finish_part(part, ends[-1], free_name(part.with_name(part.name[: -len(".part")])))
         written.append(final)
         logger.warning("Recovered %d records of an interrupted run's archive into %s (%d bytes cut off)",
                        len(ends), final, size - ends[-1])
     return written
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        named, opened = os.stat(path), os.fstat(fd)
+    except FileNotFoundError:
+        return False
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)

@@ -279,9 +279,9 @@ class WarcArchive:
                 try:
                     fh.flush()
                     os.fsync(fh.fileno())
-                    fh.close()
                     final = free_name(self.part_path.with_name(self.part_path.name[: -len(".part")]))
-                    os.replace(self.part_path, final)
+                    os.replace(self.part_path, final)  # still locked: no recovery takes it meanwhile
+                    fh.close()
                     fsync_directory(self.directory)
                     self.path = final
                     self._stat("bytes", final.stat().st_size)
