@@ -19,7 +19,6 @@ from newsspider.offline.extract import Result, extract_entry, extract_task
 from newsspider.offline.files import UnreadableInput
 from newsspider.offline.reader import Reader
 from newsspider.offline.scan import Archive, Entry, Span, SpanRead, plan_spans, scan_span, scan_tasks
-from newsspider.urls import OriginMap
 
 if TYPE_CHECKING:
     from newsspider.offline.progress import Progress
@@ -32,7 +31,7 @@ SPAN_BYTES = 1 << 20
 CHUNK = 32
 
 logger = logging.getLogger(__name__)
-_archive: Archive | None = None  # a worker's copy of the indexed archive (final phase)
+_archive: Archive | None = None  # a worker's copy of the archive: its files; the index too in the final phase
 
 
 def _init_worker(archive: Archive | None = None) -> None:
@@ -59,11 +58,14 @@ class SpanOutcome:
     error: UnreadableInput | None = None
 
 
-def _scan_and_extract(span: Span, files: list[Path], origins: list[OriginMap],
-                      start: int | None = None) -> SpanOutcome:
+def _scan_and_extract(span: Span, start: int | None = None, inputs: Archive | None = None) -> SpanOutcome:
     """A worker's job: read one span and extract its candidate pages (an unreadable span
-    is reported, not raised: it may have started at a false boundary, see ``_follows``)."""
-    archive = Archive(files=list(files), origins=list(origins))
+    is reported, not raised: it may have started at a false boundary, see ``_follows``).
+    ``inputs`` (default: the worker's copy, given once when it started) names the files
+    and their origins."""
+    inputs = inputs if inputs is not None else _archive
+    assert inputs is not None
+    archive = Archive(files=list(inputs.files), origins=list(inputs.origins))
     reader = Reader(archive)
     outcome = SpanOutcome(SpanRead())
     try:
@@ -90,7 +92,7 @@ def _read_again(span: Span, archive: Archive, boundary: int | None) -> SpanOutco
     """The span read in this process from ``boundary``, the true start of its first record."""
     if boundary is None or boundary >= span.end:
         return SpanOutcome(SpanRead(None, boundary))  # the span before read to past its end
-    return _scan_and_extract(span, archive.files, archive.origins, start=boundary)
+    return _scan_and_extract(span, start=boundary, inputs=archive)
 
 
 def _extract_entries(entries: list[Entry]) -> list[Result]:
@@ -130,8 +132,8 @@ def extract_all(paths: Sequence[str | Path], archive: Archive, jobs: int, progre
             progress.start(sum(span.end - span.start for span in spans))
         read = 0
         boundary: int | None = 0
-        with _pool(jobs) as pool:
-            futures = [pool.submit(_scan_and_extract, span, archive.files, archive.origins) for span in spans]
+        with _pool(jobs, archive) as pool:  # the workers get the file list once, not with every span
+            futures = [pool.submit(_scan_and_extract, span) for span in spans]
             for span, future in zip(spans, futures, strict=True):
                 outcome = future.result()
                 if span.start == 0:
