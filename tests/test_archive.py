@@ -584,6 +584,22 @@ def test_a_dead_writer_process_stops_the_archive_not_the_crawl(tmp_path: Path,
         ["http://127.0.0.1/a/"]
 
 
+def test_a_writer_process_that_cannot_start_stops_the_archive_not_the_crawl(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsspider.crawl.archive import process
+
+    monkeypatch.setattr(process.sys, "executable", str(tmp_path / "no-python"))
+    archive = _archive(tmp_path / "archive")
+    assert archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None) is None
+    assert isinstance(archive.failed, FileNotFoundError)
+    assert "WARC archive cannot be created: [Errno 2] No such file or directory" in caplog.text
+    assert archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None) is None
+    with pytest.raises(OSError):
+        archive.finish()
+    assert not list((tmp_path / "archive").glob("*.part"))  # finished as far as it went: readable
+    assert [r.type for path in archives(tmp_path / "archive") for r in read_warc(path)] == ["warcinfo"]
+
+
 def test_a_hung_writer_process_is_stopped_and_the_crawl_goes_on(tmp_path: Path,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     crawler = project_crawler(NEWSSPIDER_CRAWL_COMMAND=True, NEWSSPIDER_ARCHIVE_DIR=str(tmp_path),
