@@ -1,6 +1,7 @@
-"""Reading the archives once, in order: every ``response``/``revisit`` record indexed into an
-``Archive`` (``Entry``: position, URIs, date, payload digest, callback), each candidate
-page 1 yielded as a ``Task`` with its headers and payload for a worker."""
+"""Reading the archives once, in order — whole (``scan_tasks``) or one span of a file at a
+time (``plan_spans``, ``scan_span``: ``reextract -j N``): every ``response``/``revisit``
+record indexed into an ``Archive`` (``Entry``: position, URIs, date, payload digest,
+callback), each candidate page 1 yielded as a ``Task`` with its headers and payload."""
 
 from __future__ import annotations
 
