@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from scrapy.http import Response, TextResponse
 
 from newsspider.extraction import ArticlePage, NotAnArticle
-from newsspider.extraction.article import article_page, next_page_of_post
 from newsspider.extraction.loader import load_article
+from newsspider.extraction.post import article_page, next_page_of_post
 from newsspider.items import ArticleItem
 from newsspider.offline.reader import Reader, make_response
 from newsspider.offline.scan import Archive, Entry, Task

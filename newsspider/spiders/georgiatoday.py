@@ -30,11 +30,11 @@ from newsspider.crawl.failures import feed_error, request_error
 from newsspider.crawl.paging import ListingWalk
 from newsspider.crawl.run import Run
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
-from newsspider.extraction.article import LaterPage, NotHtml, article_page, next_page_of_post
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.kind import page_kind
 from newsspider.extraction.listing import parse_listing
 from newsspider.extraction.loader import load_article
+from newsspider.extraction.post import LaterPage, NotHtml, article_page, next_page_of_post
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
 from newsspider.spiders.arguments import check_arguments, relax_for_local_mirror
 from newsspider.urls import OriginMap
