@@ -205,6 +205,7 @@ class WarcArchive:
             index = self.index.path if self.index is not None else None
             stall = self.crawler.settings.getfloat("NEWSSPIDER_ARCHIVE_STALL_TIMEOUT", STALL_SECONDS)
             self._writer = WriterProcess(fh, self._size, self.gzip_level, index, stall)
+            logger.info("Archiving into %s (writer process %d)", self.part_path, self._writer.process.pid)
 
     def _warcinfo(self, filename: str) -> bytes:
         from importlib.metadata import version
