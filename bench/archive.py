@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pages import build_site
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 WORK = BENCH / ".work" / "archive"
@@ -49,20 +51,6 @@ def _rss(pid: int) -> int:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
     return 0
-
-
-def build_site(n_articles: int, seed: int = 5) -> Path:
-    site = WORK / f"site-{n_articles}-s{seed}"
-    marker = site / ".bench-complete"
-    if marker.is_file():
-        return site
-    sys.path.insert(0, str(REPO / "tests"))
-    sys.path.insert(0, str(REPO))
-    import sitegen  # type: ignore[import-not-found]
-
-    sitegen.generate_site(site, n_articles=n_articles, seed=seed)
-    marker.write_text("ok\n")
-    return site
 
 
 def crawl(server: Any, archive: Path | None, workdir: Path, extra: tuple[str, ...] = ()) -> dict[str, Any]:

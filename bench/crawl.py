@@ -37,27 +37,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psutil
-from pages import REPO
+from pages import REPO, build_site
 
 WORK = Path(__file__).resolve().parent / ".work"
 WORKER = Path(__file__).resolve().parent / "crawl_worker.py"
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
-
-
-def build_site(n_articles: int, seed: int = 5) -> Path:
-    """The generated mirror (cached in ``bench/.work``: generating 10k articles takes ~20 s)."""
-    site = WORK / f"site-{n_articles}-s{seed}"
-    marker = site / ".bench-complete"
-    if marker.is_file():
-        return site
-    sys.path.insert(0, str(REPO / "tests"))
-    sys.path.insert(0, str(REPO))
-    import sitegen  # type: ignore[import-not-found]
-
-    started = time.perf_counter()
-    sitegen.generate_site(site, n_articles=n_articles, seed=seed)
-    marker.write_text(f"templates=tests/fixtures/site-templates\ngenerated in {time.perf_counter() - started:.1f}s\n")
-    return site
 
 
 def _crawl(kind: str, server: Any, workdir: Path, *args: str) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,3 +121,19 @@ def jnews_pages(notes: list[str]) -> list[LabeledPage]:
 
 def all_pages(notes: list[str]) -> list[LabeledPage]:
     return fixture_pages(notes) + sample_pages(notes) + jnews_pages(notes)
+
+
+def build_site(n_articles: int, seed: int = 5) -> Path:
+    """The generated mirror (cached in ``bench/.work``: generating 10k articles takes ~20 s)."""
+    site = REPO / "bench" / ".work" / f"site-{n_articles}-s{seed}"
+    marker = site / ".bench-complete"
+    if marker.is_file():
+        return site
+    sys.path.insert(0, str(REPO / "tests"))
+    sys.path.insert(0, str(REPO))
+    import sitegen  # type: ignore[import-not-found]
+
+    started = time.perf_counter()
+    sitegen.generate_site(site, n_articles=n_articles, seed=seed)
+    marker.write_text(f"templates=tests/fixtures/site-templates\ngenerated in {time.perf_counter() - started:.1f}s\n")
+    return site
