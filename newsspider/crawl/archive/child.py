@@ -28,8 +28,8 @@ from newsspider.crawl.archive.digests import DigestIndex
 from newsspider.crawl.archive.format import _pair_bytes, gzip_member, payload_digest
 
 
-def serve(fd: int, size: int, level: int, index_path: str, inbox: Connection, outbox: Connection) -> None:
-    """Write what ``inbox`` brings to the file ``fd`` (``size`` bytes already there)."""
+def serve(fd: int, level: int, index_path: str, inbox: Connection, outbox: Connection) -> None:
+    """Write what ``inbox`` brings to the file ``fd``, after what is there already."""
     index = DigestIndex(Path(index_path).parent) if index_path else None
     digests: dict[str, tuple[str, str]] = {}
     written: list[tuple[str, str, str]] = []
@@ -48,24 +48,29 @@ def serve(fd: int, size: int, level: int, index_path: str, inbox: Connection, ou
         kind = "response" if original is None else "revisit"
         if error is None:
             fields["WARC-Payload-Digest"] = digest
-            records = _pair_bytes(url, body, digest, date, http, request_http, fields, original)
-            blob = memoryview(b"".join(gzip_member(data, level) for data in records))
-            start = size
-            try:
-                while blob:
-                    count = os.write(fd, blob)
-                    blob = blob[count:]
-                    size += count
-            except OSError as exc:
-                error = (exc.errno or 0, exc.strerror or str(exc))
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, start)  # no cut-off record left behind
-                size = start
-            else:
-                if original is None:
-                    digests[digest] = (url, date)
-                    written.append((digest, url, date))
+            failure = append(fd, _pair_bytes(url, body, digest, date, http, request_http, fields, original), level)
+            if failure is not None:
+                error = (failure.errno or 0, failure.strerror or str(failure))
+            elif original is None:
+                digests[digest] = (url, date)
+                written.append((digest, url, date))
         outbox.send((seq, kind, error))
+
+
+def append(fd: int, records: list[bytes], level: int) -> OSError | None:
+    """Gzip each record as its own member and append them to ``fd`` with one unbuffered
+    ``write`` (in the OS once written, whatever happens to either process).  A failed
+    write is cut off again, leaving no cut-off record; returns its error."""
+    blob = memoryview(b"".join(gzip_member(data, level) for data in records))
+    start = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        while blob:
+            blob = blob[os.write(fd, blob):]
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        return exc
+    return None
 
 
 def _earlier(index: DigestIndex | None, digest: str) -> tuple[str, str] | None:
@@ -83,9 +88,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the crawl, which says when to stop
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file size limit is an EFBIG write error
-    fd, size, level, inbox_fd, outbox_fd = (int(arg) for arg in sys.argv[1:6])
-    index_path = sys.argv[6] if len(sys.argv) > 6 else ""
-    serve(fd, size, level, index_path, Connection(inbox_fd, writable=False), Connection(outbox_fd, readable=False))
+    fd, level, inbox_fd, outbox_fd = (int(arg) for arg in sys.argv[1:5])
+    index_path = sys.argv[5] if len(sys.argv) > 5 else ""
+    serve(fd, level, index_path, Connection(inbox_fd, writable=False), Connection(outbox_fd, readable=False))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ STALL_SECONDS = 300.0
 class WriterProcess:
     """The writer process of one archive file (see ``child``)."""
 
-    def __init__(self, fh: IO[bytes], size: int, level: int, index: Path | None,
+    def __init__(self, fh: IO[bytes], level: int, index: Path | None,
                  stall: float = STALL_SECONDS) -> None:
         to_child, from_child = os.pipe(), os.pipe()
         if fcntl is not None and hasattr(fcntl, "F_SETPIPE_SZ"):
@@ -41,7 +41,7 @@ class WriterProcess:
                 fcntl.fcntl(to_child[1], fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         package_root = str(Path(newsspider.__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        command = [sys.executable, "-m", "newsspider.crawl.archive.child", str(fh.fileno()), str(size), str(level),
+        command = [sys.executable, "-m", "newsspider.crawl.archive.child", str(fh.fileno()), str(level),
                    str(to_child[0]), str(from_child[1]), str(index.resolve()) if index else ""]
         try:
             # its own session: a signal to the crawl's process group (Ctrl-C, a SIGTERM to

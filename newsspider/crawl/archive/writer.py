@@ -22,6 +22,7 @@ from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
 from warcio.warcwriter import WARCWriter
 
+from newsspider.crawl.archive.child import append
 from newsspider.crawl.archive.digests import DigestIndex
 from newsspider.crawl.archive.files import WARC_SUFFIX, free_name
 from newsspider.crawl.archive.format import (
@@ -37,7 +38,6 @@ from newsspider.crawl.archive.format import (
     _Fetch,
     _header_pairs,
     _record_bytes,
-    gzip_member,
     http_request_headers,
     http_response_headers,
     warc_date,
@@ -81,7 +81,6 @@ class WarcArchive:
         self.path: Path | None = None  # the finished file
         self.part_path: Path | None = None
         self._fh: IO[bytes] | None = None
-        self._size = 0  # bytes of complete records in the .part
         self._finished = False
         self._writer: WriterProcess | None = None
         self._robots: dict[str, _Fetch] = {}  # robots.txt fetched by the robots middleware
@@ -201,10 +200,13 @@ class WarcArchive:
         if fcntl is not None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fh = fh
-        if self._append([self._warcinfo(final.name)]):
+        error = append(fh.fileno(), [self._warcinfo(final.name)], self.gzip_level)  # before the writer starts
+        if error is not None:
+            self._fail(error, "write failed")
+        else:
             index = self.index.path if self.index is not None else None
             stall = self.crawler.settings.getfloat("NEWSSPIDER_ARCHIVE_STALL_TIMEOUT", STALL_SECONDS)
-            self._writer = WriterProcess(fh, self._size, self.gzip_level, index, stall)
+            self._writer = WriterProcess(fh, self.gzip_level, index, stall)
             logger.info("Archiving into %s (writer process %d)", self.part_path, self._writer.process.pid)
 
     def _warcinfo(self, filename: str) -> bytes:
@@ -237,28 +239,6 @@ class WarcArchive:
             info[f"setting-{name}"] = str(settings.get(name))
         writer = WARCWriter(None, gzip=False, warc_version="WARC/1.1")
         return _record_bytes(writer, writer.create_warcinfo_record(filename, info))
-
-    # --- writing ------------------------------------------------------------------------
-    def _append(self, records: list[bytes]) -> bool:
-        """The warcinfo record, before the writer process starts: gzip each record as its
-        own member and append them with one unbuffered ``write``.  A failed write is cut
-        off again and stops the archive; returns whether the records are in the file."""
-        assert self._fh is not None
-        blob = b"".join(gzip_member(data, self.gzip_level) for data in records)
-        try:
-            view = memoryview(blob)
-            while view:
-                count = self._fh.write(view)
-                if not count:
-                    raise OSError(f"short write to {self.part_path}")
-                view = view[count:]
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                self._fh.truncate(self._size)
-            self._fail(exc, "write failed")
-            return False
-        self._size += len(blob)
-        return True
 
     # --- commit -------------------------------------------------------------------------
     def finish(self) -> Path | None:
