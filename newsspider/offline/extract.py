@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
 from newsspider.extraction import ArticlePage, NotAnArticle
 from newsspider.extraction.loader import load_article
@@ -110,10 +110,13 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
             break
         following = _later_page(archive, canonical, last, len(pages) + 1)
         more = reader.response(following) if following is not None else None
-        if following is None or not isinstance(more, TextResponse):
+        try:
+            if following is None or more is None:
+                raise NotAnArticle("multipage_incomplete")
+            pages.append(article_page(more, origins.to_canonical(more.url), first=False))  # as the crawl takes it
+        except NotAnArticle:
             result.skipped = "multipage_incomplete"
             return result
-        pages.append(ArticlePage.from_response(more, origins.to_canonical(more.url)))
         last = following
     result.item = load_article(pages, origins, crawled_at=warc_datetime(last.date))
     result.last = last
