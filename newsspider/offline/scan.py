@@ -68,7 +68,6 @@ class Archive:
     files: list[Path] = field(default_factory=list)
     origins: list[OriginMap] = field(default_factory=list)  # per file
     incremental: set[int] = field(default_factory=set)  # files of incremental runs
-    entries: list[Entry] = field(default_factory=list)
     by_digest: dict[str, Entry] = field(default_factory=dict)  # first response record per payload
     by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
     records: int = 0
@@ -81,10 +80,13 @@ class Archive:
         return len(self.files) - 1
 
     def add(self, entry: Entry) -> None:
-        self.entries.append(entry)
         if entry.kind == "response" and entry.digest:
             self.by_digest.setdefault(entry.digest, entry)
         self.by_canonical.setdefault(entry.canonical, []).append(entry)
+
+    def entries(self) -> list[Entry]:
+        """Every entry, in archive order."""
+        return sorted((e for same in self.by_canonical.values() for e in same), key=lambda e: e.position)
 
     @staticmethod
     def is_candidate(status: int, post_page: int | None, callback: str | None, html: bool) -> bool:

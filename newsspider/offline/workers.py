@@ -74,7 +74,7 @@ def _scan_and_extract(span: Span, start: int | None = None, inputs: Archive | No
         outcome.error = exc
     finally:
         reader.close()
-    outcome.entries, outcome.records = archive.entries, archive.records
+    outcome.entries, outcome.records = archive.entries(), archive.records
     return outcome
 
 
