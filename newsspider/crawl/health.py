@@ -191,9 +191,10 @@ def check_empty_listings(run: Run, stats: Mapping[str, Any], limits: Limits) -> 
 def check_dropped(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
     # Article pages: items the spider yielded, plus pages it dropped itself (broken pages,
     # incomplete multi-page posts); pipeline drops are among the yielded items already.
-    pages = _int(stats, S.PAGES_ARTICLE) + max(dropped_count(stats) - run.pipeline_drops, 0)
+    total = dropped_count(stats)
+    pages = _int(stats, S.PAGES_ARTICLE) + max(total - run.pipeline_drops, 0)
     # A pending page a pipeline dropped again was judged by the run that first met it.
-    dropped = dropped_count(stats) - run.again_dropped_by_pipeline
+    dropped = total - run.again_dropped_by_pipeline
     if limits.too_many(dropped, pages, limits.max_dropped_ratio):
         return f"{dropped} of {pages} article pages dropped (> {limits.max_dropped_ratio:.0%})"
     return None

@@ -32,6 +32,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
 from newsspider.crawl import stats as S
+from newsspider.crawl.health import dropped_count
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +67,7 @@ class Snapshot:
         updated = get(S.EXPORTED_UPDATED)
         # With a state every exported item is new or updated; without one, all are new.
         new = get(S.EXPORTED_NEW) if S.EXPORTED_NEW in stats else max(get(STAT_ITEMS) - updated, 0)
-        dropped = sum(int(v) for k, v in stats.items()
-                      if k.startswith(S.DROPPED_PREFIX) and k != S.DUPLICATE)
+        dropped = dropped_count(stats)
         return cls(
             elapsed=max(elapsed, 0.0), pages=get(STAT_RESPONSES), queued=queued, in_flight=in_flight,
             listings=get(S.PAGES_LISTING), articles=get(S.PAGES_ARTICLE), expected=get(S.SITEMAP_ENTRIES),

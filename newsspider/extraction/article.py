@@ -35,7 +35,7 @@ from newsspider.extraction.jsonld import (
     text_list,
     text_value,
 )
-from newsspider.extraction.selector import first, has_class, page_selector
+from newsspider.extraction.selector import BODY_CLASS_RAW, first, has_class, page_selector
 from newsspider.site import TITLE_SUFFIX
 
 # --- selectors (XPath, tag-qualified: the head, the landmarks, then queries inside them) --
@@ -74,8 +74,6 @@ FEATURED_BACKGROUND = _first_with_class("div", "jeg_featured_img")
 FEATURED_BIG_IMG = etree.XPath("./descendant::div" + has_class("jeg_featured_bg") + "/descendant::img[1]")
 BACKGROUND_URL = re.compile(r"background-image\s*:\s*url\(\s*['\"]?([^'\")]+)")
 
-#: ``<body class>`` in the raw HTML, for pages whose markup makes lxml drop the attribute.
-BODY_CLASS_RAW = re.compile(rb"<body\b[^>]*?\sclass\s*=\s*[\"']?([^\"'>]*)", re.IGNORECASE)
 H2_SUBTITLE = ".//h2" + has_class("jeg_post_subtitle")
 POST_META = ".//div" + has_class("jeg_post_meta")
 META_AUTHOR_LINKS = './/div[contains(@class, "jeg_meta_author")]//a'
@@ -208,7 +206,7 @@ class ArticlePage:
         found = _first_div_with_class(self.tree, "jeg_singlepage") if self.tree is not None else None
         # Elementor layouts have no .jeg_singlepage: fall back to the whole page.
         self.container: HtmlElement | None = found if found is not None else self.tree
-        column = _ColumnLandmarks(self.container) if self.container is not None else _ColumnLandmarks(None)
+        column = _ColumnLandmarks(self.container)
         header = column.header
         # The title sits in the header: look there first, not through the whole column.
         title = column.title_in_header

@@ -5,17 +5,16 @@ parsed here: the callback it is routed to parses it once."""
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 from urllib.parse import urlsplit
 
 from scrapy.http import Response, TextResponse
 
+from newsspider.extraction.selector import BODY_CLASS_RAW
+
 PageKind = Literal["robots", "sitemap", "feed", "listing", "article"]
 #: Body classes of WordPress listing pages (home, archives).
 LISTING_BODY_CLASSES = frozenset({"home", "blog", "archive", "category", "tag", "paged"})
-#: The ``class`` attribute of the ``<body>`` tag.
-BODY_CLASS = re.compile(rb"""<body\b[^>]*?\bclass\s*=\s*["']([^"']*)""", re.IGNORECASE)
 
 
 def page_kind(response: Response) -> PageKind:
@@ -24,7 +23,7 @@ def page_kind(response: Response) -> PageKind:
     head = response.body[:512].lstrip().lower()
     if head.startswith((b"<?xml", b"<urlset", b"<sitemapindex", b"<rss")):
         return "feed" if b"<rss" in head else "sitemap"
-    match = BODY_CLASS.search(response.body) if isinstance(response, TextResponse) else None
+    match = BODY_CLASS_RAW.search(response.body) if isinstance(response, TextResponse) else None
     if match and set(match.group(1).decode("ascii", "replace").split()) & LISTING_BODY_CLASSES:
         return "listing"
     return "article"

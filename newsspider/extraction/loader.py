@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from itemloaders.processors import Compose, MapCompose, TakeFirst
+from itemloaders.utils import arg_to_iter
 from scrapy.loader import ItemLoader
 
 from newsspider.extraction.article import ArticlePage
@@ -40,12 +41,8 @@ from newsspider.urls import OriginMap
 PARAGRAPH_SEPARATOR = "\n\n"
 
 
-def take_first(values: list[Any]) -> Any:
-    """The first value that is neither None nor empty (ItemLoader's ``TakeFirst``)."""
-    for value in values:
-        if value is not None and value != "":
-            return value
-    return None
+#: The first value that is neither None nor empty.
+take_first = TakeFirst()
 
 
 def join_paragraphs(paragraphs: list[str]) -> str | None:
@@ -91,11 +88,6 @@ for _name, (_each, _out) in FIELD_PROCESSORS.items():
     setattr(ArticleLoader, f"{_name}_out", Compose(_out))
 
 
-def _as_list(raw: Any) -> list[Any] | tuple[Any, ...]:
-    """A raw value as ItemLoader takes it: None → nothing, a list/tuple → its values."""
-    if raw is None:
-        return ()
-    return raw if isinstance(raw, (list, tuple)) else (raw,)
 
 
 def build_item(raw: dict[str, Any]) -> ArticleItem:
@@ -104,7 +96,7 @@ def build_item(raw: dict[str, Any]) -> ArticleItem:
     fields: dict[str, Any] = {}
     for name, values in raw.items():
         each, out = FIELD_PROCESSORS[name]
-        processed = [v for v in map(each, _as_list(values)) if v is not None]
+        processed = [v for v in map(each, arg_to_iter(values)) if v is not None]
         value = out(processed)
         if value is not None:
             fields[name] = value

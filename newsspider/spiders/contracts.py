@@ -18,7 +18,7 @@ class MirrorContract(Contract):
     name = "mirror"
 
     def adjust_request_args(self, args: dict[str, Any]) -> dict[str, Any]:
-        spider = getattr(self.testcase_pre, "spider", None) or getattr(self._method, "__self__", None)
+        spider = getattr(self._method, "__self__", None)
         origins = getattr(spider, "origins", None)
         if origins is not None and args.get("url"):
             args["url"] = origins.to_fetch(args["url"])

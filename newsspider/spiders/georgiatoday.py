@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -275,7 +275,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 yield request
                 return
         # crawled_at = the fetch time as archived (WARC-Date): reextract rebuilds the same item
-        item = load_article(pages, self.origins, crawled_at=fetched_at(response) or datetime.now(timezone.utc))
+        item = load_article(pages, self.origins, crawled_at=fetched_at(response))
         if run.wanted_item(item, first_urls):
             yield item
 
