@@ -37,7 +37,7 @@ class Command(ScrapyCrawlCommand):
         project_feeds = set(self.settings.getdict("FEEDS"))
         super().process_options(args, opts)
         # A real crawl (not scrapy shell/parse/check): components such as the WARC archive
-        # (newsspider/crawl/archive.py) only act when this is set.
+        # (newsspider/crawl/archive/) only act when this is set.
         self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
         if opts.output or opts.overwrite_output:
             # Scrapy merges the project's FEEDS into -o/-O; here -o/-O replace the default
@@ -73,7 +73,6 @@ class Command(ScrapyCrawlCommand):
                 logger.info("Summary: skipped, another crawl holds the lock %s", lock.path)
                 self.exitcode = 0
                 return
-        self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

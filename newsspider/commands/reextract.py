@@ -18,6 +18,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
+from newsspider.crawl.stats import DROPPED_PREFIX
 from newsspider.offline import Progress, UnreadableInput, reextract
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class Command(ScrapyCommand):
         skipped = ", ".join(f"{k.rsplit('/', 1)[-1]}={v}" for k, v in sorted(stats.items())
                             if k.startswith("newsspider/reextract/skipped/"))
         dropped = ", ".join(f"{k.rsplit('/', 1)[-1]}={v}" for k, v in sorted(stats.items())
-                            if k.startswith("newsspider/dropped/"))
+                            if k.startswith(DROPPED_PREFIX))
         logger.info("Re-extracted %d articles from %d records in %d archive file(s) into %s "
                     "(pages skipped: %s; dropped: %s)", stats["newsspider/reextract/articles"],
                     stats["newsspider/reextract/records"], stats["newsspider/reextract/files"], opts.output,

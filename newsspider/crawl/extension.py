@@ -50,7 +50,6 @@ class RunExtension:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run = Run(settings=crawler.settings, stats=crawler.stats)
-        self.lock: StateLock | None = None
         self.summarized = False
         self.feeds_closed = False
         self._waiting: Deferred[None] | None = None
@@ -58,7 +57,6 @@ class RunExtension:
         self.crawling = crawler.settings.getbool("NEWSSPIDER_CRAWL_COMMAND")
         path = crawler.settings.get("NEWSSPIDER_STATE_PATH") or ""
         if self.crawling and path and StateLock(path).held:
-            self.lock = StateLock(path)
             try:
                 self.run.state = State(path)
                 recovered = recover_outputs(self.run.state, self._output_directories())

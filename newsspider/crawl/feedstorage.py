@@ -141,7 +141,6 @@ class AtomicFileFeedStorage(FileFeedStorage):
         self.part_path: Path | None = None
         self.file: GuardedFile | None = None
         self.stored: Path | None = None  # where the items are, durably, once stored
-        self.crawler: Any = None
         #: The crawl's ``Run`` (it owns the storages' failures and the journal), handed over
         #: by the run extension when the spider opens; None outside a crawl.
         self.run: Any = None
@@ -149,9 +148,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
     @classmethod
     def from_crawler(cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
                      ) -> AtomicFileFeedStorage:
-        storage = cls(uri, feed_options=feed_options)
-        storage.crawler = crawler
-        return storage
+        return cls(uri, feed_options=feed_options)  # FileFeedStorage has no from_crawler to call
 
     def _failed(self, path: Path, exc: OSError) -> None:
         run = self.run

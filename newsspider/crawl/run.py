@@ -100,13 +100,13 @@ class Run:
         if self.resume_after:
             logger.info("The run started %s did not finish: resuming after it", self.resume_after)
         horizon = state.get_meta("horizon")
+        self.began_empty = state.is_empty()
         if self.since is None and mode == "incremental":
-            if horizon is None and state.is_empty():
+            if horizon is None and self.began_empty:
                 self._window()
             elif horizon:
                 self.since = date.fromisoformat(horizon)
         self.feed_failing_since = state.get_meta("feed_failing_since")
-        self.began_empty = state.is_empty()
         pages = state.due_pending(include_given_up=mode == "full")
         self.rechecks = {p.url: p for p in pages}
         return pages
@@ -297,9 +297,10 @@ class Run:
     def item_dropped(self, item: Any, reason: str) -> None:
         if reason == "duplicate":
             return
-        self.judge_item(ItemAdapter(item))
+        data = ItemAdapter(item)
+        self.judge_item(data)
         self.pipeline_drops += 1
-        url = ItemAdapter(item).get("url")
+        url = data.get("url")
         if not url:
             return
         urls = {url, *self.aliases.get(url, ())}

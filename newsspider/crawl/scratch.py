@@ -88,5 +88,3 @@ class Scratch:
         for (blob,) in self.db.execute("SELECT record FROM exported WHERE seq < ? ORDER BY seq", (limit,)):
             yield pickle.loads(blob)
 
-    def close(self) -> None:
-        self.db.close()
