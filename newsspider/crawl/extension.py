@@ -204,7 +204,7 @@ class RunExtension:
             if not run.verdict.ok:
                 logger.warning("Unhealthy run: %s", "; ".join(run.verdict.problems))
         else:
-            run.verdict = health.Verdict(ok=run.stop_reason is None, problems=[run.stop_detail or ""])
+            run.verdict = health.judge(run, stats, health.Limits.from_settings(run.settings), health.ALWAYS_ON)
         if run.initial_window and run.kinds["new"] + run.kinds["updated"] == 0 and not run.stopping:
             logger.warning("Nothing published since %s: the first incremental run on an empty state only "
                            "looks back %d days (NEWSSPIDER_INITIAL_WINDOW_DAYS); run with -a mode=full to "

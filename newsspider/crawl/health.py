@@ -239,6 +239,11 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def judge(run: Run, stats: Mapping[str, Any], limits: Limits) -> Verdict:
-    problems = [p for check in CHECKS if (p := check(run, stats, limits))]
+#: The checks that still speak when ``NEWSSPIDER_HEALTH_ENABLED`` is off: only a stopped
+#: run is unhealthy then (the exit status and the spidermon monitors agree).
+ALWAYS_ON: tuple[Check, ...] = (check_stopped,)
+
+
+def judge(run: Run, stats: Mapping[str, Any], limits: Limits, checks: tuple[Check, ...] = CHECKS) -> Verdict:
+    problems = [p for check in checks if (p := check(run, stats, limits))]
     return Verdict(ok=not problems, problems=problems)

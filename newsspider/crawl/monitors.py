@@ -48,11 +48,6 @@ ARTICLE_SCHEMA: dict[str, Any] = json.loads(
 warnings.filterwarnings("ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning,
                         module=r"spidermon\.")
 
-#: The checks that still speak when ``NEWSSPIDER_HEALTH_ENABLED`` is off (as in
-#: ``RunExtension.finish``: only a stopped run is unhealthy then).
-ALWAYS_ON = (health.check_stopped,)
-
-
 class HealthCheckMonitor(Monitor):
     """Base: runs ``check`` on the finished run and fails with the check's own words."""
 
@@ -65,7 +60,7 @@ class HealthCheckMonitor(Monitor):
             self.skipTest("newsspider.crawl.extension.RunExtension is not enabled")
             return
         check = type(self).check
-        if check not in ALWAYS_ON and not crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
+        if check not in health.ALWAYS_ON and not crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
             self.skipTest("NEWSSPIDER_HEALTH_ENABLED is off")
         stats = crawler.stats.get_stats() if crawler.stats is not None else {}
         problem = check(run, stats, health.Limits.from_settings(crawler.settings))
