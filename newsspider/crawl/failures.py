@@ -10,13 +10,13 @@ from twisted.python.failure import Failure
 
 from newsspider.crawl import stats as S
 from newsspider.crawl.run import Run
-from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
 
-def request_error(run: Run, origins: OriginMap, failure: Failure) -> None:
+def request_error(run: Run, failure: Failure) -> None:
     """A request's errback (``failure.request`` and, for an HTTP error, its response)."""
+    origins = run.origins
     request = getattr(failure, "request", None)
     response = getattr(failure.value, "response", None)
     fetched = response.url if response is not None else request.url if request is not None else "?"
@@ -57,8 +57,8 @@ def record_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, stat
                             f"Request failed: {fetched} ({error[1]}); asked again next run")
 
 
-def feed_error(run: Run, origins: OriginMap, failure: Failure) -> None:
+def feed_error(run: Run, failure: Failure) -> None:
     """The optional feed failed after its one retry (or none)."""
     response = getattr(failure.value, "response", None)
     why = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
-    run.feed_failed(f"The feed {origins.fetch}/feed/ failed ({why})")
+    run.feed_failed(f"The feed {run.origins.fetch}/feed/ failed ({why})")

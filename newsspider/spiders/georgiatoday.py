@@ -289,8 +289,8 @@ class GeorgiaTodaySpider(scrapy.Spider):
                                     validate=True, priority=-10)
 
     def on_feed_error(self, failure: Failure) -> None:
-        feed_error(self.run, self.origins, failure)
+        feed_error(self.run, failure)
 
     def on_error(self, failure: Failure) -> None:
         """Expected trouble (dead link, refusal, failure after retries): the run records it."""
-        request_error(self.run, self.origins, failure)
+        request_error(self.run, failure)
