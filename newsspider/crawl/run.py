@@ -297,8 +297,7 @@ class Run:
     def item_dropped(self, item: Any, reason: str) -> None:
         if reason == "duplicate":
             return
-        data = ItemAdapter(item)
-        self.judge_item(data)
+        self.judge_item(data := ItemAdapter(item))
         self.pipeline_drops += 1
         url = data.get("url")
         if not url:
