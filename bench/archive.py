@@ -1,4 +1,4 @@
-"""WARC archive benchmarks (issue 10): crawl cost of archiving, disk use, re-extraction speed.
+"""WARC archive benchmarks: crawl cost of archiving, disk use, re-extraction speed.
 
     python bench/archive.py [--articles N] [--rounds R] [--quick]      # standalone, prints the section
     python3 bench/run.py --parts archive                                 # as part of make bench
@@ -189,7 +189,7 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def section(res: dict[str, Any], goals: list[str]) -> list[str]:
     """Markdown for bench/RESULTS.md; appends goal rows to ``goals``."""
-    out = ["## 4. WARC archive (issue 10)\n",
+    out = ["## 4. WARC archive\n",
            f"Synthetic mirror: {res['n_articles']} articles; real `scrapy crawl georgiatoday -a mode=full` "
            "in a subprocess, politeness off (16 concurrent, robots.txt obeyed), archiving on "
            "(`NEWSSPIDER_CRAWL_COMMAND=True`, `NEWSSPIDER_ARCHIVE_DIR=<dir>`, default gzip level) vs off "
@@ -236,9 +236,9 @@ def section(res: dict[str, Any], goals: list[str]) -> list[str]:
     def verdict(ok: bool) -> str:
         return "**met**" if ok else "**MISSED**"
 
-    goals.append(f"| reextract -j 2 ≥ 1.7× single process (issue 10) | {verdict(speedup >= 1.7)} ({speedup:.2f}×) |")
-    goals.append(f"| reextract single process ≥ 0.4× floor (issue 10) | {verdict(vs_floor >= 0.4)} ({vs_floor:.2f}×) |")
-    goals.append(f"| archiving costs ≤ 10% crawl throughput (issue 10) | {verdict(cost <= 0.10)} "
+    goals.append(f"| reextract -j 2 ≥ 1.7× single process | {verdict(speedup >= 1.7)} ({speedup:.2f}×) |")
+    goals.append(f"| reextract single process ≥ 0.4× floor | {verdict(vs_floor >= 0.4)} ({vs_floor:.2f}×) |")
+    goals.append(f"| archiving costs ≤ 10% crawl throughput | {verdict(cost <= 0.10)} "
                  f"({cost * 100:+.0f}% pages/s; CPU/page {res['cpu_ratio']:.2f}×, "
                  f"peak RSS {res['rss_ratio']:.2f}× off) |")
     return out

@@ -35,7 +35,7 @@ import scrapy  # noqa: E402
 from scrapy.crawler import CrawlerProcess  # noqa: E402
 from scrapy.utils.project import get_project_settings  # noqa: E402
 
-from newsspider.crawl.state import StateLock  # noqa: E402
+from newsspider.crawl.run.state import StateLock  # noqa: E402
 
 POLITENESS_OFF = {
     "ROBOTSTXT_OBEY": False,

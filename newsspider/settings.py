@@ -18,10 +18,6 @@ HTTPCACHE_ENABLED = False
 DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
-# Scrapy starts CONCURRENT_ITEMS asyncio tasks for the output of every callback (100 by
-# default: 300 000 tasks for a 3000-page crawl).  A callback here yields at most one item
-# and a page's links, and the pipelines are synchronous: 8 parallel slots are plenty.
-CONCURRENT_ITEMS = 8
 
 # --- robustness (docs/robustness.md) -------------------------------------------------------
 # Retries with exponential backoff + jitter, Retry-After and robots Crawl-delay honoured,
@@ -29,13 +25,10 @@ CONCURRENT_ITEMS = 8
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "newsspider.crawl.politeness.PoliteRobotsTxtMiddleware": 100,
-    "newsspider.crawl.retry.BackoffRetryMiddleware": 550,
-    "newsspider.crawl.mirror.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
-    "newsspider.crawl.offsite.SameOriginMiddleware": 60,  # beside Scrapy's OffsiteMiddleware (50)
-    # Scrapy's meta-refresh check decodes every whole page: this one reads the first bytes.
-    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "newsspider.crawl.metarefresh.HeadMetaRefreshMiddleware": 580,
+    "newsspider.crawl.http.politeness.PoliteRobotsTxtMiddleware": 100,
+    "newsspider.crawl.http.retry.BackoffRetryMiddleware": 550,
+    "newsspider.crawl.http.mirror.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
+    "newsspider.crawl.http.offsite.SameOriginMiddleware": 60,  # beside Scrapy's OffsiteMiddleware (50)
 }
 RETRY_TIMES = 5  # 6 tries in all, spread over ~1+2+4+8+16 s of backoff
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 520, 521, 522, 524, 408]
@@ -55,13 +48,10 @@ NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 =
 # scrapy check: @mirror fetches a contract's @url from base_url (NEWSSPIDER_BASE_URL)
 SPIDER_CONTRACTS = {"newsspider.spiders.contracts.MirrorContract": 10}
 
-# Request fingerprints in the run's scratch file, not a set in memory (crawl/dupefilter.py)
-DUPEFILTER_CLASS = "newsspider.crawl.dupefilter.ScratchDupeFilter"
-
 # --- items --------------------------------------------------------------------------------
 ITEM_PIPELINES = {
-    "newsspider.crawl.pipelines.RequireFields": 100,
-    "newsspider.crawl.pipelines.DropDuplicates": 200,
+    "newsspider.crawl.output.pipelines.RequireFields": 100,
+    "newsspider.crawl.output.pipelines.DropDuplicates": 200,
     # JSON Schema validation of each exported item against newsspider/schema/
     # article.schema.json (spidermon; ~1 ms per item): only with SPIDERMON_ENABLED, a
     # pass-through otherwise.  Invalid items are counted, exported all the same, and
@@ -79,13 +69,10 @@ FEEDS = {
     },
 }
 FEED_STORAGES = {
-    "": "newsspider.crawl.feedstorage.AtomicFileFeedStorage",
-    "file": "newsspider.crawl.feedstorage.AtomicFileFeedStorage",
+    "": "newsspider.crawl.output.feedstorage.AtomicFileFeedStorage",
+    "file": "newsspider.crawl.output.feedstorage.AtomicFileFeedStorage",
 }
 FEED_EXPORT_ENCODING = "utf-8"
-# Same lines as Scrapy's jsonlines exporter, without its per-field work (crawl/exporters.py)
-FEED_EXPORTERS = {"jsonlines": "newsspider.crawl.exporters.DataclassJsonLinesExporter",
-                  "jl": "newsspider.crawl.exporters.DataclassJsonLinesExporter"}
 
 # --- project settings ---------------------------------------------------------------------
 # Where to fetch from when no -a base_url is given (a mirror for tools without spider
@@ -105,7 +92,7 @@ NEWSSPIDER_OPTIONAL_RETRY_TIMES = 1
 # Set by the project's crawl command only (a real crawl: state, lock, archive).
 NEWSSPIDER_CRAWL_COMMAND = False
 
-# --- WARC archive of every parsed response (newsspider/crawl/archive.py, docs/archive.md) ---
+# --- WARC archive of every parsed response (newsspider/crawl/archive/, docs/archive.md) ---
 # One <UTC time>.warc.gz per run in this directory; empty turns archiving off.  Only a real
 # crawl archives: the project's crawl command sets NEWSSPIDER_CRAWL_COMMAND (not scrapy
 # shell/parse/check, not tests that leave it unset).
@@ -120,16 +107,15 @@ SPIDER_MIDDLEWARES = {
 # --- the run: state, lock, commit point, health → exit status (docs/cron.md) ----------------
 COMMANDS_MODULE = "newsspider.commands"
 EXTENSIONS = {
-    "newsspider.crawl.gctuning.GarbageCollectorTuning": 0,
-    "newsspider.crawl.politeness.SitePoliteness": 100,
+    "newsspider.crawl.http.politeness.SitePoliteness": 100,
     "newsspider.crawl.archive.writer.WarcArchive": 400,
-    "newsspider.crawl.extension.RunExtension": 500,
-    "newsspider.crawl.progress.CrawlProgress": 600,
-    # after RunExtension: its report follows the Summary: line (newsspider/crawl/monitors.py)
+    "newsspider.crawl.run.extension.RunExtension": 500,
+    "newsspider.crawl.report.progress.CrawlProgress": 600,
+    # after RunExtension: its report follows the Summary: line (newsspider/crawl/report/monitors.py)
     "spidermon.contrib.scrapy.extensions.Spidermon": 700,
 }
 
-# --- progress (newsspider/crawl/progress.py) -------------------------------------------------
+# --- progress (newsspider/crawl/report/progress.py) -------------------------------------------------
 # One "Progress:" line every NEWSSPIDER_PROGRESS_INTERVAL seconds (pages, queue, articles,
 # rate, ETA in mode=full; 0 = off) and, on a terminal, a live line rewritten every
 # NEWSSPIDER_PROGRESS_TTY_INTERVAL seconds.  It says all Scrapy's "Crawled N pages" line
@@ -137,8 +123,6 @@ EXTENSIONS = {
 NEWSSPIDER_PROGRESS_INTERVAL = 60.0
 NEWSSPIDER_PROGRESS_TTY_INTERVAL = 1.0
 LOGSTATS_INTERVAL = 0
-# Cyclic GC thresholds for the crawl process (newsspider/gctuning.py); empty = Python's.
-NEWSSPIDER_GC_THRESHOLDS = [50000, 50, 1000]
 NEWSSPIDER_HEALTH_ENABLED = True
 NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS = 0
 NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS = 0  # listing pages answering 200 without article links
@@ -152,26 +136,22 @@ NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS = 0  # items failing the JSON Schema (counte
 # --- spidermon: the same verdict as monitors, notifications by settings (docs/cron.md) ---------
 # Off by default: the verdict is already in the exit status and the Summary: line.  On
 # (-s SPIDERMON_ENABLED=True), every health check runs as a spidermon monitor when the
-# engine stops (newsspider/crawl/monitors.py), items are validated against the JSON
+# engine stops (newsspider/crawl/report/monitors.py), items are validated against the JSON
 # Schema, and the actions listed below run — none by default.  Each is a spidermon
 # action class configured by its own SPIDERMON_* settings, e.g.
 # NEWSSPIDER_MONITOR_FAILED_ACTIONS = ["spidermon.contrib.actions.email.smtp.SendSmtpEmail"].
 SPIDERMON_ENABLED = False
-SPIDERMON_ENGINE_STOP_MONITORS = ["newsspider.crawl.monitors.HealthMonitorSuite"]
-SPIDERMON_VALIDATION_SCHEMAS = ["newsspider.crawl.monitors.ARTICLE_SCHEMA"]
+SPIDERMON_ENGINE_STOP_MONITORS = ["newsspider.crawl.report.monitors.HealthMonitorSuite"]
+SPIDERMON_VALIDATION_SCHEMAS = ["newsspider.crawl.report.monitors.ARTICLE_SCHEMA"]
 NEWSSPIDER_MONITOR_FAILED_ACTIONS: list[str] = []  # when a monitor failed (an unhealthy run)
 NEWSSPIDER_MONITOR_PASSED_ACTIONS: list[str] = []  # when every monitor passed
 NEWSSPIDER_MONITOR_FINISHED_ACTIONS: list[str] = []  # after every run
 
 # --- Scrapy ---------------------------------------------------------------------------------
 LOG_LEVEL = "INFO"
-LOG_FORMATTER = "newsspider.crawl.logformatter.ConciseLogFormatter"
+LOG_FORMATTER = "newsspider.crawl.output.logformatter.ConciseLogFormatter"
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote control opens a code-executing endpoint on localhost and leaves a
 # token file per run under ~/.local/state/scrapy/: never for a cron crawler.
 REMOTE_CONTROL_ENABLED = False
-# Scrapy re-parses a generator callback's source on every response to warn about
-# "return value" (its cache is keyed by short-lived bound methods): ~1.5 ms per page.
-# ruff/mypy guard our callbacks instead.
-WARN_ON_GENERATOR_RETURN_VALUE = False
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -24,16 +24,6 @@ TRACKING_PARAM = re.compile(
 _PERCENT_HEX = re.compile(r"%[0-9A-Fa-f]{2}")
 #: Last path segment that names a file (``robots.txt``, ``feed.xml``): no trailing slash.
 _FILE_SEGMENT = re.compile(r"\.[A-Za-z0-9]{1,5}$")
-#: A URL already in normal form, which ``normalize_url`` would return unchanged: lower-case
-#: http(s) scheme and ASCII host (port 1-59999 without leading zeros), a path of
-#: characters ``safe_url_string`` keeps, ending with ``/``, no query, no fragment — and
-#: (checked apart, see ``_in_normal_form``) no IDNA ``xn--`` label and every ``%`` a
-#: lower-case ``%xx`` escape.  Most links of a page are in this form.
-_NORMAL_FORM = re.compile(
-    r"https?://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}))?/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*"
-)
-_NOT_LOWER_ESCAPE = re.compile(r"%(?![0-9a-f]{2})")
 #: ``normalize_url`` cache size: the menu, category and recent article links that every
 #: page repeats; bounded so that a long crawl's memory does not grow with the archive.
 URL_CACHE_SIZE = 4096
@@ -52,28 +42,11 @@ def strip_tracking(url: str) -> str:
     return url_query_cleaner(url, tracking, remove=True) if tracking else url.split("#", 1)[0]
 
 
+@lru_cache(maxsize=URL_CACHE_SIZE)
 def normalize_url(url: str) -> str:
     """Percent-encode (lower-case hex, as WordPress stores slugs), drop tracking
-    parameters and the fragment, and end directory-like paths with a slash.
-
-    A URL already in that form (most links) is returned as it is; the others are
-    cached: every page repeats the same menu, category and article links."""
-    if _in_normal_form(url):
-        return url
-    return _normalize_url(url)
-
-
-def _in_normal_form(url: str) -> bool:
-    return (
-        url.endswith("/")
-        and _NORMAL_FORM.fullmatch(url) is not None
-        and "xn--" not in url
-        and ("%" not in url or _NOT_LOWER_ESCAPE.search(url) is None)
-    )
-
-
-@lru_cache(maxsize=URL_CACHE_SIZE)
-def _normalize_url(url: str) -> str:
+    parameters and the fragment, and end directory-like paths with a slash (cached:
+    every page repeats the same menu, category and article links)."""
     parts = urlsplit(strip_tracking(safe_url_string(url.strip())))
     path = _lower_hex(parts.path) or "/"
     if not path.endswith("/") and not _FILE_SEGMENT.search(path):

@@ -15,7 +15,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from newsspider.crawl.feedstorage import AtomicFileFeedStorage, GuardedFile
+from newsspider.crawl.output.feedstorage import AtomicFileFeedStorage, GuardedFile
 
 
 class BlankFields:
@@ -54,14 +54,14 @@ class RaiseInSpider:
 
 class KillAt:
     """``kill -9`` of the crawl process at a named point of the commit protocol
-    (``newsspider.crawl.extension.checkpoint``): ``-s CRON_TEST_KILL_AT=item_written:8`` (after
+    (``newsspider.crawl.run.extension.checkpoint``): ``-s CRON_TEST_KILL_AT=item_written:8`` (after
     the 8th item is in the output), ``before_rename``, ``before_commit``, ``after_commit``.
     Enable with ``-s EXTENSIONS={"cron_helpers.KillAt": 900}``."""
 
     def __init__(self, crawler: Any) -> None:
         import signal
 
-        from newsspider.crawl.extension import checkpoint
+        from newsspider.crawl.run.extension import checkpoint
 
         point, _, count = crawler.settings.get("CRON_TEST_KILL_AT", "").partition(":")
         self.point, self.left = point, int(count or 1)
@@ -117,7 +117,7 @@ class _RunStateHook:
         return cls(crawler)
 
     def state(self) -> Any:
-        from newsspider.crawl.extension import RunExtension
+        from newsspider.crawl.run.extension import RunExtension
 
         run = RunExtension.of(self.crawler)
         assert run is not None and run.state is not None

@@ -1,4 +1,4 @@
-"""Conditional requests (issue 11): an unchanged cron run revalidates the sitemaps, the
+"""Conditional requests: an unchanged cron run revalidates the sitemaps, the
 feed and the categories' first pages and gets 304s (no body, no parse); a changed sitemap
 is still read; a run that failed never saves validators."""
 

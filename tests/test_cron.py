@@ -22,7 +22,7 @@ from conftest import REPO, crawl_command, crawl_env, log_text, read_jsonl, summa
 from sitegen import SiteManifest, generate_site, local_path
 
 from newsspider import settings
-from newsspider.crawl.state import State, StateLock
+from newsspider.crawl.run.state import State, StateLock
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 N_ARTICLES = 40
@@ -143,7 +143,7 @@ def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteMan
 def test_lock_contention_exits_zero_without_crawling(tmp_path: Path, site_v1: SiteManifest) -> None:
     state = tmp_path / "state.sqlite3"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from newsspider.crawl.state import StateLock;"
+        [sys.executable, "-c", "import sys, time; from newsspider.crawl.run.state import StateLock;"
          "assert StateLock(sys.argv[1]).acquire(); print('locked', flush=True); time.sleep(60)", str(state)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )

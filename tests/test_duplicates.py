@@ -1,4 +1,4 @@
-"""Each article once per run (issue 9): the ``DropDuplicates`` pipeline on its own, and a
+"""Each article once per run: the ``DropDuplicates`` pipeline on its own, and a
 real crawl where two different URLs lead to one article.
 
 The spider already requests each URL once, so only pages at *other* URLs reach the
@@ -21,8 +21,8 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 from sitegen import SITE, SiteManifest, generate_site, local_path
 
-from newsspider.crawl import stats as S
-from newsspider.crawl.pipelines import DropDuplicates
+from newsspider.crawl.output.pipelines import DropDuplicates
+from newsspider.crawl.report import stats as S
 from newsspider.dev.devserver import MirrorServer
 from newsspider.dev.extract import extract_html
 from newsspider.items import ArticleItem

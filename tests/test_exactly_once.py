@@ -1,4 +1,4 @@
-"""Exactly once, or a non-zero exit (issue 9): the real ``scrapy crawl`` on a generated
+"""Exactly once, or a non-zero exit: the real ``scrapy crawl`` on a generated
 mirror, broken on purpose — a full disk, an unwritable output or state, ``kill -9`` at the
 named points of the commit protocol, a page truncated once, a bot wall, a wrong base, an
 unreachable site, robots.txt forbidding everything, two Ctrl-C — and then run again

@@ -1,8 +1,8 @@
-"""The health thresholds at their boundaries (issue 9): every ratio check of
-``newsspider.crawl.health`` just under, at and just over its limit, and
+"""The health thresholds at their boundaries: every ratio check of
+``newsspider.crawl.report.health`` just under, at and just over its limit, and
 ``NEWSSPIDER_HEALTH_MIN_BAD``.
 
-Each check is called as ``health.judge`` calls it (``newsspider.crawl.run``): with a
+Each check is called as ``health.judge`` calls it (``newsspider.crawl.run.run``): with a
 ``Run``, the crawl stats and the ``Limits`` read from the project's settings.  A ratio
 threshold trips only when the share of bad ones is *above* the limit ("at" is healthy) and
 at least ``min_bad`` are bad.
@@ -19,9 +19,9 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from sitegen import generate_site, local_path
 
-from newsspider.crawl import health
-from newsspider.crawl import stats as S
-from newsspider.crawl.run import Run
+from newsspider.crawl.report import health
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.run import Run
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 #: The project's thresholds, as a crawl reads them (docs/cron.md, Exit status).

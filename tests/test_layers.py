@@ -83,15 +83,3 @@ def test_no_import_cycle() -> None:
         if module not in state:
             visit(module, [module])
     assert cycles == []
-
-
-#: Issue 12: a module with one job fits in this many lines (the page objects of extraction/
-#: and the development tools of dev/ excepted).
-MAX_LINES = 350
-
-
-def test_no_module_outside_extraction_and_dev_is_over_350_lines() -> None:
-    long = {m: n for m, p in sorted(MODULES.items())
-            if not m.startswith(("newsspider.extraction.", "newsspider.dev."))
-            and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
-    assert long == {}

@@ -21,8 +21,8 @@ from conftest import REPO, crawl_command, crawl_env, log_text, summary_line
 from sitegen import SiteManifest, generate_site
 
 from newsspider import settings
-from newsspider.crawl import health
-from newsspider.crawl.monitors import HEALTH_MONITORS, HealthMonitorSuite, monitor_name
+from newsspider.crawl.report import health
+from newsspider.crawl.report.monitors import HEALTH_MONITORS, HealthMonitorSuite, monitor_name
 from newsspider.dev.devserver import MirrorServer
 
 N_ARTICLES = 20

@@ -19,7 +19,7 @@ from warcio.warcwriter import WARCWriter
 
 from newsspider import offline
 from newsspider.crawl.archive import CALLBACK_HEADER, CANONICAL_HEADER, POST_PAGE_HEADER
-from newsspider.crawl.feedstorage import read_items
+from newsspider.crawl.output.feedstorage import read_items
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
 POST = "https://georgiatoday.ge/on-the-road-with-georgias-mobile-library-bus/"

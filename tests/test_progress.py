@@ -1,4 +1,4 @@
-"""``newsspider.crawl.progress``: the progress line, its ETA, the terminal line, and one crawl."""
+"""``newsspider.crawl.report.progress``: the progress line, its ETA, the terminal line, and one crawl."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from conftest import REPO, crawl_command, crawl_env, log_records, log_text, project_crawler, run_crawl
 from scrapy.exceptions import NotConfigured
 
-from newsspider.crawl import stats as S
-from newsspider.crawl.progress import (
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.report.progress import (
     STAT_ITEMS,
     STAT_RESPONSES,
     CrawlProgress,

@@ -12,9 +12,9 @@ import pytest
 from conftest import FIXTURES, REPO, project_crawler
 from scrapy.http import HtmlResponse, Request
 
-from newsspider.crawl import politeness
-from newsspider.crawl.politeness import SitePoliteness
-from newsspider.crawl.retry import BackoffRetryMiddleware, parse_retry_after
+from newsspider.crawl.http import politeness
+from newsspider.crawl.http.politeness import SitePoliteness
+from newsspider.crawl.http.retry import BackoffRetryMiddleware, parse_retry_after
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
 LISTING = REPO / "newsspider" / "dev" / "snapshot" / "site" / "category" / "politics" / "index.html"
@@ -167,7 +167,7 @@ def test_paging_without_cap_follows_fresh_pages() -> None:
 # --------------------------------------------------------------------------- mirror redirects
 
 def test_redirect_to_the_real_site_stays_on_the_mirror() -> None:
-    from newsspider.crawl.mirror import MirrorRedirectMiddleware
+    from newsspider.crawl.http.mirror import MirrorRedirectMiddleware
 
     crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000")
@@ -188,7 +188,7 @@ def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
     """Static copies of a site write redirects as meta-refresh pages."""
     from scrapy.utils.response import get_meta_refresh
 
-    from newsspider.crawl.mirror import MirrorRedirectMiddleware
+    from newsspider.crawl.http.mirror import MirrorRedirectMiddleware
 
     crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000/copy")
@@ -217,7 +217,7 @@ def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
 
 
 def test_redirects_are_left_alone_when_crawling_the_site_itself() -> None:
-    from newsspider.crawl.mirror import MirrorRedirectMiddleware
+    from newsspider.crawl.http.mirror import MirrorRedirectMiddleware
 
     crawler = project_crawler()
     crawler.spider = GeorgiaTodaySpider()

@@ -1,4 +1,4 @@
-"""Scrapy's tools in the project never touch the crawl state (issue 9): ``scrapy parse`` and
+"""Scrapy's tools in the project never touch the crawl state: ``scrapy parse`` and
 ``scrapy shell`` — also one left open — create no state file and take no lock, so the cron
 crawl that starts beside or after them runs normally.  Only ``scrapy crawl`` (the project's
 command, ``newsspider.commands.crawl``) opens the state and holds ``<state>.lock``.

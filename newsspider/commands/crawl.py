@@ -6,7 +6,7 @@
 * Only this command takes the lock and sets ``NEWSSPIDER_CRAWL_COMMAND``: the run
   extension opens the state (and the archive is written) only then, so ``scrapy shell``,
   ``parse``, ``check`` or ``fetch`` never create or lock anything.
-* The run could not do its job (``newsspider.crawl.health``: output or state failures,
+* The run could not do its job (``newsspider.crawl.report.health``: output or state failures,
   unreachable or blocked site, thresholds …): exit 1.  Scrapy start-up failures: exit 1.
 * Every run ends with its ``Summary:`` line, a forced shutdown (a second Ctrl-C) too.
 """
@@ -19,8 +19,8 @@ import logging
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from newsspider.crawl.extension import RunExtension
-from newsspider.crawl.state import StateLock
+from newsspider.crawl.run.extension import RunExtension
+from newsspider.crawl.run.state import StateLock
 
 logger = logging.getLogger(__name__)
 

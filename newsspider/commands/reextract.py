@@ -18,7 +18,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from newsspider.crawl.stats import DROPPED_PREFIX
+from newsspider.crawl.report.stats import DROPPED_PREFIX
 from newsspider.offline import Progress, UnreadableInput, reextract
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from newsspider.crawl.feedstorage import BadLine, read_items
+from newsspider.crawl.output.feedstorage import BadLine, read_items
 from newsspider.items import ArticleItem
 from newsspider.offline.files import UnreadableInput, jsonl_files, write_jsonl
 from newsspider.offline.versions import modified_key

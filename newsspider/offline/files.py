@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from newsspider.crawl.archive import PART_SUFFIX
-from newsspider.crawl.feedstorage import fsync_directory
+from newsspider.crawl.output.feedstorage import fsync_directory
 
 WARC_NAMES = (".warc.gz", ".warc", PART_SUFFIX)
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from newsspider.crawl.progress import TerminalLine, duration
+from newsspider.crawl.report.progress import TerminalLine, duration
 
 logger = logging.getLogger(__name__)
 

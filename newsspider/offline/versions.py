@@ -13,7 +13,7 @@ from typing import Any
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from newsspider.crawl.pipelines import DropDuplicates, RequireFields
+from newsspider.crawl.output.pipelines import DropDuplicates, RequireFields
 from newsspider.items import ArticleItem
 from newsspider.offline.extract import Result
 

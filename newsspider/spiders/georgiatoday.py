@@ -3,7 +3,7 @@
 It decides what to fetch next — home page, category archives from the site's menus and
 their pagination, Yoast post sitemaps, the feed, article pages and the further pages of
 multi-page posts — hands each response to ``newsspider.extraction``, and tells the run
-(``newsspider.crawl.run.Run``) what it found; the run answers what is wanted.
+(``newsspider.crawl.run.run.Run``) what it found; the run answers what is wanted.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.python.failure import Failure
 
 from newsspider import site
-from newsspider.crawl import stats as S
 from newsspider.crawl.archive import fetched_at
-from newsspider.crawl.conditional import child_sitemap_changed, conditional, not_modified
-from newsspider.crawl.extension import RunExtension
-from newsspider.crawl.failures import feed_error, request_error
-from newsspider.crawl.paging import ListingWalk
-from newsspider.crawl.run import Run
+from newsspider.crawl.http.conditional import child_sitemap_changed, conditional, not_modified
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.extension import RunExtension
+from newsspider.crawl.run.failures import feed_error, request_error
+from newsspider.crawl.run.paging import ListingWalk
+from newsspider.crawl.run.run import Run
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.kind import page_kind
@@ -86,7 +86,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
     # --- helpers ------------------------------------------------------------------------
     def _follow(self, url: str, callback: Any, validate: bool = False, **kwargs: Any) -> Request | None:
         """A request for a site link (fetched from ``base_url``), None for off-site links;
-        ``validate``: a conditional request (``newsspider.crawl.conditional``)."""
+        ``validate``: a conditional request (``newsspider.crawl.http.conditional``)."""
         if not self.origins.is_site(url):
             self.run._inc(S.LINKS_OFFSITE)
             return None
@@ -95,10 +95,6 @@ class GeorgiaTodaySpider(scrapy.Spider):
         except ValueError:
             logger.info("Invalid link skipped: %r", url)
             self.run._inc(S.LINKS_INVALID)
-            return None
-        # linked from several listings and the sitemap: one request (not built, then filtered)
-        if (callback == self.parse_article and not kwargs.get("dont_filter")
-                and not self.run.scratch.first_time("article request", target)):
             return None
         kwargs.setdefault("errback", self.on_error)
         if validate:

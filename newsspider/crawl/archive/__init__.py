@@ -1,4 +1,4 @@
-"""WARC archive of every page the spider parses (issue 10): crawl once, re-extract forever.
+"""WARC archive of every page the spider parses: crawl once, re-extract forever.
 
 ``WarcArchive`` (an extension) and ``WarcArchiveMiddleware`` (a spider middleware that hands
 it exactly the responses reaching a callback) write one ``<UTC timestamp>.warc.gz`` per run

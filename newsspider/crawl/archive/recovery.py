@@ -10,7 +10,7 @@ from pathlib import Path
 
 from newsspider.crawl.archive.files import PART_SUFFIX, free_name
 from newsspider.crawl.archive.reading import complete_members
-from newsspider.crawl.feedstorage import finish_part
+from newsspider.crawl.output.feedstorage import finish_part
 
 try:  # POSIX: a live run's .part is locked; elsewhere the run lock alone protects it
     import fcntl

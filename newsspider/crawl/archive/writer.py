@@ -44,8 +44,8 @@ from newsspider.crawl.archive.format import (
 )
 from newsspider.crawl.archive.process import STALL_SECONDS, WriterProcess
 from newsspider.crawl.archive.recovery import recover_archive_parts
-from newsspider.crawl.feedstorage import fsync_directory
-from newsspider.crawl.stats import STAT
+from newsspider.crawl.output.feedstorage import fsync_directory
+from newsspider.crawl.report.stats import STAT
 
 try:  # POSIX: a live run's .part is locked; elsewhere the run lock alone protects it
     import fcntl

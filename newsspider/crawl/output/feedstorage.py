@@ -34,7 +34,7 @@ from typing import Any
 
 from scrapy.extensions.feedexport import FileFeedStorage
 
-from newsspider.crawl.state import Commit, ExportRecord, State
+from newsspider.crawl.run.state import Commit, ExportRecord, State
 
 logger = logging.getLogger(__name__)
 

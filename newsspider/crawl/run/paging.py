@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsspider.crawl import stats as S
-from newsspider.crawl.run import Run
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.run import Run
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 from scrapy.exceptions import IgnoreRequest
 from twisted.python.failure import Failure
 
-from newsspider.crawl import stats as S
-from newsspider.crawl.run import Run
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.run import Run
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ dropped and failed.
 ``Run`` holds the facts and the incremental rules that need the state; the spider asks it
 questions (``unseen``, ``wanted_from_sitemap``, ``already_exported``) and tells it facts
 (``not_article``, ``broken``, ``request_failed`` …); the output storages tell it what they
-wrote and where it failed.  ``newsspider.crawl.extension.RunExtension`` owns it for the
-crawl and ``newsspider.crawl.commit`` makes it durable at the commit point.  Any failure
+wrote and where it failed.  ``newsspider.crawl.run.extension.RunExtension`` owns it for the
+crawl and ``newsspider.crawl.run.commit`` makes it durable at the commit point.  Any failure
 to write the output or the state stops the run (``stop``: close reason ``export_failed``
 / ``state_failed``) and nothing that is not on disk is committed (docs/cron.md,
 "Exactly once").
@@ -24,10 +24,10 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.settings import BaseSettings
 
-from newsspider.crawl import health
-from newsspider.crawl import stats as S
-from newsspider.crawl.scratch import Scratch
-from newsspider.crawl.state import ArticleRecord, ExportRecord, PendingPage, State, StateError, newer
+from newsspider.crawl.report import health
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.scratch import Scratch
+from newsspider.crawl.run.state import ArticleRecord, ExportRecord, PendingPage, State, StateError, newer
 from newsspider.extraction.article import NotAnArticle
 from newsspider.urls import OriginMap
 
@@ -51,7 +51,7 @@ class Run:
     initial_window: int | None = None
     resume_after: str | None = None
     # facts of this run
-    scratch: Scratch = field(default_factory=Scratch)  # what grows with the archive: on disk (crawl/scratch.py)
+    scratch: Scratch = field(default_factory=Scratch)  # what grows with the archive: on disk (crawl/run/scratch.py)
     aliases: dict[str, set[str]] = field(default_factory=dict)  # item url -> other URLs that led to it
     outcomes: dict[str, str] = field(default_factory=dict)  # final: dead:<status> / not_article
     failures: dict[str, str] = field(default_factory=dict)  # transient: url -> reason (pending)

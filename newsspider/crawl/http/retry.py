@@ -15,7 +15,7 @@
 * a page over ``DOWNLOAD_MAXSIZE`` is a counted drop (``dropped/too_large``), not a failure.
 
 A request whose retries are exhausted goes on to the spider's errback as usual; the run
-(``newsspider.crawl.run``) records it as pending for the next run.  Expected trouble is
+(``newsspider.crawl.run.run``) records it as pending for the next run.  Expected trouble is
 never logged at ERROR: ERROR means a bug of ours.
 """
 
@@ -34,8 +34,8 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import _load_objects
 from scrapy.utils.response import response_status_message
 
-from newsspider.crawl import stats as S
-from newsspider.crawl.politeness import SitePoliteness
+from newsspider.crawl.http.politeness import SitePoliteness
+from newsspider.crawl.report import stats as S
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -5,7 +5,7 @@
 * ``spider_opened``: probes the outputs (an unwritable one stops the run before any fetch);
 * ``item_scraped`` (after the feed exporter wrote the item): the item is *pending*;
 * ``spider_closed`` + ``feed_exporter_closed`` (every output stored: fsync'd and renamed):
-  **the commit point** (``newsspider.crawl.commit``);
+  **the commit point** (``newsspider.crawl.run.commit``);
 * ``engine_stopped`` (or the crawl command after a forced shutdown): the health verdict
   and the one ``Summary:`` line.
 
@@ -26,13 +26,13 @@ from scrapy.extensions.feedexport import FeedExporter
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
-from newsspider.crawl import health
-from newsspider.crawl import stats as S
 from newsspider.crawl.archive.writer import WarcArchive
-from newsspider.crawl.commit import commit, summary_line
-from newsspider.crawl.feedstorage import AtomicFileFeedStorage, recover_outputs
-from newsspider.crawl.run import Run
-from newsspider.crawl.state import State, StateError, StateLock
+from newsspider.crawl.output.feedstorage import AtomicFileFeedStorage, recover_outputs
+from newsspider.crawl.report import health
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.commit import commit, summary_line
+from newsspider.crawl.run.run import Run
+from newsspider.crawl.run.state import State, StateError, StateLock
 
 logger = logging.getLogger(__name__)
 

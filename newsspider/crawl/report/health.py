@@ -1,9 +1,9 @@
 """The health verdict of a run: did it do its job?  One function per check.
 
-Each check takes the run's facts (``newsspider.crawl.run.Run``), the crawl stats and the
+Each check takes the run's facts (``newsspider.crawl.run.run.Run``), the crawl stats and the
 thresholds, and returns a one-line problem or None.  ``judge`` runs them all; the crawl
 command turns the verdict into the exit status, and the spidermon monitors
-(``newsspider.crawl.monitors``) run the same checks one by one.
+(``newsspider.crawl.report.monitors``) run the same checks one by one.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.settings import BaseSettings
 
-from newsspider.crawl import stats as S
+from newsspider.crawl.report import stats as S
 
 if TYPE_CHECKING:
-    from newsspider.crawl.run import Run
+    from newsspider.crawl.run.run import Run
 
 COVERAGE_FIELDS = ("title", "published", "body", "authors")
 

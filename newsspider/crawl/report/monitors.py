@@ -1,6 +1,6 @@
 """The run's health verdict as spidermon monitors, for notifications by settings only.
 
-One spidermon ``Monitor`` per health check (``newsspider.crawl.health.CHECKS``): each
+One spidermon ``Monitor`` per health check (``newsspider.crawl.report.health.CHECKS``): each
 calls the *same* check function with the run (``RunExtension.of(crawler)``), the crawl
 stats and ``Limits.from_settings`` — the exit status (``Run.verdict`` = ``health.judge``)
 and the monitor suite cannot disagree about what a check says.  Item validation against
@@ -35,11 +35,11 @@ from scrapy.exceptions import ScrapyDeprecationWarning
 from scrapy.utils.misc import load_object
 from spidermon import Monitor, MonitorSuite, monitors
 
-from newsspider.crawl import health
-from newsspider.crawl.extension import RunExtension
+from newsspider.crawl.report import health
+from newsspider.crawl.run.extension import RunExtension
 
 #: The item JSON Schema, read from the package (works from a wheel or a scrapyd egg):
-#: ``SPIDERMON_VALIDATION_SCHEMAS = ["newsspider.crawl.monitors.ARTICLE_SCHEMA"]``.
+#: ``SPIDERMON_VALIDATION_SCHEMAS = ["newsspider.crawl.report.monitors.ARTICLE_SCHEMA"]``.
 ARTICLE_SCHEMA: dict[str, Any] = json.loads(
     resources.files("newsspider").joinpath("schema/article.schema.json").read_text(encoding="utf-8"))
 
@@ -57,7 +57,7 @@ class HealthCheckMonitor(Monitor):
         crawler = self.data.crawler
         run = RunExtension.of(crawler)
         if run is None:
-            self.skipTest("newsspider.crawl.extension.RunExtension is not enabled")
+            self.skipTest("newsspider.crawl.run.extension.RunExtension is not enabled")
             return
         check = type(self).check
         if check not in health.ALWAYS_ON and not crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
@@ -82,12 +82,12 @@ def _monitor(check: health.Check) -> type[HealthCheckMonitor]:
     def test(self: HealthCheckMonitor) -> None:
         self.judge()
 
-    test.__doc__ = (check.__doc__ or f"The {monitor_name(check)} check of newsspider.crawl.health.").strip()
+    test.__doc__ = (check.__doc__ or f"The {monitor_name(check)} check of newsspider.crawl.report.health.").strip()
     test = monitors.name(monitor_name(check))(test)
     title = "".join(part.title() for part in monitor_name(check).split())
     cls = type(f"{title}Monitor", (HealthCheckMonitor,), {
         "check": staticmethod(check), "test_check": test, "__module__": __name__,
-        "__doc__": f"Health check {check.__name__} (newsspider.crawl.health).",
+        "__doc__": f"Health check {check.__name__} (newsspider.crawl.report.health).",
     })
     return monitors.name(MONITOR_NAME)(cls)
 

@@ -31,12 +31,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
-from newsspider.crawl import stats as S
-from newsspider.crawl.health import dropped_count
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.report.health import dropped_count
 
 logger = logging.getLogger(__name__)
 
-# Stat names read here: crawl/stats.py, plus two of Scrapy's.
+# Stat names read here: crawl/report/stats.py, plus two of Scrapy's.
 STAT_ITEMS = "item_scraped_count"
 STAT_RESPONSES = "downloader/response_count"
 

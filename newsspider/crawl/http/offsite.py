@@ -18,7 +18,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.utils.httpobj import urlparse_cached
 
-from newsspider.crawl import stats as S
+from newsspider.crawl.report import stats as S
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsspider.crawl import stats as S
-from newsspider.crawl.run import Run
-from newsspider.crawl.state import newer
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.run import Run
+from newsspider.crawl.run.state import newer
 
 
 def conditional(run: Run, url: str) -> dict[str, Any]:

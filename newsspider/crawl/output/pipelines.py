@@ -16,8 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from newsspider.crawl.scratch import Scratch
-from newsspider.crawl.stats import STAT
+from newsspider.crawl.run.scratch import Scratch
+from newsspider.crawl.report.stats import STAT
 
 STAT_PREFIX = f"{STAT}/dropped"
 
@@ -64,7 +64,7 @@ class DropDuplicates(_CountingPipeline):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DropDuplicates:
-        from newsspider.crawl.extension import RunExtension
+        from newsspider.crawl.run.extension import RunExtension
 
         return cls(crawler.stats, RunExtension.of(crawler, default=True).scratch)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from newsspider.crawl import health
-from newsspider.crawl import stats as S
-from newsspider.crawl.run import Run
-from newsspider.crawl.state import Commit, StateError
+from newsspider.crawl.report import health
+from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.run import Run
+from newsspider.crawl.run.state import Commit, StateError
 
 
 def commit(run: Run) -> None:

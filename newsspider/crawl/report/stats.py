@@ -58,7 +58,7 @@ SCRAPY_LOG_ERRORS = "log_count/ERROR"
 SCRAPY_LOG_CRITICAL = "log_count/CRITICAL"
 SCRAPY_RESPONSE_STATUS = "downloader/response_status_count/"
 
-# --- spidermon's item validation (ItemValidationPipeline, newsspider/crawl/monitors.py) --------
+# --- spidermon's item validation (ItemValidationPipeline, newsspider/crawl/report/monitors.py) --------
 SPIDERMON_VALIDATED_ITEMS = "spidermon/validation/items"
 SPIDERMON_INVALID_ITEMS = "spidermon/validation/items/errors"
 SPIDERMON_FIELD_ERRORS = "spidermon/validation/fields/errors/"  # + <error>/<field>

@@ -28,7 +28,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from newsspider.crawl import stats as S
+from newsspider.crawl.report import stats as S
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -20,7 +20,7 @@ Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
 * ``outputs`` — the journal of atomic output files of runs: written when a ``.part`` file
   is opened and when its final name is chosen, deleted in the commit transaction.  A row
   left behind names an output whose items may not be in ``articles`` yet: the next run
-  recovers it (``newsspider.crawl.feedstorage.recover_outputs``) before deciding anything.
+  recovers it (``newsspider.crawl.output.feedstorage.recover_outputs``) before deciding anything.
 * ``meta`` — ``horizon`` (the oldest publication date the state covers, '' = everything),
   ``open_run_started`` (a run that never finished), ``feed_failing_since``.
 
@@ -37,8 +37,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from newsspider.crawl.lock import StateLock
-from newsspider.crawl.records import ArticleRecord, Commit, ExportRecord, PendingPage, content_hash
+from newsspider.crawl.run.lock import StateLock
+from newsspider.crawl.run.records import ArticleRecord, Commit, ExportRecord, PendingPage, content_hash
 
 __all__ = ["ArticleRecord", "Commit", "PendingPage", "State", "StateError", "StateLock", "content_hash",
            "parse_moment", "utcnow"]

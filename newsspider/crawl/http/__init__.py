@@ -1,0 +1,1 @@
+"""Downloader-side components: retries, politeness, robots.txt, the mirror, conditional requests."""

@@ -1,0 +1,1 @@
+"""What a run reports: stat names, the health verdict, monitors, progress."""
