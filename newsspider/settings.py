@@ -27,8 +27,13 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "newsspider.crawl.http.politeness.PoliteRobotsTxtMiddleware": 100,
     "newsspider.crawl.http.retry.BackoffRetryMiddleware": 550,
-    "newsspider.crawl.http.mirror.MirrorRedirectMiddleware": 650,  # before RedirectMiddleware (600)
     "newsspider.crawl.http.offsite.SameOriginMiddleware": 60,  # beside Scrapy's OffsiteMiddleware (50)
+}
+# With a base_url (a mirror, the demo server), requests go there; everything above the
+# downloader keeps canonical https://georgiatoday.ge/... URLs (newsspider/crawl/http/mirror.py).
+DOWNLOAD_HANDLERS = {
+    "http": "newsspider.crawl.http.mirror.MirrorDownloadHandler",
+    "https": "newsspider.crawl.http.mirror.MirrorDownloadHandler",
 }
 RETRY_TIMES = 5  # 6 tries in all, spread over ~1+2+4+8+16 s of backoff
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 520, 521, 522, 524, 408]
@@ -45,8 +50,6 @@ NEWSSPIDER_SLOWDOWN_START_DELAY = 0.5  # first extra delay; doubles while it las
 NEWSSPIDER_SLOWDOWN_MAX_DELAY = 5.0  # cap of the extra site-wide delay
 NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 = none)
 
-# scrapy check: @mirror fetches a contract's @url from base_url (NEWSSPIDER_BASE_URL)
-SPIDER_CONTRACTS = {"newsspider.spiders.contracts.MirrorContract": 10}
 
 # --- items --------------------------------------------------------------------------------
 ITEM_PIPELINES = {

@@ -120,8 +120,8 @@ class _RunStateHook:
         from newsspider.crawl.run.extension import RunExtension
 
         run = RunExtension.of(self.crawler)
-        assert run is not None and run.state is not None
-        return run.state
+        assert run is not None and run.ledger.state is not None
+        return run.ledger.state
 
     def spider_opened(self, spider: Any) -> None:
         raise NotImplementedError

@@ -2,8 +2,8 @@
 ``newsspider.crawl.report.health`` just under, at and just over its limit, and
 ``NEWSSPIDER_HEALTH_MIN_BAD``.
 
-Each check is called as ``health.judge`` calls it (``newsspider.crawl.run.run``): with a
-``Run``, the crawl stats and the ``Limits`` read from the project's settings.  A ratio
+Each check is called as ``health.judge`` calls it: with the run's ``Facts``, the crawl
+stats and the ``Limits`` read from the project's settings.  A ratio
 threshold trips only when the share of bad ones is *above* the limit ("at" is healthy) and
 at least ``min_bad`` are bad.
 """
@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 from conftest import log_text, read_jsonl, run_crawl, summary_line
-from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from sitegen import generate_site, local_path
 
 from newsspider.crawl.report import health
 from newsspider.crawl.report import stats as S
-from newsspider.crawl.run.run import Run
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 #: The project's thresholds, as a crawl reads them (docs/cron.md, Exit status).
@@ -37,11 +35,15 @@ def test_the_documented_defaults() -> None:
     assert dict(LIMITS.min_coverage) == {"title": 0.99, "published": 0.99, "body": 0.99, "authors": 0.90}
 
 
-def a_run(**facts: Any) -> Run:
-    run = Run(settings=Settings())
-    for name, value in facts.items():
-        setattr(run, name, value)
-    return run
+def a_run(**facts: Any) -> health.Facts:
+    defaults = {"mode": "incremental", "finish_reason": "finished", "stopped": None, "archive_problem": None,
+                "home": None, "home_url": "https://georgiatoday.ge/"}
+    return health.Facts(**{**defaults, **facts})
+
+
+def coverage(judged: int, present: dict[str, int]) -> dict[str, int]:
+    """The stats of ``judged`` items, ``present[field]`` of them with the field."""
+    return {S.ITEMS_JUDGED: judged, **{S.with_field(name): n for name, n in present.items()}}
 
 
 def with_limits(**changes: Any) -> health.Limits:
@@ -68,18 +70,16 @@ def test_dropped_by_the_spider_at_the_boundary(dropped: int, pages: int, trips: 
 @pytest.mark.parametrize(("dropped", "pages", "trips"), BOUNDARY_DROPPED, ids=["under", "at", "over"])
 def test_dropped_by_a_pipeline_at_the_boundary(dropped: int, pages: int, trips: bool) -> None:
     """Items a pipeline dropped are among the article pages already counted."""
-    stats = {S.PAGES_ARTICLE: pages, S.dropped("missing_authors"): dropped}
-    problem = health.check_dropped(a_run(pipeline_drops=dropped), stats, LIMITS)
+    stats = {S.PAGES_ARTICLE: pages, S.dropped("missing_authors"): dropped, S.ITEMS_DROPPED_BY_PIPELINE: dropped}
+    problem = health.check_dropped(a_run(), stats, LIMITS)
     assert (problem == f"{dropped} of {pages} article pages dropped (> 10%)") if trips else problem is None
 
 
 def test_pending_pages_dropped_again_by_a_pipeline_are_not_this_runs_trouble() -> None:
     """A page broken for weeks (the same missing field every run) must not turn every run red."""
-    stats = {S.PAGES_ARTICLE: 10, S.dropped("missing_authors"): 3}
-    assert health.check_dropped(a_run(pipeline_drops=3), stats, LIMITS) == "3 of 10 article pages dropped (> 10%)"
-    run = a_run(pipeline_drops=3)
-    run.again_dropped_by_pipeline = 3
-    assert health.check_dropped(run, stats, LIMITS) is None
+    stats = {S.PAGES_ARTICLE: 10, S.dropped("missing_authors"): 3, S.ITEMS_DROPPED_BY_PIPELINE: 3}
+    assert health.check_dropped(a_run(), stats, LIMITS) == "3 of 10 article pages dropped (> 10%)"
+    assert health.check_dropped(a_run(), {**stats, S.PENDING_DROPPED_AGAIN: 3}, LIMITS) is None
 
 
 def test_duplicates_are_not_dropped_articles() -> None:
@@ -91,18 +91,16 @@ def test_duplicates_are_not_dropped_articles() -> None:
                          ids=["under", "at", "over"])
 def test_authors_coverage_at_the_boundary(present: int, judged: int, trips: bool) -> None:
     """Authors on 18 of 20 items is 90 %: not below the 0.90 minimum."""
-    run = a_run(judged_items=judged, present={"title": judged, "published": judged, "body": judged,
-                                              "authors": present})
-    problem = health.check_coverage(run, {}, LIMITS)
+    stats = coverage(judged, {"title": judged, "published": judged, "body": judged, "authors": present})
+    problem = health.check_coverage(a_run(), stats, LIMITS)
     assert (problem == f"authors coverage {present}/{judged} (< 90%)") if trips else problem is None
 
 
 @pytest.mark.parametrize(("present", "judged", "trips"), [(199, 201, False), (198, 200, False), (197, 199, True)],
                          ids=["under", "at", "over"])
 def test_title_coverage_at_the_boundary(present: int, judged: int, trips: bool) -> None:
-    run = a_run(judged_items=judged, present={"title": present, "published": judged, "body": judged,
-                                              "authors": judged})
-    problem = health.check_coverage(run, {}, LIMITS)
+    stats = coverage(judged, {"title": present, "published": judged, "body": judged, "authors": judged})
+    problem = health.check_coverage(a_run(), stats, LIMITS)
     assert (problem == f"title coverage {present}/{judged} (< 99%)") if trips else problem is None
 
 
@@ -111,8 +109,7 @@ def test_title_coverage_at_the_boundary(present: int, judged: int, trips: bool) 
 def test_a_minimum_exact_in_binary_at_the_boundary(present: int, judged: int, trips: bool) -> None:
     """0.75: no rounding anywhere, so only ``>`` against ``>=`` decides "at"."""
     limits = with_limits(min_coverage={"body": 0.75})
-    run = a_run(judged_items=judged, present={"body": present})
-    problem = health.check_coverage(run, {}, limits)
+    problem = health.check_coverage(a_run(), coverage(judged, {"body": present}), limits)
     assert (problem == f"body coverage {present}/{judged} (< 75%)") if trips else problem is None
 
 
@@ -162,7 +159,7 @@ def answer_stats(refused: dict[int, int], responses: int) -> dict[str, int]:
                          ids=["under", "at", "over"])
 def test_blocked_at_the_boundary(refused: int, responses: int, trips: bool) -> None:
     stats = answer_stats({403: refused - 4, 429: 3, 401: 1}, responses)
-    problem = health.check_blocked(a_run(start_pages={"home": "ok"}), stats, LIMITS)
+    problem = health.check_blocked(a_run(home="ok"), stats, LIMITS)
     if trips:
         assert problem == f"blocked: {refused} of {responses} answers were 401/403/429"
     else:
@@ -171,20 +168,20 @@ def test_blocked_at_the_boundary(refused: int, responses: int, trips: bool) -> N
 
 def test_other_refusals_are_not_blocked() -> None:
     stats = answer_stats({404: 15, 503: 5}, 20)
-    assert health.check_blocked(a_run(start_pages={"home": "ok"}), stats, LIMITS) is None
+    assert health.check_blocked(a_run(home="ok"), stats, LIMITS) is None
 
 
 # --- NEWSSPIDER_HEALTH_MIN_BAD -------------------------------------------------------------------
-def one_of_each(bad: int) -> dict[str, tuple[Run, dict[str, Any]]]:
+def one_of_each(bad: int) -> dict[str, tuple[health.Facts, dict[str, Any]]]:
     """For each ratio check: ``bad`` bad ones, far above every ratio."""
     total = bad + 1
     full = {"title": total, "published": total, "body": total, "authors": total}
     return {
         "dropped": (a_run(), {S.PAGES_ARTICLE: 1, S.dropped("truncated_page"): bad}),
-        "coverage": (a_run(judged_items=total, present={**full, "title": 1}), {}),
+        "coverage": (a_run(), coverage(total, {**full, "title": 1})),
         "failed": (a_run(), request_stats(bad, total, retries=2)),
         # every answer refused (1 of 2 would be at the 0.5 ratio, not above it)
-        "blocked": (a_run(start_pages={"home": "ok"}), answer_stats({403: bad}, bad)),
+        "blocked": (a_run(home="ok"), answer_stats({403: bad}, bad)),
     }
 
 

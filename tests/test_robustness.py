@@ -164,68 +164,61 @@ def test_paging_without_cap_follows_fresh_pages() -> None:
     assert _follow_chain(spider, lambda page: _page_with_fresh_links(html, page), limit=12) == 12
 
 
-# --------------------------------------------------------------------------- mirror redirects
+# --------------------------------------------------------------------------- the mirror
 
-def test_redirect_to_the_real_site_stays_on_the_mirror() -> None:
-    from newsspider.crawl.http.mirror import MirrorRedirectMiddleware
+def _handler_download(monkeypatch: pytest.MonkeyPatch, base_url: str | None, url: str, status: int = 200,
+                      location: str | None = None) -> tuple[str, Any]:
+    """What ``MirrorDownloadHandler`` sends for ``url`` and hands back, the network
+    replaced by a server that answers ``status`` (with ``location``)."""
+    import asyncio
 
+    from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+
+    from newsspider.crawl.http.mirror import MirrorDownloadHandler
+
+    sent: list[str] = []
+
+    async def network(self: Any, request: Request) -> HtmlResponse:
+        sent.append(request.url)
+        headers = {"Location": location} if location else {}
+        return HtmlResponse(request.url, status=status, headers=headers, body=b"<html></html>", request=request)
+
+    monkeypatch.setattr(HTTP11DownloadHandler, "download_request", network)
     crawler = project_crawler()
-    crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000")
-    mw = MirrorRedirectMiddleware.from_crawler(crawler)
-    request = Request("http://127.0.0.1:8000/old-slug/")
-
-    def location(status: int, target: str) -> str:
-        response = HtmlResponse(request.url, status=status, headers={"Location": target}, body=b"", request=request)
-        return mw.process_response(request, response).headers[b"Location"].decode()
-
-    assert location(301, "https://georgiatoday.ge/new-slug/") == "http://127.0.0.1:8000/new-slug/"
-    assert location(302, "https://www.georgiatoday.ge/new-slug/?utm_source=x") == "http://127.0.0.1:8000/new-slug/"
-    assert location(301, "https://facebook.com/GeorgiaToday") == "https://facebook.com/GeorgiaToday"  # off-site
-    assert location(301, "/relative/") == "/relative/"  # Scrapy resolves it against the mirror
+    crawler.spider = GeorgiaTodaySpider(base_url=base_url)
+    handler = MirrorDownloadHandler.from_crawler(crawler)
+    request = Request(url)
+    response = asyncio.run(handler.download_request(request))
+    assert response.request is request
+    return sent[0], response
 
 
-def test_meta_refresh_to_the_real_site_stays_on_the_mirror() -> None:
-    """Static copies of a site write redirects as meta-refresh pages."""
-    from scrapy.utils.response import get_meta_refresh
-
-    from newsspider.crawl.http.mirror import MirrorRedirectMiddleware
-
-    crawler = project_crawler()
-    crawler.spider = GeorgiaTodaySpider(base_url="http://127.0.0.1:8000/copy")
-    mw = MirrorRedirectMiddleware.from_crawler(crawler)
-    request = Request("http://127.0.0.1:8000/copy/old-slug/")
-
-    def refresh(target: str, meta: dict | None = None) -> tuple[HtmlResponse, str | None]:
-        page = (f'<html><head><meta http-equiv="refresh" content="0; url={target}"><title>Moved</title></head>'
-                f'<body><a href="{target}">moved here</a></body></html>').encode()
-        response = HtmlResponse(request.url, body=page, encoding="utf-8", request=request)
-        out = mw.process_response(request.replace(meta=meta or {}), response)
-        assert isinstance(out, HtmlResponse)
-        return out, get_meta_refresh(out)[1]
-
-    assert refresh("https://georgiatoday.ge/new-slug/")[1] == "http://127.0.0.1:8000/copy/new-slug/"
-    assert refresh("https://www.georgiatoday.ge/new-slug")[1] == "http://127.0.0.1:8000/copy/new-slug/"
-    assert refresh("../new-slug/")[1] == "http://127.0.0.1:8000/copy/new-slug/"  # relative: already there
-    assert refresh("https://facebook.com/GeorgiaToday")[1] == "https://facebook.com/GeorgiaToday"  # off-site
-    # the link in the body is left as the page has it; only the refresh target moves
-    assert b'<a href="https://georgiatoday.ge/new-slug/">' in refresh("https://georgiatoday.ge/new-slug/")[0].body
-    # a request that must not be redirected, and an ordinary page, are passed through as they are
-    assert refresh("https://georgiatoday.ge/new-slug/", {"dont_redirect": True})[1] == "https://georgiatoday.ge/new-slug/"
-    plain = HtmlResponse(request.url, body=b"<html><head><title>x</title></head><body>refresh</body></html>",
-                         request=request)
-    assert mw.process_response(request, plain) is plain
+def test_the_mirror_is_fetched_and_everything_above_sees_canonical_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent, response = _handler_download(monkeypatch, "http://127.0.0.1:8000/copy", "https://georgiatoday.ge/a-post/")
+    assert sent == "http://127.0.0.1:8000/copy/a-post/"
+    assert response.url == "https://georgiatoday.ge/a-post/"
 
 
-def test_redirects_are_left_alone_when_crawling_the_site_itself() -> None:
-    from newsspider.crawl.http.mirror import MirrorRedirectMiddleware
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize(("location", "expected"), [
+    ("http://127.0.0.1:8000/copy/new-slug/", "https://georgiatoday.ge/new-slug/"),  # on the mirror
+    ("https://www.georgiatoday.ge/new-slug/?utm_source=x", "https://georgiatoday.ge/new-slug/"),  # the site
+    ("http://georgiatoday.ge/new-slug", "https://georgiatoday.ge/new-slug/"),
+    ("https://facebook.com/GeorgiaToday", "https://facebook.com/GeorgiaToday"),  # off-site: left alone
+    ("/relative/", "/relative/"),  # Scrapy resolves it against the canonical URL
+])
+def test_a_redirect_on_the_mirror_points_at_the_canonical_url(monkeypatch: pytest.MonkeyPatch, status: int,
+                                                              location: str, expected: str) -> None:
+    _, response = _handler_download(monkeypatch, "http://127.0.0.1:8000/copy", "https://georgiatoday.ge/old/",
+                                    status, location)
+    assert response.headers[b"Location"].decode() == expected
 
-    crawler = project_crawler()
-    crawler.spider = GeorgiaTodaySpider()
-    mw = MirrorRedirectMiddleware.from_crawler(crawler)
-    request = Request("https://georgiatoday.ge/old-slug/")
-    response = HtmlResponse(request.url, status=301, headers={"Location": "https://georgiatoday.ge/new/"}, body=b"",
-                            request=request)
-    assert mw.process_response(request, response) is response
+
+def test_without_base_url_the_site_itself_is_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent, response = _handler_download(monkeypatch, None, "https://georgiatoday.ge/old-slug/", 301,
+                                       "http://127.0.0.1:8000/x/")
+    assert sent == "https://georgiatoday.ge/old-slug/"
+    assert response.headers[b"Location"] == b"http://127.0.0.1:8000/x/"
 
 
 def test_a_post_without_its_title_heading_is_a_counted_drop() -> None:
@@ -241,6 +234,6 @@ def test_a_post_without_its_title_heading_is_a_counted_drop() -> None:
     assert spider.crawler.stats.get_value("newsspider/dropped/no_title_heading") == 1
     assert spider.crawler.stats.get_value("newsspider/skipped/no_title_heading") is None
     # Not a final outcome: pending in the state, asked again by the next runs.
-    assert spider.run.outcomes == {}
-    assert spider.run.failures == {
+    assert spider.ledger.outcomes == {}
+    assert spider.ledger.failures == {
         "https://georgiatoday.ge/batumi-boulevard-reconstruction-enters-final-phase/": "dropped:no_title_heading"}

@@ -36,7 +36,7 @@ def test_parse_and_an_open_shell_leave_no_state_and_no_lock(tmp_path: Path, site
     with MirrorServer(site.root) as server:
         page = server.base_url + local_path(article)
         parse = subprocess.run(scrapy("parse", "--spider", "georgiatoday", "-a", f"base_url={server.base_url}",
-                                      page, state=state),
+                                      article, state=state),
                                cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=60)
         assert parse.returncode == 0, parse.stderr[-3000:]
         assert f"'url': '{article}'" in parse.stdout, parse.stdout[-3000:]  # it did parse the article

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
-from newsspider.crawl.run.run import MODES
+from newsspider.crawl.run.policy import MODES
 from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)

@@ -2,8 +2,11 @@
 
 It decides what to fetch next — home page, category archives from the site's menus and
 their pagination, Yoast post sitemaps, the feed, article pages and the further pages of
-multi-page posts — hands each response to ``newsspider.extraction``, and tells the run
-(``newsspider.crawl.run.run.Run``) what it found; the run answers what is wanted.
+multi-page posts — hands each response to ``newsspider.extraction``, asks the run's
+policy (``newsspider.crawl.run.policy``) what is wanted and tells its ledger
+(``newsspider.crawl.run.ledger``) what it found.  Requests and responses carry canonical
+``https://georgiatoday.ge/...`` URLs whatever the ``base_url``: fetching from a mirror is
+the download handler's business (``newsspider.crawl.http.mirror``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from newsspider.crawl.http.conditional import child_sitemap_changed, conditional
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.extension import RunExtension
 from newsspider.crawl.run.failures import feed_error, request_error
+from newsspider.crawl.run.ledger import Ledger
 from newsspider.crawl.run.paging import ListingWalk
+from newsspider.crawl.run.policy import EMIT, Policy
 from newsspider.crawl.run.run import Run
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
 from newsspider.extraction.feed import parse_feed
@@ -70,35 +75,59 @@ class GeorgiaTodaySpider(scrapy.Spider):
                  *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.origins, self.mode, self.since = self.check_arguments(base_url, mode, since)
-        self.allowed_domains = [urlsplit(self.origins.fetch).hostname or ""]
+        self.allowed_domains = [urlsplit(self.origins.canonical).hostname or ""]
         self._run: Run | None = None
-        self.walk: ListingWalk  # set with the run
+        self._walk: ListingWalk | None = None
 
     @property
     def run(self) -> Run:
         """The crawl's run (a bare one when the spider is used without a crawl: tests, tools)."""
         if self._run is None:
             self._run = RunExtension.of(self.crawler, default=True)
-            self._run.origins, self._run.mode, self._run.since = self.origins, self.mode, self.since
-            self.walk = ListingWalk(self._run, self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES", 5000))
+            self._run.policy = Policy(mode=self.mode, since=self.since)
+            self._run.ledger.home_url = self.origins.canonical + "/"
         return self._run
 
+    @property
+    def walk(self) -> ListingWalk:
+        if self._walk is None:
+            self._walk = ListingWalk(self.policy, self.ledger.scratch, self.crawler.stats,
+                                     self.settings.getint("NEWSSPIDER_MAX_LISTING_PAGES"))
+        return self._walk
+
+    @property
+    def policy(self) -> Policy:
+        return self.run.policy
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.run.ledger
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(key, count)
+
     # --- helpers ------------------------------------------------------------------------
-    def _follow(self, url: str, callback: Any, validate: bool = False, **kwargs: Any) -> Request | None:
-        """A request for a site link (fetched from ``base_url``), None for off-site links;
-        ``validate``: a conditional request (``newsspider.crawl.http.conditional``)."""
+    def _canonical(self, url: str) -> str | None:
+        """The canonical URL of a site link; None (counted) for an off-site or invalid one."""
         if not self.origins.is_site(url):
-            self.run._inc(S.LINKS_OFFSITE)
+            self._inc(S.LINKS_OFFSITE)
             return None
         try:
-            target = self.origins.to_fetch(url)
+            return self.origins.to_canonical(url)
         except ValueError:
             logger.info("Invalid link skipped: %r", url)
-            self.run._inc(S.LINKS_INVALID)
+            self._inc(S.LINKS_INVALID)
+            return None
+
+    def _follow(self, url: str, callback: Any, validate: bool = False, **kwargs: Any) -> Request | None:
+        """A request for a site link (its canonical URL), None for off-site links;
+        ``validate``: a conditional request (``newsspider.crawl.http.conditional``)."""
+        target = self._canonical(url)
+        if target is None:
             return None
         kwargs.setdefault("errback", self.on_error)
         if validate:
-            extra = conditional(self.run, self.origins.to_canonical(url))
+            extra = conditional(self.policy, self.ledger, target)
             kwargs["meta"] = {**extra.pop("meta"), **kwargs.get("meta", {})}
             kwargs.update(extra)
         return Request(target, callback=callback, **kwargs)
@@ -107,7 +136,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return (r for url in urls if (r := self._follow(url, callback, **kwargs)) is not None)
 
     def _redirected_from(self, response: Response) -> set[str]:
-        """Canonical forms of the site URLs this response was redirected from."""
+        """The site URLs this response was redirected from (canonical)."""
         return {self.origins.to_canonical(u) for u in response.meta.get("redirect_urls", ())
                 if self.origins.is_site(u)}
 
@@ -118,49 +147,52 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def _start_requests(self) -> Iterator[Request]:
         run = self.run
-        if run.stopping:
+        if run.ledger.stopping:
             return
-        pending = run.begin(self.origins, self.mode, self.since)
+        policy = run.policy
+        policy.begin(run.ledger.state, self.settings)
+        run.ledger.rechecks = policy.rechecks
         yield from self._follow_all([self.origins.canonical + "/"], self.parse_listing, meta={"start_page": "home"})
-        retries = self.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES", 2)
-        yield Request(self.origins.fetch + "/robots.txt", callback=self.parse_robots, errback=self.on_robots_error,
-                      priority=-10, meta={"max_retry_times": retries})
-        if run.incremental:
+        retries = self.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES")
+        yield Request(self.origins.canonical + "/robots.txt", callback=self.parse_robots,
+                      errback=self.on_robots_error, priority=-10, meta={"max_retry_times": retries})
+        if policy.incremental:
             # optional (the sitemaps lead to the same posts): one retry, none while it keeps failing
-            tries = 0 if run.feed_failing_since else self.settings.getint("NEWSSPIDER_OPTIONAL_RETRY_TIMES", 1)
+            tries = 0 if policy.feed_failing_since else self.settings.getint("NEWSSPIDER_OPTIONAL_RETRY_TIMES")
             yield from self._follow_all([self.origins.canonical + "/feed/"], self.parse_feed, validate=True,
                                         errback=self.on_feed_error, meta={"max_retry_times": tries})
-        for page in pending:
-            yield from self._follow_all([page.url], self.parse, meta={"recheck": page.url})
+        for url in policy.rechecks:
+            yield from self._follow_all([url], self.parse, meta={"recheck": url})
 
     def parse(self, response: Response, **kwargs: Any) -> list[Any]:
         """Route any page by its type: robots.txt, a sitemap, the feed, a listing or an
         article (``scrapy parse --spider georgiatoday <url>``; pages asked again).
 
         @url https://georgiatoday.ge/north-korea-confirms-deployment-of-troops-to-support-russia-in-ukraine-war/
-        @mirror
         @returns items 1 1
         @returns requests 0 0
         @scrapes url post_id title authors published categories body language source crawled_at
         """
-        self.run.answered(response.meta.get("recheck", ""))
+        self.ledger.answered(response.meta.get("recheck", ""))
         route = {"robots": self.parse_robots, "sitemap": self.parse_sitemap, "feed": self.parse_feed,
                  "listing": self.parse_listing, "article": self.parse_article}[page_kind(response)]
         return list(route(response))
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """``/feed/``: the newest posts; fetch those not in the state (incremental)."""
-        if not_modified(self.run, response):
-            self.run.feed_ok = True
+        ledger, policy = self.ledger, self.policy
+        if not_modified(ledger, response):
+            ledger.feed_ok = True
             return
         try:
             entries = parse_feed(response.body, response.url)
         except ValueError as exc:
-            self.run.feed_failed(f"Not a feed: {response.url} ({exc})")
+            ledger.feed_failed(f"Not a feed: {response.url} ({exc})", policy.feed_failing_since)
             return
-        self.run.feed_ok = True
-        wanted = [e.url for e in entries if not self.run.too_old(e.published) and self.run.unseen(e.url)]
-        self.run._inc(S.FEED_NEW, len(wanted))
+        ledger.feed_ok = True
+        wanted = [url for e in entries if not policy.too_old(e.published)
+                  and (url := self._canonical(e.url)) is not None and policy.unseen(url)]
+        self._inc(S.FEED_NEW, len(wanted))
         yield from self._follow_all(wanted, self.parse_article)
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
@@ -170,23 +202,34 @@ class GeorgiaTodaySpider(scrapy.Spider):
         yield from self._follow_all(sitemaps, self.parse_sitemap, validate=True, priority=-10)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        if not_modified(self.run, response):
+        ledger, policy = self.ledger, self.policy
+        if not_modified(ledger, response):
             return
         try:
             kind, entries = parse_sitemap(response.body, response.url)
         except ValueError as exc:
             logger.warning("Not a sitemap: %s (%s)", response.url, exc)
-            self.run._inc(S.skipped("bad_sitemap"))
+            self._inc(S.skipped("bad_sitemap"))
             return
+        site = [(url, e.lastmod) for e in entries if (url := self._canonical(e.url)) is not None]
         if kind == "sitemapindex":
-            children = [e.url for e in entries if is_post_sitemap(e.url)
-                        and child_sitemap_changed(self.run, e.url, e.lastmod)]
+            children = [url for url, lastmod in site if is_post_sitemap(url)
+                        and child_sitemap_changed(policy, ledger, url, lastmod)]
             yield from self._follow_all(children, self.parse_sitemap, validate=True, priority=-10)
             return
-        self.run._inc(S.SITEMAP_ENTRIES, len(entries))
+        self._inc(S.SITEMAP_ENTRIES, len(entries))
         # Thousands of posts per sitemap: they wait in the run's scratch file, not as
         # Request objects in the scheduler; each article read pulls the next ones.
-        self.run.scratch.push(e.url for e in entries if self.run.wanted_from_sitemap(e.url, e.lastmod))
+        wanted = []
+        for url, lastmod in site:
+            if lastmod:
+                ledger.scratch.set_lastmod(url, lastmod)
+            why = policy.wanted_from_sitemap(url, lastmod)
+            if why == "changed":
+                self._inc(S.SITEMAP_CHANGED)
+            if why:
+                wanted.append(url)
+        ledger.scratch.push(wanted)
         yield from self._from_backlog(BACKLOG_IN_FLIGHT)
 
     # --- listings -----------------------------------------------------------------------
@@ -194,35 +237,33 @@ class GeorgiaTodaySpider(scrapy.Spider):
         """A home, category or pagination page: categories, articles, the next page.
 
         @url https://georgiatoday.ge/category/politics/
-        @mirror
         @returns items 0 0
         @returns requests 2
         """
         # A list, not a generator: a suspended generator would keep the page's parsed
         # tree alive until Scrapy resumes it (~1 MB per page in flight).
         if response.meta.get("start_page"):
-            self.run.start_pages[response.meta["start_page"]] = "ok"
+            self.ledger.start_pages[response.meta["start_page"]] = "ok"
         return list(self._listing_outputs(response))
 
     def _listing_outputs(self, response: Response) -> Iterator[Request]:
-        run = self.run
         walk = self.walk
-        if not_modified(run, response):
+        if not_modified(self.ledger, response):
             return  # a category's first page unchanged since the last run: nothing new in it
         if not isinstance(response, TextResponse):
-            run._inc(S.skipped("not_html"))
+            self._inc(S.skipped("not_html"))
             return
         listing = parse_listing(page_selector(response), response.url)
-        run._inc(S.PAGES_LISTING)
+        self._inc(S.PAGES_LISTING)
         yield from self._follow_all(list(filter(walk.new_category, listing.categories)), self.parse_listing,
                                     validate=True)
         if not listing.entries and listing.says_empty:
             logger.info("Listing says it has no posts: %s", response.url)
-            run._inc(S.LISTING_NO_POSTS)
+            self._inc(S.LISTING_NO_POSTS)
         elif not listing.entries:
             # Posts were expected here: the markup may have changed under our selectors.
             logger.warning("Listing page without article links: %s", response.url)
-            run._inc(S.LISTING_EMPTY)
+            self._inc(S.LISTING_EMPTY)
         chain, page_number = response.meta.get("chain", response.url), response.meta.get("listing_page", 1)
         fresh, stop = walk.entries(chain, listing.entries)
         yield from self._follow_all([e.url for e in fresh], self.parse_article)
@@ -235,7 +276,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return [*self._article_outputs(response, pages), *self._from_backlog(1)]  # a list: see parse_listing
 
     def _from_backlog(self, count: int) -> Iterator[Request]:
-        return self._follow_all(self.run.scratch.pop(count), self.parse_article)
+        return self._follow_all(self.ledger.scratch.pop(count), self.parse_article)
 
     def on_idle(self) -> None:
         """Nothing in flight (errors and non-articles pull nothing): the next backlog batch."""
@@ -245,19 +286,19 @@ class GeorgiaTodaySpider(scrapy.Spider):
             raise DontCloseSpider
 
     def _article_outputs(self, response: Response, pages: tuple[ArticlePage, ...]) -> Iterator[Any]:
-        run = self.run
+        ledger = self.ledger
         url = self.origins.to_canonical(response.url)
         try:
             page = article_page(response, url, first=not pages)
         except LaterPage as later:  # landed on /<slug>/N/: the post starts at its first page
-            run._inc(S.skipped(later.reason))
+            self._inc(S.skipped(later.reason))
             yield from self._follow_all([later.first_url or response.url], self.parse_article)
             return
         except NotHtml:
-            run.not_html(response)
+            ledger.not_html(response.url, response.headers.get("Content-Type"))
             return
         except NotAnArticle as exc:
-            run.no_article({url, *self._redirected_from(response)}, exc, response.url)
+            ledger.no_article({url, *self._redirected_from(response)}, exc.reason, str(exc), response.url)
             return
         pages = (*pages, page)
         # URLs that led to page 1 (as linked, before redirects): aliases in the state.
@@ -272,7 +313,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 return
         # crawled_at = the fetch time as archived (WARC-Date): reextract rebuilds the same item
         item = load_article(pages, self.origins, crawled_at=fetched_at(response))
-        if run.wanted_item(item, first_urls):
+        decision = self.policy.decide(item)
+        ledger.article_read(item.url, first_urls, decision)
+        if decision == EMIT:
             yield item
 
     # --- failures -----------------------------------------------------------------------
@@ -280,13 +323,13 @@ class GeorgiaTodaySpider(scrapy.Spider):
         """robots.txt unavailable (not a failed page: the robots middleware goes on without
         its rules): read the default sitemap index instead of its ``Sitemap:`` lines."""
         logger.warning("robots.txt unavailable (%s): using the default sitemap index", failure.getErrorMessage())
-        self.run._inc(S.skipped("robots_unavailable"))
+        self._inc(S.skipped("robots_unavailable"))
         yield from self._follow_all([self.origins.canonical + DEFAULT_SITEMAP_INDEX], self.parse_sitemap,
                                     validate=True, priority=-10)
 
     def on_feed_error(self, failure: Failure) -> None:
-        feed_error(self.run, failure)
+        feed_error(self.ledger, self.policy, failure)
 
     def on_error(self, failure: Failure) -> None:
         """Expected trouble (dead link, refusal, failure after retries): the run records it."""
-        request_error(self.run, failure)
+        request_error(self.ledger, failure)

@@ -1,84 +1,55 @@
-"""Keep the redirects of a mirror on the mirror (``base_url``)."""
+"""Fetching the site from a mirror (``base_url``): a download-time concern only.
+
+Everything above the downloader — requests, responses, redirects, the spider, extraction,
+items, the state and the WARC archive — speaks canonical ``https://georgiatoday.ge/...``
+URLs.  ``MirrorDownloadHandler`` is Scrapy's HTTP handler with one difference when the
+spider has a ``base_url`` (the demo server, a local mirror, a mirror under a path): it
+sends each request to the same path under ``base_url``, and hands the response back under
+the canonical URL, with a redirect's ``Location`` on the mirror (or on any form of the
+site's own origin: ``http://``, ``www.``) rewritten to its canonical form, so that
+Scrapy's redirect, off-site and robots.txt handling never see the mirror.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
+from typing import Any
 
-from scrapy.http import HtmlResponse, Request, Response
-from scrapy.utils.response import get_meta_refresh
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.http import Request, Response
 
-if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
+from newsspider.urls import OriginMap
 
-    from newsspider.urls import OriginMap
-
-logger = logging.getLogger(__name__)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
-class MirrorRedirectMiddleware:
-    """Keeps redirects of a mirror on the mirror.
+class MirrorDownloadHandler(HTTP11DownloadHandler):
+    """``DOWNLOAD_HANDLERS`` for http and https (module doc)."""
 
-    A mirror served at ``base_url`` may answer a redirect with the real site's absolute
-    URL (``Location: https://georgiatoday.ge/new-slug/``, as WordPress does), or hold a
-    ``<meta http-equiv="refresh">`` page pointing there (as static site copies write
-    their redirects).  That URL is off ``allowed_domains``, so the article would be
-    silently filtered; this rewrites such a target to the same path under ``base_url``,
-    before ``RedirectMiddleware`` / ``MetaRefreshMiddleware`` follow it.  Nothing to do
-    when fetching from the site itself.
-    """
+    def _origins(self) -> OriginMap | None:
+        origins: Any = getattr(self._crawler.spider, "origins", None)
+        return origins if isinstance(origins, OriginMap) and origins.fetch != origins.canonical else None
 
-    REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> MirrorRedirectMiddleware:
-        return cls(crawler)
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        origins = getattr(getattr(self.crawler, "spider", None), "origins", None)
-        if origins is None or origins.fetch == origins.canonical:
-            return response
-        if response.status in self.REDIRECT_STATUSES:
-            return self._rewrite_location(response, origins)
-        if isinstance(response, HtmlResponse) and not request.meta.get("dont_redirect"):
-            return self._rewrite_meta_refresh(response, origins)
-        return response
-
-    @staticmethod
-    def _on_mirror(target: str, origins: OriginMap) -> str | None:
-        """``target`` moved under ``base_url`` when it is an absolute URL of the site."""
-        try:
-            on_site = target.lower().startswith(("http://", "https://")) and origins.is_site(target)
-            rewritten = origins.to_fetch(target) if on_site else None
-        except ValueError:
-            return None
-        return rewritten if rewritten != target else None
-
-    def _rewrite_location(self, response: Response, origins: OriginMap) -> Response:
-        location = response.headers.get(b"Location")
-        rewritten = self._on_mirror(location.decode("latin-1"), origins) if location else None
-        if rewritten is None:
-            return response
-        headers = response.headers.copy()
-        headers[b"Location"] = rewritten.encode("latin-1", "replace")
-        return response.replace(headers=headers)
-
-    def _rewrite_meta_refresh(self, response: HtmlResponse, origins: OriginMap) -> Response:
-        head = response.body[:META_REFRESH_WINDOW]
-        if b"refresh" not in head.lower():  # nearly every page: no meta refresh at all
-            return response
-        _, target = get_meta_refresh(response)
-        rewritten = self._on_mirror(target, origins) if target else None
-        literal = target.encode(response.encoding, "replace") if target and rewritten else b""
-        if rewritten is None or literal not in head:
-            return response
-        body = head.replace(literal, rewritten.encode(response.encoding, "replace"), 1)
-        return response.replace(body=body + response.body[META_REFRESH_WINDOW:])
+    async def download_request(self, request: Request) -> Response:
+        origins = self._origins()
+        if origins is None or not origins.is_site(request.url):
+            return await super().download_request(request)
+        response = await super().download_request(request.replace(url=origins.to_fetch(request.url)))
+        headers = response.headers
+        location = headers.get(b"Location") if response.status in REDIRECT_STATUSES else None
+        if location:
+            target = canonical_location(origins, location.decode("latin-1"))
+            if target is not None:
+                headers = headers.copy()
+                headers[b"Location"] = target.encode("latin-1", "replace")
+        return response.replace(url=request.url, headers=headers, request=request)
 
 
-
-#: Where Scrapy's MetaRefreshMiddleware looks for the tag (the first 4096 characters).
-META_REFRESH_WINDOW = 4096
+def canonical_location(origins: OriginMap, location: str) -> str | None:
+    """An absolute redirect target on the mirror or the site, in canonical form (None:
+    a relative target, resolved against the canonical URL anyway, or another site)."""
+    if not location.lower().startswith(("http://", "https://")):
+        return None
+    try:
+        return origins.to_canonical(location) if origins.is_site(location) else None
+    except ValueError:
+        return None

@@ -3,7 +3,7 @@
 ``AtomicFileFeedStorage`` replaces Scrapy's ``FileFeedStorage`` for local paths:
 
 * every write goes through ``GuardedFile``: all bytes or a failure reported to the run
-  (``Run.output_failed``: the run stops with close reason ``export_failed``), never an
+  (``Ledger.output_failed``: the run stops with close reason ``export_failed``), never an
   exception inside Scrapy's exporter, never a silently cut line;
 * the directory is created and probed when the feed is set up, so an unwritable output
   (a file where the directory should be, a read-only mount) stops the run before anything
@@ -143,7 +143,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
         self.stored: Path | None = None  # where the items are, durably, once stored
         #: The crawl's ``Run`` (it owns the storages' failures and the journal), handed over
         #: by the run extension when the spider opens; None outside a crawl.
-        self.run: Any = None
+        self.ledger: Any = None  # the run's ledger, set when the spider opens
 
     @classmethod
     def from_crawler(cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
@@ -151,7 +151,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
         return cls(uri, feed_options=feed_options)  # FileFeedStorage has no from_crawler to call
 
     def _failed(self, path: Path, exc: OSError) -> None:
-        run = self.run
+        run = self.ledger
         if run is not None:
             run.output_failed(path, exc)
         else:  # no run to stop (a tool using the storage on its own): let the caller see it
@@ -172,7 +172,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
     def open(self, spider: Any) -> Any:
         target = self.final_path
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if self.write_mode == "ab" else os.O_TRUNC)
-        run = self.run
+        run = self.ledger
         if self.atomic:
             target = self.part_path = self.final_path.with_name(self.final_path.name + ".part")
             if run is not None:
@@ -196,7 +196,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
             self.stored = self.final_path if ok else None
             return
         part = self.part_path
-        run = self.run
+        run = self.ledger
         if guarded.good == 0:
             with contextlib.suppress(OSError):
                 part.unlink()

@@ -66,7 +66,7 @@ class DropDuplicates(_CountingPipeline):
     def from_crawler(cls, crawler: Crawler) -> DropDuplicates:
         from newsspider.crawl.run.extension import RunExtension
 
-        return cls(crawler.stats, RunExtension.of(crawler, default=True).scratch)
+        return cls(crawler.stats, RunExtension.of(crawler, default=True).ledger.scratch)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         adapter = ItemAdapter(item)

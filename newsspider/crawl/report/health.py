@@ -1,8 +1,8 @@
 """The health verdict of a run: did it do its job?  One function per check.
 
-Each check takes the run's facts (``newsspider.crawl.run.run.Run``), the crawl stats and the
-thresholds, and returns a one-line problem or None.  ``judge`` runs them all; the crawl
-command turns the verdict into the exit status, and the spidermon monitors
+Each check takes a few facts of the run (``Facts``: how it ended, what the home page
+answered), the crawl stats and the thresholds, and returns a one-line problem or None.
+``judge`` runs them all; the crawl command turns the verdict into the exit status, and the spidermon monitors
 (``newsspider.crawl.report.monitors``) run the same checks one by one.
 """
 
@@ -10,42 +10,51 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scrapy.settings import BaseSettings
 
 from newsspider.crawl.report import stats as S
 
-if TYPE_CHECKING:
-    from newsspider.crawl.run.run import Run
-
 COVERAGE_FIELDS = ("title", "published", "body", "authors")
 
 
 @dataclass(frozen=True)
-class Limits:
-    """The ``NEWSSPIDER_HEALTH_*`` thresholds (docs/cron.md, Exit status)."""
+class Facts:
+    """What the verdict needs besides the stats."""
 
-    max_spider_exceptions: int = 0
-    max_empty_listings: int = 0
-    max_dropped_ratio: float = 0.10
-    min_coverage: Mapping[str, float] = field(default_factory=dict)
-    max_failed_ratio: float = 0.05
-    max_blocked_ratio: float = 0.5
-    min_bad: int = 2
-    max_invalid_items: int = 0
+    mode: str
+    finish_reason: str | None  # None: the crawl never closed (forced shutdown)
+    stopped: str | None  # why the run stopped itself (output or state failed)
+    archive_problem: str | None
+    home: str | None  # what the home page answered: ok / http_<status> / error:<message> / robots
+    home_url: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The ``NEWSSPIDER_HEALTH_*`` thresholds (defaults in settings.py; docs/cron.md, Exit status)."""
+
+    max_spider_exceptions: int
+    max_empty_listings: int
+    max_dropped_ratio: float
+    min_coverage: Mapping[str, float]
+    max_failed_ratio: float
+    max_blocked_ratio: float
+    min_bad: int
+    max_invalid_items: int
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Limits:
         return cls(
-            max_spider_exceptions=settings.getint("NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS", 0),
-            max_empty_listings=settings.getint("NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS", 0),
-            max_dropped_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO", 0.10),
-            min_coverage={k: float(v) for k, v in (settings.getdict("NEWSSPIDER_HEALTH_MIN_COVERAGE") or {}).items()},
-            max_failed_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_FAILED_RATIO", 0.05),
-            max_blocked_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO", 0.5),
-            min_bad=settings.getint("NEWSSPIDER_HEALTH_MIN_BAD", 2),
-            max_invalid_items=settings.getint("NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS", 0),
+            max_spider_exceptions=settings.getint("NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS"),
+            max_empty_listings=settings.getint("NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS"),
+            max_dropped_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO"),
+            min_coverage={k: float(v) for k, v in settings.getdict("NEWSSPIDER_HEALTH_MIN_COVERAGE").items()},
+            max_failed_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_FAILED_RATIO"),
+            max_blocked_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO"),
+            min_bad=settings.getint("NEWSSPIDER_HEALTH_MIN_BAD"),
+            max_invalid_items=settings.getint("NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS"),
         )
 
     def too_many(self, bad: int, total: int, limit: float) -> bool:
@@ -112,38 +121,38 @@ def requests_count(stats: Mapping[str, Any]) -> int:
 
 
 # --- the checks -------------------------------------------------------------------------------
-def check_stopped(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_stopped(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     """The output or the state failed: nothing beyond what is on disk was committed."""
-    return run.stop_detail
+    return facts.stopped
 
 
-def check_archive(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_archive(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     """The WARC archive could not be written (the outputs and the state are fine)."""
-    return run.archive_problem
+    return facts.archive_problem
 
 
-def check_finish_reason(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    reason = run.finish_reason
-    if reason in (None, "finished") or run.stop_detail:
+def check_finish_reason(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    reason = facts.finish_reason
+    if reason in (None, "finished") or facts.stopped:
         return None if reason else "the crawl did not close (forced shutdown)"
     return f"finish reason {reason!r}"
 
 
-def check_unreachable(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    if run.finish_reason in (None, "shutdown"):
+def check_unreachable(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    if facts.finish_reason in (None, "shutdown"):
         return None  # stopped by a signal: the answers did not have time to come
-    home = run.start_pages.get("home")
+    home = facts.home
     if home and home.startswith("error:"):
-        return f"site unreachable: {run.home_url} {home[6:]}"
+        return f"site unreachable: {facts.home_url} {home[6:]}"
     if _int(stats, S.SCRAPY_REQUESTS) and not _int(stats, "downloader/response_count"):
         return f"site unreachable: none of {requests_count(stats)} requests got an answer"
     return None
 
 
-def check_blocked(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    home = run.start_pages.get("home")
+def check_blocked(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    home = facts.home
     if home in ("http_403", "http_429", "http_401"):
-        return f"blocked: the home page {run.home_url} answered {home[5:]}"
+        return f"blocked: the home page {facts.home_url} answered {home[5:]}"
     responses = _int(stats, "downloader/response_count")
     refused = sum(_int(stats, f"{S.SCRAPY_RESPONSE_STATUS}{code}") for code in (401, 403, 429))
     if limits.too_many(refused, responses, limits.max_blocked_ratio):
@@ -151,72 +160,72 @@ def check_blocked(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | N
     return None
 
 
-def check_wrong_base(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    home = run.start_pages.get("home")
+def check_wrong_base(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    home = facts.home
     if home in ("http_404", "http_410"):
-        return f"wrong base_url: the home page {run.home_url} answered {home[5:]}"
+        return f"wrong base_url: the home page {facts.home_url} answered {home[5:]}"
     return None
 
 
-def check_robots(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    if run.start_pages.get("home") == "robots":
-        return f"robots.txt forbids the start page {run.home_url}"
+def check_robots(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    if facts.home == "robots":
+        return f"robots.txt forbids the start page {facts.home_url}"
     return None
 
 
-def check_no_articles(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    if run.mode == "full" and not run.stop_detail and _int(stats, S.PAGES_ARTICLE) == 0 and not any(
+def check_no_articles(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    if facts.mode == "full" and not facts.stopped and _int(stats, S.PAGES_ARTICLE) == 0 and not any(
         k.startswith(S.DROPPED_PREFIX) for k in stats):
         return "no article page fetched in mode=full"
     return None
 
 
-def check_errors(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    errors = _int(stats, S.SCRAPY_LOG_ERRORS) + _int(stats, S.SCRAPY_LOG_CRITICAL) - run.own_errors
+def check_errors(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    errors = _int(stats, S.SCRAPY_LOG_ERRORS) + _int(stats, S.SCRAPY_LOG_CRITICAL) - _int(stats, S.STOP_ERRORS)
     return f"{errors} ERROR log records" if errors > 0 else None
 
 
-def check_spider_exceptions(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_spider_exceptions(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     count = spider_exceptions(stats)
     return f"{count} spider exceptions" if count > limits.max_spider_exceptions else None
 
 
-def check_empty_listings(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_empty_listings(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     empty = _int(stats, S.LISTING_EMPTY)
     if empty > limits.max_empty_listings:
         return f"{empty} listing pages answered 200 without article links"
     return None
 
 
-def check_dropped(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_dropped(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     # Article pages: items the spider yielded, plus pages it dropped itself (broken pages,
     # incomplete multi-page posts); pipeline drops are among the yielded items already.
     total = dropped_count(stats)
-    pages = _int(stats, S.PAGES_ARTICLE) + max(total - run.pipeline_drops, 0)
+    pages = _int(stats, S.PAGES_ARTICLE) + max(total - _int(stats, S.ITEMS_DROPPED_BY_PIPELINE), 0)
     # A pending page a pipeline dropped again was judged by the run that first met it.
-    dropped = total - run.again_dropped_by_pipeline
+    dropped = total - _int(stats, S.PENDING_DROPPED_AGAIN)
     if limits.too_many(dropped, pages, limits.max_dropped_ratio):
         return f"{dropped} of {pages} article pages dropped (> {limits.max_dropped_ratio:.0%})"
     return None
 
 
-def check_coverage(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_coverage(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     problems = []
     for name, minimum in limits.min_coverage.items():
-        missing = run.judged_items - run.present[name]
-        if limits.too_many(missing, run.judged_items, round(1 - minimum, 9)):  # 1 - 0.9 == 0.09999999999999998
-            problems.append(f"{name} coverage {run.present[name]}/{run.judged_items} (< {minimum:.0%})")
+        judged, present = _int(stats, S.ITEMS_JUDGED), _int(stats, S.with_field(name))
+        if limits.too_many(judged - present, judged, round(1 - minimum, 9)):  # 1 - 0.9 == 0.09999999999999998
+            problems.append(f"{name} coverage {present}/{judged} (< {minimum:.0%})")
     return "; ".join(problems) or None
 
 
-def check_failed_requests(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_failed_requests(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     failed, requests = failed_count(stats), requests_count(stats)
     if limits.too_many(failed, requests, limits.max_failed_ratio):
         return f"{failed} of {requests} requests failed after all retries (> {limits.max_failed_ratio:.0%})"
     return None
 
 
-def check_invalid_items(run: Run, stats: Mapping[str, Any], limits: Limits) -> str | None:
+def check_invalid_items(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     """Items that break the JSON Schema (spidermon's ``ItemValidationPipeline``; no
     count when it is off)."""
     invalid = _int(stats, S.SPIDERMON_INVALID_ITEMS)
@@ -229,7 +238,7 @@ def check_invalid_items(run: Run, stats: Mapping[str, Any], limits: Limits) -> s
             + (f" ({', '.join(fields)})" if fields else ""))
 
 
-Check = Callable[["Run", Mapping[str, Any], Limits], "str | None"]
+Check = Callable[[Facts, Mapping[str, Any], Limits], "str | None"]
 
 #: Every check, in the order the summary names the problems.
 CHECKS: tuple[Check, ...] = (
@@ -244,6 +253,6 @@ CHECKS: tuple[Check, ...] = (
 ALWAYS_ON: tuple[Check, ...] = (check_stopped,)
 
 
-def judge(run: Run, stats: Mapping[str, Any], limits: Limits, checks: tuple[Check, ...] = CHECKS) -> Verdict:
-    problems = [p for check in checks if (p := check(run, stats, limits))]
+def judge(facts: Facts, stats: Mapping[str, Any], limits: Limits, checks: tuple[Check, ...] = CHECKS) -> Verdict:
+    problems = [p for check in checks if (p := check(facts, stats, limits))]
     return Verdict(ok=not problems, problems=problems)

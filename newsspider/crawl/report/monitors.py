@@ -55,17 +55,19 @@ class HealthCheckMonitor(Monitor):
 
     def judge(self) -> None:
         crawler = self.data.crawler
-        run = RunExtension.of(crawler)
-        if run is None:
+        try:
+            extension = crawler.get_extension(RunExtension)
+        except RuntimeError:
+            extension = None
+        if extension is None:
             self.skipTest("newsspider.crawl.run.extension.RunExtension is not enabled")
             return
         check = type(self).check
-        if check not in health.ALWAYS_ON and not crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
+        if check not in health.ALWAYS_ON and not crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED"):
             self.skipTest("NEWSSPIDER_HEALTH_ENABLED is off")
-        stats = crawler.stats.get_stats() if crawler.stats is not None else {}
-        problem = check(run, stats, health.Limits.from_settings(crawler.settings))
+        problem = extension.judge((check,)).problems
         if problem:
-            self.fail(problem)
+            self.fail(problem[0])
 
 
 #: Spidermon names each monitor ``health/<check>`` (``health/failed requests``) in its

@@ -25,6 +25,12 @@ LISTING_EMPTY = f"{STAT}/listing/empty"
 LISTING_NO_POSTS = f"{STAT}/listing/no_posts"
 LISTING_STOPPED_MAX_PAGES = f"{STAT}/listing/stopped_max_pages"
 
+# --- items judged by the health check (exported or dropped by a pipeline) -------------------
+ITEMS_JUDGED = f"{STAT}/items/judged"
+ITEMS_DROPPED_BY_PIPELINE = f"{STAT}/items/dropped_by_pipeline"
+PENDING_DROPPED_AGAIN = f"{STAT}/pending/dropped_again"  # a pending page a pipeline dropped again
+STOP_ERRORS = f"{STAT}/stop_errors"  # ERROR records of the run's own stop (its verdict names it)
+
 # --- what the run exported (recorded in the state at the commit point) ---------------------
 EXPORTED_NEW = f"{STAT}/state/new"
 EXPORTED_UPDATED = f"{STAT}/state/updated"
@@ -77,6 +83,11 @@ def skipped(reason: str) -> str:
 def failed(reason: str) -> str:
     """A request that gave up: ``http_<status>`` or the exception's name."""
     return f"{STAT}/failed/{reason}"
+
+
+def with_field(name: str) -> str:
+    """Judged items with a non-empty ``name`` (title, published, body, authors)."""
+    return f"{STAT}/items/with_{name}"
 
 
 def listing_stopped(reason: str) -> str:

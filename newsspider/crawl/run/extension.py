@@ -9,7 +9,7 @@
 * ``engine_stopped`` (or the crawl command after a forced shutdown): the health verdict
   and the one ``Summary:`` line.
 
-Components reach the run with ``RunExtension.of(crawler)``.
+Components reach the run (its policy and its ledger) with ``RunExtension.of(crawler)``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from newsspider.crawl.output.feedstorage import AtomicFileFeedStorage, recover_o
 from newsspider.crawl.report import health
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.commit import commit, summary_line
+from newsspider.crawl.run.ledger import Ledger
 from newsspider.crawl.run.run import Run
 from newsspider.crawl.run.state import State, StateError, StateLock
 
@@ -49,20 +50,20 @@ class RunExtension:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.run = Run(settings=crawler.settings, stats=crawler.stats)
+        self.ledger = Ledger(settings=crawler.settings, stats=crawler.stats, checkpoint=self._checkpoint)
+        self.run = Run(self.ledger)
         self.summarized = False
         self.feeds_closed = False
         self._waiting: Deferred[None] | None = None
-        self.run.checkpoint = self._checkpoint
         self.crawling = crawler.settings.getbool("NEWSSPIDER_CRAWL_COMMAND")
         path = crawler.settings.get("NEWSSPIDER_STATE_PATH") or ""
         if self.crawling and path and StateLock(path).held:
             try:
-                self.run.state = State(path)
-                recovered = recover_outputs(self.run.state, self._output_directories())
-                self.run._inc(S.RECOVERED, sum(n for _, n in recovered))
+                self.ledger.state = State(path)
+                recovered = recover_outputs(self.ledger.state, self._output_directories())
+                self.ledger.inc(S.RECOVERED, sum(n for _, n in recovered))
             except (StateError, OSError) as exc:
-                self.run.state_failed(exc)
+                self.ledger.state_failed(exc)
         for handler, signal in (
             (self.spider_opened, signals.spider_opened), (self.item_scraped, signals.item_scraped),
             (self.item_dropped, signals.item_dropped), (self.feed_slot_closed, signals.feed_slot_closed),
@@ -93,7 +94,7 @@ class RunExtension:
             extension = None
         if extension is not None:
             return extension.run
-        return Run(settings=crawler.settings, stats=crawler.stats) if default else None
+        return Run(Ledger(settings=crawler.settings, stats=crawler.stats)) if default else None
 
     def _output_directories(self) -> list[Path]:
         """Where atomic outputs of this spider go (the default dated FEEDS entry)."""
@@ -118,43 +119,43 @@ class RunExtension:
         exporter = self.crawler.get_extension(FeedExporter)
         for slot in getattr(exporter, "slots", ()) if self.crawling else ():  # not scrapy shell/parse
             if isinstance(slot.storage, AtomicFileFeedStorage):
-                slot.storage.run = self.run
+                slot.storage.ledger = self.ledger
                 slot.storage.probe()
-        if self.run.stopping:
-            raise CloseSpider(self.run.stop_reason or "stopped")
+        if self.ledger.stopping:
+            raise CloseSpider(self.ledger.stop_reason or "stopped")
 
     def _stop_engine(self) -> None:
         engine = self.crawler.engine if self.crawler._engine is not None else None
         if engine is not None and engine.spider is not None:
-            deferred_from_coro(engine.close_spider_async(reason=self.run.stop_reason or "stopped"))
+            deferred_from_coro(engine.close_spider_async(reason=self.ledger.stop_reason or "stopped"))
 
     def item_scraped(self, item: Any, response: Any, spider: Spider) -> None:
-        self.run.item_exported(item)
-        if self.run.stopping:
+        self.ledger.item_exported(item)
+        if self.ledger.stopping:
             self._stop_engine()
         else:
             self._checkpoint("item_written")
 
     def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Spider) -> None:
         reason = str(exception).split(":", 1)[0].strip() or type(exception).__name__
-        self.run.item_dropped(item, reason)
+        self.ledger.item_dropped(item, reason)
 
     def feed_slot_closed(self, slot: Any) -> None:
         storage = slot.storage
         count = slot.itemcount
         if isinstance(storage, AtomicFileFeedStorage):
             stored = storage.stored
-            if self.run.export_cap is not None:
-                count = min(count, self.run.export_cap)
-            self.run.durable.append(count if stored is not None else 0)
+            if self.ledger.export_cap is not None:
+                count = min(count, self.ledger.export_cap)
+            self.ledger.durable.append(count if stored is not None else 0)
             where = stored or storage.part_path or storage.final_path
         else:
             failed = any(k.startswith("feedexport/failed_count/") for k in self.crawler.stats.get_stats())
-            self.run.durable.append(0 if failed else slot.itemcount)
+            self.ledger.durable.append(0 if failed else slot.itemcount)
             where = slot.uri
             if failed:
-                self.run.stop("export_failed", f"Could not store the output {slot.uri}")
-        self.run.outputs.append(f"{where} ({count} items)")
+                self.ledger.stop("export_failed", f"Could not store the output {slot.uri}")
+        self.ledger.outputs.append(f"{where} ({count} items)")
 
     def feed_exporter_closed(self) -> None:
         self.feeds_closed = True
@@ -164,7 +165,7 @@ class RunExtension:
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         """The commit point comes after the feeds are stored (``feed_exporter_closed``),
         whichever of the two signal handlers Scrapy runs first."""
-        self.run.finish_reason = reason
+        self.ledger.finish_reason = reason
         if self.crawler.get_extension(FeedExporter) is not None and not self.feeds_closed:
             self._waiting = Deferred()
             await maybe_deferred_to_future(self._waiting)
@@ -179,43 +180,45 @@ class RunExtension:
             try:
                 archive.finish()
             except OSError as exc:
-                self.run.archive_problem = f"the WARC archive failed: {exc}"
+                self.ledger.archive_problem = f"the WARC archive failed: {exc}"
         self._checkpoint("before_commit")
-        commit(self.run)
+        commit(self.ledger, self.run.policy, self.judge)
         self._checkpoint("after_commit")
 
     def engine_stopped(self) -> None:
         self.finish()
+
+    def judge(self, checks: tuple[health.Check, ...] = health.CHECKS) -> health.Verdict:
+        """The health verdict of the run as it stands."""
+        settings = self.crawler.settings
+        return health.judge(self.ledger.facts(self.run.policy.mode), self.crawler.stats.get_stats(),
+                            health.Limits.from_settings(settings), checks)
 
     def finish(self) -> None:
         """Verdict, summary line, state closed — once, also after a forced shutdown."""
         if self.summarized:
             return
         self.summarized = True
-        run = self.run
-        stats = self.crawler.stats.get_stats() if self.crawler.stats is not None else {}
+        ledger, policy = self.ledger, self.run.policy
         # Judged here, not taken from the commit point (commit.meta_changes judges too, for the
         # horizon): the state transaction can fail after that verdict (state_failed: exit 1),
-        # a forced shutdown never reaches the commit point, a stopped run is not judged there,
-        # and with NEWSSPIDER_HEALTH_ENABLED off only a stop counts here while the horizon
-        # still needs every check.
-        if run.settings.getbool("NEWSSPIDER_HEALTH_ENABLED", True):
-            run.verdict = health.judge(run, stats, health.Limits.from_settings(run.settings))
-            if not run.verdict.ok:
-                logger.warning("Unhealthy run: %s", "; ".join(run.verdict.problems))
-        else:
-            run.verdict = health.judge(run, stats, health.Limits.from_settings(run.settings), health.ALWAYS_ON)
-        if run.initial_window and run.kinds["new"] + run.kinds["updated"] == 0 and not run.stopping:
+        # and a forced shutdown never reaches the commit point.
+        enabled = self.crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED")
+        # with the health checks off, only a stopped run is unhealthy
+        self.run.verdict = verdict = self.judge(health.CHECKS if enabled else health.ALWAYS_ON)
+        if not verdict.ok:
+            logger.warning("Unhealthy run: %s", "; ".join(verdict.problems))
+        if (policy.initial_window and ledger.kinds["new"] + ledger.kinds["updated"] == 0
+                and not ledger.stopping):
             logger.warning("Nothing published since %s: the first incremental run on an empty state only "
                            "looks back %d days (NEWSSPIDER_INITIAL_WINDOW_DAYS); run with -a mode=full to "
-                           "export the archive", run.since, run.initial_window)
-        failed = sorted(u for u, r in run.failures.items() if not r.startswith("dropped:"))
+                           "export the archive", policy.since, policy.initial_window)
+        failed = sorted(u for u, r in ledger.failures.items() if not r.startswith("dropped:"))
         if failed:
-            if self.crawler.stats is not None:
-                self.crawler.stats.set_value(S.FAILED_URLS, failed)
+            self.crawler.stats.set_value(S.FAILED_URLS, failed)
             shown = ", ".join(failed[:SHOWN_URLS]) + (" …" if len(failed) > SHOWN_URLS else "")
             logger.warning("%d URL(s) failed and will be asked again by the next run: %s", len(failed), shown)
-        logger.info(summary_line(run))
-        if run.state is not None:
-            run.state.close()
-            run.state = None
+        logger.info(summary_line(ledger, policy, verdict, self.crawler.stats.get_stats()))
+        if ledger.state is not None:
+            ledger.state.close()
+            ledger.state = None

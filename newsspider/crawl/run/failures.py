@@ -9,25 +9,25 @@ from scrapy.exceptions import IgnoreRequest
 from twisted.python.failure import Failure
 
 from newsspider.crawl.report import stats as S
-from newsspider.crawl.run.run import Run
+from newsspider.crawl.run.ledger import Ledger
+from newsspider.crawl.run.policy import Policy
 
 logger = logging.getLogger(__name__)
 
 
-def request_error(run: Run, failure: Failure) -> None:
-    """A request's errback (``failure.request`` and, for an HTTP error, its response)."""
-    origins = run.origins
+def request_error(run: Ledger, failure: Failure) -> None:
+    """A request's errback (``failure.request`` and, for an HTTP error, its response);
+    their URLs are canonical (``newsspider.crawl.http.mirror``)."""
     request = getattr(failure, "request", None)
     response = getattr(failure.value, "response", None)
     fetched = response.url if response is not None else request.url if request is not None else "?"
-    record_error(run, origins.to_canonical(fetched) if origins.is_site(fetched) else fetched,
-                 dict(request.meta) if request is not None else {}, fetched,
+    record_error(run, fetched, dict(request.meta) if request is not None else {}, fetched,
                  status=response.status if response is not None else None,
                  ignored=bool(failure.check(IgnoreRequest)),
                  error=(failure.type.__name__ if failure.type else "unknown", failure.getErrorMessage()))
 
 
-def record_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, status: int | None, ignored: bool,
+def record_error(run: Ledger, url: str, meta: dict[str, Any], fetched: str, *, status: int | None, ignored: bool,
                  error: tuple[str, str]) -> None:
     """A request's errback: a dead link (final), a refusal or failure after all
     retries (pending), a request not sent (robots.txt, another origin)."""
@@ -41,7 +41,7 @@ def record_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, stat
             run.start_pages[start_page] = f"http_{status}"
         if S.is_dead_status(status):
             logger.warning("Dead link (HTTP %s): %s", status, fetched)
-            run._inc(S.failed(f"http_{status}"))
+            run.inc(S.failed(f"http_{status}"))
             run.dead(pending_url, status)
         else:
             run.request_failed(pending_url, f"http_{status}", S.failed(f"http_{status}"),
@@ -57,8 +57,10 @@ def record_error(run: Run, url: str, meta: dict[str, Any], fetched: str, *, stat
                             f"Request failed: {fetched} ({error[1]}); asked again next run")
 
 
-def feed_error(run: Run, failure: Failure) -> None:
+def feed_error(run: Ledger, policy: Policy, failure: Failure) -> None:
     """The optional feed failed after its one retry (or none)."""
     response = getattr(failure.value, "response", None)
     why = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
-    run.feed_failed(f"The feed {run.origins.fetch}/feed/ failed ({why})")
+    request = getattr(failure, "request", None)
+    url = request.url if request is not None else "/feed/"
+    run.feed_failed(f"The feed {url} failed ({why})", policy.feed_failing_since)

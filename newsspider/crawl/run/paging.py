@@ -12,16 +12,21 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapy.statscollectors import StatsCollector
+
 from newsspider.crawl.report import stats as S
-from newsspider.crawl.run.run import Run
+from newsspider.crawl.run.policy import Policy
+from newsspider.crawl.run.scratch import Scratch
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class ListingWalk:
-    run: Run
-    max_pages: int = 5000
+    policy: Policy
+    scratch: Scratch  # links seen in each chain: on disk, not in memory
+    stats: StatsCollector
+    max_pages: int
     categories: set[str] = field(default_factory=set)  # category URLs already followed (a few dozen)
 
     def new_category(self, url: str) -> bool:
@@ -30,17 +35,16 @@ class ListingWalk:
         if url in self.categories:
             return False
         self.categories.add(url)
-        return not (self.run.incremental and not self.run.unseen(url))
+        return not (self.policy.incremental and not self.policy.unseen(url))
 
     def entries(self, chain: str, entries: list[Any]) -> tuple[list[Any], str | None]:
         """The entries of a page to fetch, and why paging stops here (None: page on)."""
-        # links seen in the chain are kept in the run's scratch file, not in memory
-        fresh_urls = set(self.run.scratch.new_keys(f"chain {chain}", [e.url for e in entries]))
+        fresh_urls = set(self.scratch.new_keys(f"chain {chain}", [e.url for e in entries]))
         new = [e for e in entries if e.url in fresh_urls]
-        fresh = [e for e in new if not self.run.too_old(e.published)]
+        fresh = [e for e in new if not self.policy.too_old(e.published)]
         known = False
-        if self.run.incremental:
-            unseen = [e for e in fresh if self.run.unseen(e.url)]
+        if self.policy.incremental:
+            unseen = [e for e in fresh if self.policy.unseen(e.url)]
             known = len(unseen) < len(fresh)
             fresh = unseen
         return fresh, None if fresh else "known" if known else "since" if new else "no_new_links"
@@ -49,10 +53,10 @@ class ListingWalk:
         """Whether to request the next page after page ``page_number`` at ``url``."""
         if stop is not None:
             logger.info("Stopped paging %s (%s)", url, stop)
-            self.run._inc(S.listing_stopped(stop))
+            self.stats.inc_value(S.listing_stopped(stop))
             return False
         if self.max_pages and page_number >= self.max_pages:
             logger.warning("Stopped paging %s (NEWSSPIDER_MAX_LISTING_PAGES=%d reached)", url, self.max_pages)
-            self.run._inc(S.LISTING_STOPPED_MAX_PAGES)
+            self.stats.inc_value(S.LISTING_STOPPED_MAX_PAGES)
             return False
         return True
