@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,8 +22,8 @@ from conftest import REPO, crawl_command, crawl_env, log_text, summary_line
 from sitegen import SiteManifest, generate_site
 
 from newsspider import settings
-from newsspider.crawl.report import health
-from newsspider.crawl.report.monitors import HEALTH_MONITORS, HealthMonitorSuite, monitor_name
+from newsspider.crawl.report import health, monitors
+from newsspider.crawl.report.monitors import HealthMonitorSuite
 from newsspider.dev.devserver import MirrorServer
 
 N_ARTICLES = 20
@@ -68,11 +69,19 @@ def verdict_problems(log: str) -> list[str]:
     return [lines[0]]
 
 
+def monitor_name(check: health.Check) -> str:
+    """``check_failed_requests`` -> ``failed requests``."""
+    return check.__name__.removeprefix("check_").replace("_", " ")
+
+
 def test_one_monitor_per_health_check_calling_the_check_itself() -> None:
     suite = HealthMonitorSuite()
-    assert [type(m).check for m in suite.all_monitors] == list(health.CHECKS)
-    assert [m.check for m in HEALTH_MONITORS] == list(health.CHECKS)
-    assert len({monitor_name(check) for check in health.CHECKS}) == len(health.CHECKS)
+    assert sorted(m.method_name for m in suite.all_monitors) == sorted(monitor_name(c) for c in health.CHECKS)
+    for check in health.CHECKS:  # each monitor calls its own check, and only it
+        called: list[health.Check] = []
+        getattr(monitors.HealthMonitor, "test_" + check.__name__.removeprefix("check_"))(
+            SimpleNamespace(judge=called.append))
+        assert called == [check]
 
 
 def test_clean_crawl_passes_every_monitor_and_exits_zero(tmp_path: Path, site: SiteManifest) -> None:

@@ -1,9 +1,11 @@
 """The run's health verdict as spidermon monitors, for notifications by settings only.
 
-One spidermon ``Monitor`` per health check (``newsspider.crawl.report.health.CHECKS``): each
-calls the *same* check function with the run (``RunExtension.of(crawler)``), the crawl
-stats and ``Limits.from_settings`` — the exit status (``Run.verdict`` = ``health.judge``)
-and the monitor suite cannot disagree about what a check says.  Item validation against
+The checks are declared once, in ``newsspider.crawl.report.health``; ``HealthMonitor`` has
+one test method per check that calls the *same* check function through the run extension
+(``RunExtension.judge``) — the exit status and the monitor suite cannot disagree about
+what a check says.  Field coverage is one of those checks (counted in the crawl stats by
+the run's ledger), not spidermon's ``FieldCoverageMonitor``: the exit status must judge it
+with spidermon off too.  Item validation against
 ``newsspider/schema/article.schema.json`` is spidermon's ``ItemValidationPipeline``
 (``SPIDERMON_VALIDATION_SCHEMAS`` = ``ARTICLE_SCHEMA`` below); its count of invalid items
 is judged by ``health.check_invalid_items``, so it reaches the exit status too.
@@ -48,12 +50,12 @@ ARTICLE_SCHEMA: dict[str, Any] = json.loads(
 warnings.filterwarnings("ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning,
                         module=r"spidermon\.")
 
-class HealthCheckMonitor(Monitor):
-    """Base: runs ``check`` on the finished run and fails with the check's own words."""
+@monitors.name("health")
+class HealthMonitor(Monitor):
+    """One spidermon monitor (test method) per health check: each calls the check itself
+    on the finished run, and fails with the check's own words."""
 
-    check: ClassVar[health.Check]
-
-    def judge(self) -> None:
+    def judge(self, check: health.Check) -> None:
         crawler = self.data.crawler
         try:
             extension = crawler.get_extension(RunExtension)
@@ -62,46 +64,77 @@ class HealthCheckMonitor(Monitor):
         if extension is None:
             self.skipTest("newsspider.crawl.run.extension.RunExtension is not enabled")
             return
-        check = type(self).check
         if check not in health.ALWAYS_ON and not crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED"):
             self.skipTest("NEWSSPIDER_HEALTH_ENABLED is off")
-        problem = extension.judge((check,)).problems
-        if problem:
-            self.fail(problem[0])
+        problems = extension.judge((check,)).problems
+        if problems:
+            self.fail(problems[0])
 
+    @monitors.name("stopped")
+    def test_stopped(self) -> None:
+        self.judge(health.check_stopped)
 
-#: Spidermon names each monitor ``health/<check>`` (``health/failed requests``) in its
-#: report and in the actions' messages.
-MONITOR_NAME = "health"
+    @monitors.name("archive")
+    def test_archive(self) -> None:
+        self.judge(health.check_archive)
 
+    @monitors.name("finish reason")
+    def test_finish_reason(self) -> None:
+        self.judge(health.check_finish_reason)
 
-def monitor_name(check: health.Check) -> str:
-    """``check_failed_requests`` -> ``failed requests``."""
-    return check.__name__.removeprefix("check_").replace("_", " ")
+    @monitors.name("unreachable")
+    def test_unreachable(self) -> None:
+        self.judge(health.check_unreachable)
 
+    @monitors.name("blocked")
+    def test_blocked(self) -> None:
+        self.judge(health.check_blocked)
 
-def _monitor(check: health.Check) -> type[HealthCheckMonitor]:
-    def test(self: HealthCheckMonitor) -> None:
-        self.judge()
+    @monitors.name("wrong base")
+    def test_wrong_base(self) -> None:
+        self.judge(health.check_wrong_base)
 
-    test.__doc__ = (check.__doc__ or f"The {monitor_name(check)} check of newsspider.crawl.report.health.").strip()
-    test = monitors.name(monitor_name(check))(test)
-    title = "".join(part.title() for part in monitor_name(check).split())
-    cls = type(f"{title}Monitor", (HealthCheckMonitor,), {
-        "check": staticmethod(check), "test_check": test, "__module__": __name__,
-        "__doc__": f"Health check {check.__name__} (newsspider.crawl.report.health).",
-    })
-    return monitors.name(MONITOR_NAME)(cls)
+    @monitors.name("robots")
+    def test_robots(self) -> None:
+        self.judge(health.check_robots)
 
+    @monitors.name("no articles")
+    def test_no_articles(self) -> None:
+        self.judge(health.check_no_articles)
 
-#: One monitor per health check, in the order of ``health.CHECKS``.
-HEALTH_MONITORS: tuple[type[HealthCheckMonitor], ...] = tuple(_monitor(check) for check in health.CHECKS)
+    @monitors.name("errors")
+    def test_errors(self) -> None:
+        self.judge(health.check_errors)
+
+    @monitors.name("spider exceptions")
+    def test_spider_exceptions(self) -> None:
+        self.judge(health.check_spider_exceptions)
+
+    @monitors.name("empty listings")
+    def test_empty_listings(self) -> None:
+        self.judge(health.check_empty_listings)
+
+    @monitors.name("dropped")
+    def test_dropped(self) -> None:
+        self.judge(health.check_dropped)
+
+    @monitors.name("coverage")
+    def test_coverage(self) -> None:
+        self.judge(health.check_coverage)
+
+    @monitors.name("failed requests")
+    def test_failed_requests(self) -> None:
+        self.judge(health.check_failed_requests)
+
+    @monitors.name("invalid items")
+    def test_invalid_items(self) -> None:
+        self.judge(health.check_invalid_items)
 
 
 class HealthMonitorSuite(MonitorSuite):
     """The health verdict of the run, one monitor per check; actions from settings."""
 
-    monitors: ClassVar[list[type[HealthCheckMonitor]]] = list(HEALTH_MONITORS)
+    monitors: ClassVar[list[type[Monitor]]] = [HealthMonitor]
 
     def __init__(self, *args: Any, crawler: Any = None, **kwargs: Any) -> None:
         if crawler is not None:
