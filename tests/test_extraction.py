@@ -55,9 +55,11 @@ def test_fixture(case: Path, schema_validator) -> None:
         with pytest.raises(DropItem, match=rf"^{re.escape(expected['_expect_drop'])}: "):
             RequireFields(None).process_item(item)
         return
-    fields = [k for k in expected if not k.startswith("_") and k not in VOLATILE]
-    assert fields, f"{case.stem}: no expected fields"
-    mismatches = {k: (item.get(k), expected[k]) for k in fields if item.get(k) != expected[k]}
+    fields = {k for k in expected if not k.startswith("_")}
+    # every field of the item is expected, and nothing else: a field added to the item
+    # (or dropped from it) needs its fixtures updated
+    assert set(item) - VOLATILE == fields, f"{case.stem}: keys {sorted(set(item) ^ (fields | VOLATILE))} differ"
+    mismatches = {k: (item[k], expected[k]) for k in sorted(fields) if item[k] != expected[k]}
     assert not mismatches, f"{case.stem}: " + "; ".join(
         f"{k}: got {got!r} expected {want!r}" for k, (got, want) in mismatches.items()
     )
