@@ -120,3 +120,26 @@ def test_a_post_cut_off_anywhere_is_a_truncated_page(case: str) -> None:
         with pytest.raises(NotAnArticle) as raised:
             extract_html(data[:cut], expected["url"])
         assert raised.value.reason == "truncated_page", f"cut at byte {cut} of {len(data)}: {raised.value}"
+
+
+def nested_page(levels: int) -> bytes:
+    """``deep-nested-inline`` with its nest of inline spans ``levels`` deep (1,800 there)."""
+    html = (FIXTURES / "deep-nested-inline.html").read_text(encoding="utf-8")
+    span = '<span style="font-weight: 400;">'
+    html = html.replace(span * 1800, span * levels, 1).replace("</span>" * 1800, "</span>" * levels, 1)
+    return html.encode("utf-8")
+
+
+def test_markup_deeper_than_the_parser_keeps_gives_an_item() -> None:
+    """3,000 nested spans before the first paragraph: no exception (the body walk used to
+    recurse per level).  libxml2 builds at most 2,048 levels and drops the rest of the page,
+    so the item keeps what came before (header, head) and, with no body left, RequireFields
+    drops it as ``missing_body``: a counted drop, not a crash."""
+    expected = json.loads((FIXTURES / "deep-nested-inline.json").read_text(encoding="utf-8"))
+    item = asdict(extract_html(nested_page(3000), expected["url"]))
+    assert {k: item[k] for k in ("url", "title", "published")} == {k: expected[k] for k in ("url", "title", "published")}
+    if item["body"] is None:
+        with pytest.raises(DropItem, match=r"^missing_body: "):
+            RequireFields(None).process_item(item)
+    else:  # a parser that kept every level: the whole body
+        assert item["body"] == expected["body"]
