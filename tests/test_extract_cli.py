@@ -60,7 +60,7 @@ def test_deeply_nested_markup_prints_an_item(tmp_path: Path) -> None:
 
     page = tmp_path / "deep.html"
     page.write_bytes(nested_page(3000))
-    expected = json.loads((FIXTURES / "deep-nested-inline.json").read_text(encoding="utf-8"))
+    expected = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
     result = _run(str(page), "--url", expected["url"])
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
