@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from itemloaders.processors import Compose, Join, MapCompose, TakeFirst
+from itemloaders.processors import Compose, MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
 
 from newsspider.extraction.article import ArticlePage
@@ -35,6 +35,12 @@ from newsspider.normalize import (
     utc_timestamp,
 )
 from newsspider.site import SOURCE_NAME
+
+
+def join_paragraphs(paragraphs: list[str]) -> str | None:
+    """The body: paragraphs joined by a blank line; no paragraphs, no body (None, not "":
+    a loader that starts from an item's field defaults outputs every field)."""
+    return "\n\n".join(paragraphs) or None
 
 
 class ArticleLoader(ItemLoader):
@@ -61,7 +67,7 @@ class ArticleLoader(ItemLoader):
     # Paragraphs are DOM text: entities are already decoded once by the parser, and
     # decoding again would turn a literal "&amp;" in an article into "&".
     body_in = MapCompose(normalize_text)
-    body_out = Join("\n\n")
+    body_out = Compose(join_paragraphs)
     image_url_in = MapCompose(absolute_http_url)
     image_caption_in = MapCompose(clean_text)
     image_credit_in = MapCompose(clean_text)
