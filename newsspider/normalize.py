@@ -182,8 +182,9 @@ def absolute_http_url(value: Any) -> str | None:
 
 
 def utc_timestamp(value: Any) -> str | None:
-    """An aware ``datetime`` → ISO 8601 in UTC to the second (``2026-11-26T21:00:00+00:00``)."""
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    """A ``datetime`` (naive: the machine's local time) → ISO 8601 in UTC to the second
+    (``2026-11-26T21:00:00+00:00``)."""
+    if not isinstance(value, datetime):
         return None
     return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
