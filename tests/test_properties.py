@@ -278,7 +278,7 @@ def test_normalize_url_is_idempotent(url: str) -> None:
 
 
 @PROPS
-@given(st.one_of(URL_LIKE, NORMAL_URL_LIKE))
+@given(URL_LIKE)
 def test_canonical_url_puts_site_urls_on_the_origin(url: str) -> None:
     """A URL of the site in any spelling (http, www., a port) comes out on
     ``https://georgiatoday.ge``, in normal form: canonical_url of it is itself."""
