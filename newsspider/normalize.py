@@ -12,10 +12,11 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.html import replace_entities
 
-from newsspider.site import SITE_TIMEZONE
+from newsspider.site import ORIGIN, SITE_TIMEZONE
 from newsspider.urls import normalize_url
 
 #: Invisible characters dropped from text: zero-width space, BOM, soft hyphen, word joiner.
@@ -52,6 +53,8 @@ _MONTHS = {
 _WORDY_DATE = re.compile(r"^(?:(?P<d1>\d{1,2})\s+(?:de\s+)?(?P<m1>[^\W\d_]+)\.?,?\s+(?:de\s+)?(?P<y1>\d{4})"
                          r"|(?P<m2>[^\W\d_]+)\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4}))")
 _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
+_ORIGIN = urlsplit(ORIGIN)
+_SITE_HOST = (_ORIGIN.hostname or "").removeprefix("www.")
 
 
 def normalize_text(text: str) -> str:
@@ -145,19 +148,45 @@ def parse_language(value: Any) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def is_site_url(value: Any) -> bool:
+    """An http(s) URL on the canonical site: ``site.ORIGIN``'s host, with or without www."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname or ""
+    except ValueError:  # a broken IPv6 literal
+        return False
+    return parts.scheme in ("http", "https") and host.removeprefix("www.") == _SITE_HOST
+
+
 def canonical_url(value: Any) -> str | None:
+    """An http(s) URL in normal form (``urls.normalize_url``); one on the site moves to
+    ``site.ORIGIN`` (``http://www.georgiatoday.ge/x`` → ``https://georgiatoday.ge/x/``)."""
     text = clean_text(value)
     if not text or not text.lower().startswith(("http://", "https://")):
         return None
     try:
-        return normalize_url(text)
+        url = normalize_url(text)
     except ValueError:  # unparseable host (bad IPv6 literal, IDNA error …)
         return None
+    if is_site_url(url):
+        parts = urlsplit(url)
+        return urlunsplit((_ORIGIN.scheme, _ORIGIN.netloc, parts.path, parts.query, ""))
+    return url
 
 
 def absolute_http_url(value: Any) -> str | None:
     text = clean_text(value)
     return text if text and text.lower().startswith(("http://", "https://")) else None
+
+
+def utc_timestamp(value: Any) -> str | None:
+    """A ``datetime`` (naive: the machine's local time) → ISO 8601 in UTC to the second
+    (``2026-11-26T21:00:00+00:00``)."""
+    if not isinstance(value, datetime):
+        return None
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def unique(values: list[Any]) -> list[Any]:

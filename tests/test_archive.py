@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES, REPO, crawl_command, crawl_env, log_text, project_crawler, read_jsonl
+from itemloaders.processors import MapCompose
 from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request
 from scrapy.statscollectors import MemoryStatsCollector
@@ -49,7 +50,7 @@ from newsspider.crawl.archive.format import _Fetch
 from newsspider.crawl.archive.recovery import recover_archive_parts
 from newsspider.crawl.archive.writer import WarcArchive
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
-from newsspider.extraction.loader import FIELD_PROCESSORS
+from newsspider.extraction.loader import ArticleLoader
 from newsspider.normalize import clean_text
 from newsspider.urls import OriginMap
 
@@ -275,8 +276,7 @@ def test_changed_extraction_rule_rebuilds_offline(crawls: Crawls, tmp_path: Path
     monkeypatch.setattr("socket.socket.connect", no_network)
     monkeypatch.setattr("socket.create_connection", no_network)
     # a new cleaning rule for titles
-    monkeypatch.setitem(FIELD_PROCESSORS, "title", (lambda value: (clean_text(value) or "").upper() or None,
-                                                    FIELD_PROCESSORS["title"][1]))
+    monkeypatch.setattr(ArticleLoader, "title_in", MapCompose(lambda value: (clean_text(value) or "").upper() or None))
     out = tmp_path / "upper.jsonl"
     offline.reextract(crawls.runs["run1"], out, jobs=1)
     crawled = {i["url"]: i for i in read_jsonl(crawls.out("run1"))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import FIXTURES, REPO
 
@@ -51,3 +52,16 @@ def test_missing_file_exits_1_with_a_message() -> None:
     result = _run(str(FIXTURES / "no-such-page.html"))
     assert result.returncode == 1
     assert "cannot read page" in result.stderr
+
+
+def test_deeply_nested_markup_prints_an_item(tmp_path: Path) -> None:
+    """3,000 nested inline tags before the first paragraph: an item, not a traceback."""
+    from test_extraction import nested_page
+
+    page = tmp_path / "deep.html"
+    page.write_bytes(nested_page(3000))
+    expected = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+    result = _run(str(page), "--url", expected["url"])
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["title"] == expected["title"]

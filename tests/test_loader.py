@@ -1,53 +1,87 @@
-"""``load_article`` applies ``FIELD_PROCESSORS`` directly; ``ArticleLoader`` is the same
-table as a Scrapy ItemLoader.  Both must give the same item, on every saved page."""
+"""``ArticleLoader``: each field's processors, on values real pages carry; and
+``load_article``'s URL: the page's own candidates only when they are on the site."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
 
-import pytest
 from conftest import FIXTURES
 
-from newsspider.dev.extract import page_from_bytes
-from newsspider.extraction.loader import ArticleLoader, build_item, raw_fields
-from newsspider.urls import OriginMap
-
-PAGES = sorted(FIXTURES.glob("*.html")) + sorted((FIXTURES / "jnews-real").glob("*.html"))
-MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+from newsspider.dev.extract import extract_html
+from newsspider.extraction.loader import ArticleLoader
+from newsspider.items import ArticleItem
 
 
-@pytest.mark.parametrize("path", PAGES, ids=[p.stem for p in PAGES])
-def test_item_loader_and_direct_processors_agree(path: Path) -> None:
-    page = page_from_bytes(path.read_bytes(), "https://georgiatoday.ge/some-post/")
-    # listings and broken pages too: they still have field values to compare
-    raw = raw_fields([page], OriginMap(), crawled_at=MOMENT)
-    loader = ArticleLoader()
+def _load(item: ArticleItem | None = None, **raw: object) -> ArticleItem:
+    loader = ArticleLoader(item)
     for name, value in raw.items():
         loader.add_value(name, value)
-    assert asdict(build_item(raw)) == asdict(loader.load_item())
+    return loader.load_item()
 
 
 def test_values_the_processors_drop_or_merge() -> None:
-    """Empty and unparseable values are dropped, repeats merged, the body joined."""
-    raw = {
-        "url": ["not a url", "https://georgiatoday.ge/A-Slug?utm_source=x#top"],
-        "post_id": ["abc", "42"],
-        "title": ["", "  Title &amp; more  "],
-        "authors": ["Ana", None, "Ana", " Levan "],
-        "published": ["yesterday", "2025-03-18 09:20"],
-        "body": ["First  paragraph", "Second\u00a0one"],
-        "image_url": "/relative.jpg",
-        "language": "en-US",
+    """Empty and unparseable values are dropped (the next source wins), repeats merged,
+    the body joined and counted, the fetch time written in UTC."""
+    item = _load(
+        url=["not a url", "https://georgiatoday.ge/A-Slug?utm_source=x#top"],
+        post_id=["abc", "42"],
+        title=["", "  Title &amp; more  "],
+        authors=["Ana", None, "Ana", " Levan "],
+        published=["yesterday", "2025-03-18 09:20"],
+        categories=["Politics", "Business &amp; Economy", "Politics"],
+        body=["First  paragraph", "Second\u00a0one"],
+        image_url=["/relative.jpg", "https://georgiatoday.ge/wp-content/uploads/a.jpg"],
+        image_credit=[None, " AP "],
+        language="en-US",
+        source="Georgia Today",
+        crawled_at=datetime(2026, 1, 2, 7, 4, 5, tzinfo=timezone(timedelta(hours=4))),
+    )
+    assert asdict(item) == {
+        "url": "https://georgiatoday.ge/A-Slug/", "post_id": 42, "title": "Title & more", "subtitle": None,
+        "summary": None, "authors": ["Ana", "Levan"], "published": "2025-03-18T09:20:00+04:00", "modified": None,
+        "categories": ["Politics", "Business & Economy"], "tags": [], "body": "First paragraph\n\nSecond one",
+        "image_url": "https://georgiatoday.ge/wp-content/uploads/a.jpg", "image_caption": None,
+        "image_credit": "AP", "language": "en", "word_count": 4, "source": "Georgia Today",
+        "crawled_at": "2026-01-02T03:04:05+00:00",
     }
-    loader = ArticleLoader()
-    for name, value in raw.items():
-        loader.add_value(name, value)
-    expected = {
-        "url": "https://georgiatoday.ge/A-Slug/", "post_id": 42, "title": "Title & more",
-        "authors": ["Ana", "Levan"], "published": "2025-03-18T09:20:00+04:00",
-        "body": "First paragraph\n\nSecond one", "image_url": None, "language": "en",
-    }
-    for item in (build_item(raw), loader.load_item()):
-        assert {k: v for k, v in asdict(item).items() if k in expected} == expected
+
+
+def test_nothing_loaded_is_an_empty_item() -> None:
+    """No usable value: the field is unset (null, [] for lists); no body counts 0 words."""
+    raw = {"title": ["", "   "], "body": [], "published": ["2 years ago"], "crawled_at": "not a datetime"}
+    assert asdict(_load(**raw)) == {**asdict(ArticleItem()), "word_count": 0}
+    # a loader given the item to fill starts from its field defaults (and older itemloaders
+    # releases also from those of the item they build): every field's output runs on []
+    assert asdict(_load(ArticleItem(), **raw)) == {**asdict(ArticleItem()), "word_count": 0}
+
+
+def test_site_urls_move_to_the_canonical_origin() -> None:
+    """A site URL in any spelling the site gives it (http, www., a port) is written on
+    ``https://georgiatoday.ge``; a URL of another host keeps its own."""
+    for raw in ("http://www.georgiatoday.ge/a-slug", "https://WWW.GeorgiaToday.ge:443/a-slug/?utm_medium=x"):
+        assert _load(url=raw).url == "https://georgiatoday.ge/a-slug/"
+    assert _load(url="https://www.nowgrenada.com/2022/04/pm/").url == "https://www.nowgrenada.com/2022/04/pm/"
+
+
+PERMALINK = "https://georgiatoday.ge/parliament-approves-amendments-to-the-tax-code/"
+
+
+def _page(canonical: str, permalink: str = PERMALINK) -> str:
+    """``no-structured-data`` (no Yoast graph, og:url or canonical link: its URL is the
+    permalink of the post meta's date) with a canonical link and that permalink."""
+    html = (FIXTURES / "no-structured-data.html").read_text(encoding="utf-8")
+    html = html.replace(f'<a href="{PERMALINK}">June 3, 2025</a>', f'<a href="{permalink}">June 3, 2025</a>', 1)
+    return html.replace("<head>", f'<head><link rel="canonical" href="{canonical}" />', 1)
+
+
+def test_url_candidates_count_only_on_the_site() -> None:
+    """A canonical link or permalink to another host (a syndicated copy, a mirror) is not
+    the post's URL: the next source is, in the end the URL the page was fetched at.  One on
+    the site, www. or not, is."""
+    page_url = "https://georgiatoday.ge/served-here/"
+    assert extract_html(_page("https://www.georgiatoday.ge/the-post"), page_url).url == (
+        "https://georgiatoday.ge/the-post/")
+    assert extract_html(_page("https://agenda.ge/en/news/2025/1234"), page_url).url == PERMALINK
+    mirror = "http://127.0.0.1:8000/parliament-approves-amendments-to-the-tax-code/"
+    assert extract_html(_page(mirror, permalink=mirror), page_url).url == page_url

@@ -6,7 +6,8 @@
   well-typed, and — unless the ``RequireFields`` pipeline drops it with a reason — valid
   against ``newsspider/schema/article.schema.json``.
 * The processors (``parse_date``, ``clean_text``, ``canonical_url``, ``parse_language``,
-  ``parse_post_id``) take any value and return their documented type.
+  ``parse_post_id``) take any value and return their documented type; ``canonical_url``
+  puts a site URL in any spelling on the canonical origin.
 """
 
 from __future__ import annotations
@@ -274,6 +275,22 @@ def test_normalize_url_is_idempotent(url: str) -> None:
     except ValueError:
         return
     assert normalize_url(once) == once
+
+
+@PROPS
+@given(URL_LIKE)
+def test_canonical_url_puts_site_urls_on_the_origin(url: str) -> None:
+    """A URL of the site in any spelling (http, www., a port) comes out on
+    ``https://georgiatoday.ge``, in normal form: canonical_url of it is itself."""
+    from newsspider.normalize import is_site_url
+
+    result = canonical_url(url)
+    if result is None:
+        return
+    assert canonical_url(result) == result
+    assert is_site_url(result) is is_site_url(url)
+    if is_site_url(url):
+        assert result.startswith("https://georgiatoday.ge/"), result
 
 
 WHITESPACE_RUN = re.compile(r"\s+")

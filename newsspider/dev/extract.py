@@ -21,7 +21,6 @@ from scrapy.http import HtmlResponse
 from newsspider.extraction import ArticlePage, NotAnArticle
 from newsspider.extraction.loader import load_article
 from newsspider.items import ArticleItem
-from newsspider.urls import OriginMap
 
 DEFAULT_URL = "https://georgiatoday.ge/"
 
@@ -32,17 +31,15 @@ def page_from_bytes(body: bytes, url: str, encoding: str | None = None) -> Artic
     return ArticlePage.from_response(response)
 
 
-def extract_html(
-    body: bytes | str, url: str = DEFAULT_URL, more_pages: Sequence[bytes | str] = (),
-    origins: OriginMap | None = None,
-) -> ArticleItem:
-    """The item for a saved page (and the further pages of a multi-page post).
+def extract_html(body: bytes | str, url: str = DEFAULT_URL, more_pages: Sequence[bytes | str] = ()) -> ArticleItem:
+    """The item for a saved page (and the further pages of a multi-page post) whose
+    canonical URL is ``url``.
 
     Raises ``NotAnArticle`` when the page is not an article."""
     raw = [b.encode("utf-8") if isinstance(b, str) else b for b in (body, *more_pages)]
     pages = [page_from_bytes(data, url) for data in raw]
     pages[0].check_article()
-    return load_article(pages, origins or OriginMap())
+    return load_article(pages)
 
 
 def _read(source: str) -> bytes:

@@ -1,12 +1,13 @@
 """Article page: one short method per output field, sources in precedence order.
 
 ``ArticlePage`` wraps a parsed page (a parsel ``Selector``) and answers "is this an
-article?" and "what is its title / published / body / …?".  It returns *raw* values
-(strings as the page has them, lists, ``None``); ``newsspider.extraction.loader``
-normalizes them.  The head (meta tags, links, JSON-LD scripts) and the landmarks (the
-article column, then its header, title, content and featured-image slot in one walk) are
-found once in ``__init__``, the JSON-LD is parsed once on first use; field methods only
-look inside them.
+article?" and "what is its title / published / …?".  It returns *raw* values (strings as
+the page has them, lists, ``None``); the ``ArticleLoader`` (``newsspider.extraction.loader``)
+normalizes them.  The fields that span the pages of a post (body, image credit) are
+``newsspider.extraction.post.Post``'s.  The head (meta tags, links, JSON-LD scripts) and
+the landmarks (the article column, then its header, title, content and featured-image slot
+in one walk) are found once in ``__init__``, the JSON-LD is parsed once on first use; field
+methods only look inside them.
 
 Source order per field (see README "Fields"): Yoast JSON-LD graph → meta tags → visible
 JNews markup → other JSON-LD (JNews's own ``"@type": "article"`` script and other SEO
@@ -36,6 +37,7 @@ from newsspider.extraction.jsonld import (
     text_value,
 )
 from newsspider.extraction.selector import BODY_CLASS_RAW, first, has_class, page_selector
+from newsspider.normalize import is_site_url
 from newsspider.site import TITLE_SUFFIX
 
 # --- selectors (XPath, tag-qualified: the head, the landmarks, then queries inside them) --
@@ -340,7 +342,14 @@ class ArticlePage:
         return self.content.xpath(PAGE_LINKS) if self.content is not None else []
 
     # --- fields -------------------------------------------------------------------------
+    def urls(self) -> list[str]:
+        """The candidates on the site (a canonical link to another host names a copy, not
+        this page), then the URL the page was fetched at (canonical already)."""
+        return [*filter(is_site_url, self.url_candidates()), self.url]
+
     def url_candidates(self) -> list[str]:
+        """The URLs the page gives itself: Yoast ``WebPage.url``, canonical link and
+        ``og:url`` (page 1 only), the permalink of the post meta's date."""
         candidates = []
         if self.page_number() == 1:
             if self.webpage_node is not None:
@@ -499,7 +508,8 @@ class ArticlePage:
         return None
 
     def body_parts(self) -> tuple[list[str], str | None]:
-        """Body paragraphs of this page and the trailing credit line's value, if any."""
+        """Body paragraphs of this page and the trailing credit line's value, if any
+        (``Post`` joins them across the pages)."""
         if self.content is None:
             return [], None
         return bodytext.split_credit(bodytext.paragraphs(self.content))

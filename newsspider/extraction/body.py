@@ -11,6 +11,7 @@ line is its own paragraph.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from lxml.html import HtmlElement
 
@@ -124,30 +125,43 @@ class _Collector:
             if line:
                 self.paragraphs.append(line)
 
-    def walk(self, el: HtmlElement, inline: bool = True) -> None:
-        """Collect ``el``'s children; ``inline=False`` drops text that sits directly in
-        a styled/classed ``div`` (plugin notices), while its block children still count."""
-        for child in el:
+    def walk(self, container: HtmlElement) -> None:
+        """Collect the container's children in document order.  A ``div`` with a class or
+        a style (plugin notices) drops the text that sits directly in it and its inline
+        children, while its block children still count.  The walk keeps its own stack of
+        open elements: markup nested thousands of levels deep is no recursion."""
+        # (element, its children still to visit, whether its own inline text counts)
+        stack: list[tuple[HtmlElement, Iterator[HtmlElement], bool]] = [(container, iter(container), True)]
+        while stack:
+            el, children, inline = stack[-1]
+            child = next(children, None)
+            if child is None:  # el is done: close it in its parent's flow
+                stack.pop()
+                if stack:
+                    if el.tag in BLOCK_TAGS:
+                        self.flush()
+                    if stack[-1][2]:
+                        self.text(el.tail)
+                continue
             if _is_skipped(child):
                 # The tail belongs to the parent's flow, even after a skipped element.
                 if inline:
                     self.text(child.tail)
                 continue
             tag = child.tag
-            if tag == "br":
-                self.flush()
-            elif tag in BLOCK_TAGS:
+            if tag in BLOCK_TAGS:
                 self.flush()
                 keep = tag != "div" or not (child.get("class") or child.get("style"))
                 if keep:
                     self.text(child.text)
-                self.walk(child, keep)
+                stack.append((child, iter(child), keep))
+            elif tag == "br":
                 self.flush()
+                if inline:
+                    self.text(child.tail)
             elif inline:
                 self.text(child.text)
-                self.walk(child)
-            if inline:
-                self.text(child.tail)
+                stack.append((child, iter(child), True))
 
 
 def paragraphs(container: HtmlElement) -> list[str]:

@@ -1,7 +1,7 @@
 """A post across its pages: which page of a post an article callback received (the first
-one, checked to be an article, or page N of a post being read), and the next page to
-read.  The crawl (``spiders/georgiatoday.py``) and ``reextract`` (``offline/extract.py``)
-both decide with these."""
+one, checked to be an article, or page N of a post being read), the next page to read, and
+the fields that span the pages (``Post``).  The crawl (``spiders/georgiatoday.py``) and
+``reextract`` (``offline/extract.py``) both decide with these."""
 
 from __future__ import annotations
 
@@ -10,6 +10,21 @@ from collections.abc import Sequence
 from scrapy.http import Response, TextResponse
 
 from newsspider.extraction.article import ArticlePage, NotAnArticle
+
+
+class Post:
+    """The pages of one post, page 1 first: the fields that span them."""
+
+    def __init__(self, pages: Sequence[ArticlePage]) -> None:
+        self._parts = [page.body_parts() for page in pages]
+
+    def body(self) -> list[str]:
+        """The paragraphs of every page in order, without standalone credit lines."""
+        return [paragraph for paragraphs, _ in self._parts for paragraph in paragraphs]
+
+    def image_credit(self) -> list[str | None]:
+        """The trailing credit line of each page, the last page's first."""
+        return [credit for _, credit in reversed(self._parts)]
 
 
 def next_page_of_post(pages: Sequence[ArticlePage]) -> str | None:

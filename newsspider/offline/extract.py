@@ -86,7 +86,7 @@ def extract_task(task: Task) -> Result:
     if next_page_of_post([page]) is not None:
         result.deferred = True
         return result
-    result.item = load_article([page], task.origins, crawled_at=warc_datetime(entry.date))
+    result.item = load_article([page], crawled_at=warc_datetime(entry.date))
     return result
 
 
@@ -118,6 +118,6 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
             result.skipped = "multipage_incomplete"
             return result
         last = following
-    result.item = load_article(pages, origins, crawled_at=warc_datetime(last.date))
+    result.item = load_article(pages, crawled_at=warc_datetime(last.date))
     result.last = last
     return result

@@ -312,7 +312,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
                 yield request
                 return
         # crawled_at = the fetch time as archived (WARC-Date): reextract rebuilds the same item
-        item = load_article(pages, self.origins, crawled_at=fetched_at(response))
+        item = load_article(pages, crawled_at=fetched_at(response))
         decision = self.policy.decide(item)
         ledger.article_read(item.url, first_urls, decision)
         if decision == EMIT:
