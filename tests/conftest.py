@@ -117,6 +117,13 @@ def log_records(log_file: Path, level: str) -> list[str]:
     return [line for line in log_text(log_file).splitlines() if f"] {level}:" in line]
 
 
+def summary_fields(line: str) -> dict[str, str]:
+    """The ``key=value`` fields of a ``Summary:`` line (values quoted when they hold spaces)."""
+    import shlex
+
+    return dict(part.split("=", 1) for part in shlex.split(line.split("Summary: ", 1)[1]))
+
+
 def summary_line(log_file: Path) -> str:
     """The run's one ``Summary:`` line (the cron extension writes exactly one)."""
     lines = [line for line in log_text(log_file).splitlines() if "Summary:" in line]

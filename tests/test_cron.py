@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, crawl_command, crawl_env, log_text, read_jsonl, summary_line
+from conftest import REPO, crawl_command, crawl_env, log_text, read_jsonl, summary_fields, summary_line
 from sitegen import SiteManifest, generate_site, local_path
 
 from newsspider import settings
@@ -104,6 +104,11 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
         assert edited["modified"] == v2.article(edited["url"]).modified
         line = summary(tmp_path, "run3")
         assert "mode=incremental new=3 updated=1" in line
+        fields = summary_fields(line)  # machine-readable: key=value, every counter an integer
+        assert {k: fields[k] for k in ("new", "updated", "reexported", "items", "health", "committed")} == {
+            "new": "3", "updated": "1", "reexported": "0", "items": "4", "health": "ok", "committed": "yes"}
+        assert fields["output"] == str(tmp_path / "run3.jsonl")
+        assert all(fields[k].isdigit() for k in ("dropped", "errors", "failed_requests", "dead_links", "requests"))
         # Unchanged known articles are never fetched again.
         unchanged = {local_path(u) for u in v1.article_urls} - {local_path(u) for u in v2.edited_urls}
         assert not unchanged & set(server.requests.paths())
@@ -117,6 +122,10 @@ def test_full_then_incremental_unchanged_then_v2(tmp_path: Path) -> None:
         run5 = crawl(server.base_url, tmp_path, "run5", mode="full")
         assert run5.returncode == 0, run5.stderr[-2000:]
         assert sorted(i["url"] for i in read_jsonl(tmp_path / "run5.jsonl")) == sorted(v2.article_urls)
+        # said as such: every article exported again, none new or updated
+        fields = summary_fields(summary(tmp_path, "run5"))
+        assert (fields["new"], fields["updated"], fields["reexported"], fields["items"]) == (
+            "0", "0", str(len(v2.article_urls)), str(len(v2.article_urls)))
 
 
 def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteManifest) -> None:
@@ -135,7 +144,7 @@ def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteMan
         assert re.search(r"WARNING: Nothing published since \S+: the first incremental run on an empty state "
                          r"only looks back 7 days .*run with -a mode=full", log_of(tmp_path, "inc"))
         assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
-        assert "output=none (nothing new)" in summary(tmp_path, "inc")
+        assert "output=none" in summary(tmp_path, "inc")
         assert len(server.requests) <= 30
 
 
@@ -231,7 +240,7 @@ def test_unhealthy_run_exits_non_zero(tmp_path: Path, site_v1: SiteManifest, cas
         run = crawl(server.base_url, tmp_path, case, *extra)
     line = summary(tmp_path, case)
     assert run.returncode == 1, line  # docs/cron.md: 1 = unhealthy run
-    assert "UNHEALTHY" in line and message in line, line
+    assert "health=unhealthy" in line and message in summary_fields(line)["problems"], line
     assert "Unhealthy run:" in log_of(tmp_path, case)
     # What failed is pending in the state: later runs ask for it again.
     pending = pending_rows(tmp_path / "state.sqlite3")

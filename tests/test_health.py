@@ -245,8 +245,17 @@ def test_the_failed_share_counts_each_request_once_in_a_real_crawl(tmp_path: Pat
     assert distinct == len({r.path for r in requests}), "only the victims were asked twice"
     line = summary_line(out.with_suffix(".log"))
     assert result.returncode == 1, line
-    assert f"health=UNHEALTHY: 3 of {distinct} requests failed after all retries (> 5%)" in line, line
+    assert f'health=unhealthy problems="3 of {distinct} requests failed after all retries (> 5%)"' in line, line
     assert f" failed_requests=3 dead_links=0 requests={distinct} " in line, line
     log = log_text(out.with_suffix(".log"))
     assert f"'{S.SCRAPY_RETRIES}': 6," in log and f"'{S.SCRAPY_REQUESTS}': {len(requests)}," in log
     assert sorted(item["url"] for item in read_jsonl(out)) == sorted(set(site.article_urls) - set(victims))
+
+
+def test_each_spider_exception_counts_once() -> None:
+    """Scrapy counts an exception in a callback twice: under ``spider_exceptions/count``
+    and under its type; the limit and the summary see each one once."""
+    stats = {"spider_exceptions/count": 3, "spider_exceptions/RecursionError": 2, "spider_exceptions/KeyError": 1}
+    assert health.spider_exceptions(stats) == 3
+    assert health.check_spider_exceptions(a_run(), stats, LIMITS) == "3 spider exceptions"
+    assert health.check_spider_exceptions(a_run(), stats, with_limits(max_spider_exceptions=3)) is None

@@ -118,7 +118,7 @@ def test_unhealthy_crawl_fails_the_monitor_of_its_check_and_exits_one(
     status, results, log = monitored_crawl(site, tmp_path, *extra)
     line = summary_line(tmp_path / "crawl.log")
     assert status == 1, line
-    assert "health=UNHEALTHY" in line
+    assert "health=unhealthy" in line
     assert results["passed"] is False
     failed = failures(results)
     assert list(failed) == [monitor], failed

@@ -178,7 +178,7 @@ def test_healthy_job_items_and_summary(scrapyd: Scrapyd, jobs: dict[str, dict[st
     assert sorted(item["url"] for item in read_jsonl(feed)) == sorted(t["url"] for t in truth), log[-3000:]
     summary = _summary(log)
     assert "finish_reason=finished health=ok" in summary
-    assert f"output={feed} (4 items)" in summary
+    assert f"items=4 output={feed} " in summary
     assert "'finish_reason': 'finished'" in log
     assert "] ERROR:" not in log
     assert jobs["healthy"]["items_url"].endswith("/items/newsspider/georgiatoday/healthy.jl")
@@ -197,7 +197,8 @@ def test_paths_are_relative_to_the_jobs_directory(scrapyd: Scrapyd, jobs: dict[s
 def test_unhealthy_job_is_visible(scrapyd: Scrapyd, jobs: dict[str, dict[str, Any]]) -> None:
     log = scrapyd.job_log("stopped")
     summary = _summary(log)
-    assert "finish_reason=closespider_itemcount health=UNHEALTHY: finish reason 'closespider_itemcount'" in summary
+    assert ("finish_reason=closespider_itemcount health=unhealthy "
+            "problems=\"finish reason 'closespider_itemcount'\"") in summary
     assert "'finish_reason': 'closespider_itemcount'" in log
     assert "WARNING: Unhealthy run: finish reason 'closespider_itemcount'" in log
     daemon_log = scrapyd.log.read_text(encoding="utf-8")
@@ -227,7 +228,7 @@ def test_without_items_dir_the_default_output_is_under_the_jobs_directory(tmp_pa
     truth = read_jsonl(SNAPSHOT / "truth.jsonl")
     assert sorted(item["url"] for item in read_jsonl(outputs[0])) == sorted(t["url"] for t in truth)
     log = daemon.job_log("plain")
-    assert f"health=ok output={outputs[0].relative_to(daemon.root)} (4 items)" in _summary(log)
+    assert f"health=ok items=4 output={outputs[0].relative_to(daemon.root)} " in _summary(log)
     started = [line for line in daemon.log.read_text(encoding="utf-8").splitlines() if "Process started" in line]
     assert len(started) == 1 and "'-a', '_job=plain'" in started[0], started  # the spider accepts _job
     assert not (daemon.root / "items").exists() and job.get("items_url") is None

@@ -61,6 +61,7 @@ OFFSITE_ORIGIN = f"{STAT}/skipped/other_origin"
 SCRAPY_REQUESTS = "downloader/request_count"
 SCRAPY_RETRIES = "retry/count"  # written by get_retry_request
 SCRAPY_LOG_ERRORS = "log_count/ERROR"
+SCRAPY_SPIDER_EXCEPTIONS = "spider_exceptions/count"  # Scrapy >= 2.13; and spider_exceptions/<type>
 SCRAPY_LOG_CRITICAL = "log_count/CRITICAL"
 SCRAPY_RESPONSE_STATUS = "downloader/response_status_count/"
 

@@ -8,6 +8,7 @@ finished files, and — only for a run that did its job — the incremental hori
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -30,6 +31,7 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
     count = min([scratch.exported_count, *ledger.durable]) if ledger.durable else 0
     if ledger.export_cap is not None:
         count = min(count, ledger.export_cap)
+    ledger.delivered = count
     exported = scratch.exported(count)  # streamed from the scratch file, not held in memory
     if ledger.state is None:
         ledger.kinds["new"] += count
@@ -82,22 +84,37 @@ def meta_changes(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verd
     return meta
 
 
+def summary_value(value: object) -> str:
+    """A value of the ``Summary:`` line: as it is when it has no space or quote, else a
+    double-quoted JSON string (``shlex.split`` reads both)."""
+    text = str(value)
+    return text if text and not any(c.isspace() or c in "\"'\\" for c in text) else json.dumps(text)
+
+
 def summary_line(ledger: Ledger, policy: Policy, verdict: health.Verdict, stats: dict) -> str:
+    """``Summary: key=value …`` (docs/cron.md, "The summary line" says what each counts)."""
     drops = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items()
              if k.startswith(S.DROPPED_PREFIX) and k != S.DUPLICATE}
-    dropped = sum(drops.values())
-    dropped_text = f"dropped={dropped}" + (
-        " (" + ", ".join(f"{k}={v}" for k, v in sorted(drops.items())) + ")" if drops else "")
-    output = "; ".join(ledger.outputs) or "none (nothing new)"
-    if not ledger.committed:
-        output += "; not committed (recovered by the next run)"
-    return (
-        f"Summary: mode={policy.mode} new={ledger.kinds['new']} updated={ledger.kinds['updated']} "
-        f"unchanged_skipped={int(stats.get(S.UNCHANGED_SKIPPED, 0))} {dropped_text} "
-        f"pending_retried={int(stats.get(S.PENDING_RETRIED, 0))} "
-        f"still_failing={int(stats.get(S.PENDING_FAILED_AGAIN, 0))} "
-        f"errors={health.spider_exceptions(stats)} failed_requests={health.failed_count(stats)} "
-        f"dead_links={health.dead_count(stats)} requests={health.requests_count(stats)} "
-        f"finish_reason={ledger.stop_reason or ledger.finish_reason or 'forced'} "
-        f"health={verdict.text()} output={output}"
-    )
+    fields: dict[str, object] = {
+        "mode": policy.mode,
+        "new": ledger.kinds["new"],
+        "updated": ledger.kinds["updated"],
+        "reexported": ledger.kinds["unchanged"],
+        "unchanged_skipped": int(stats.get(S.UNCHANGED_SKIPPED, 0)),
+        "dropped": sum(drops.values()),
+        **{f"dropped_{reason}": count for reason, count in sorted(drops.items())},
+        "pending_retried": int(stats.get(S.PENDING_RETRIED, 0)),
+        "still_failing": int(stats.get(S.PENDING_FAILED_AGAIN, 0)),
+        "errors": health.spider_exceptions(stats),
+        "failed_requests": health.failed_count(stats),
+        "dead_links": health.dead_count(stats),
+        "requests": health.requests_count(stats),
+        "finish_reason": ledger.stop_reason or ledger.finish_reason or "forced",
+        "health": "ok" if verdict.ok else "unhealthy",
+    }
+    if not verdict.ok:
+        fields["problems"] = "; ".join(verdict.problems)
+    fields["items"] = ledger.delivered
+    fields["output"] = ",".join(ledger.outputs) or "none"
+    fields["committed"] = "yes" if ledger.committed else "no (recovered by the next run)"
+    return "Summary: " + " ".join(f"{key}={summary_value(value)}" for key, value in fields.items())

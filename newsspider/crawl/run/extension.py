@@ -155,7 +155,7 @@ class RunExtension:
             where = slot.uri
             if failed:
                 self.ledger.stop("export_failed", f"Could not store the output {slot.uri}")
-        self.ledger.outputs.append(f"{where} ({count} items)")
+        self.ledger.outputs.append(str(where))
 
     def feed_exporter_closed(self) -> None:
         self.feeds_closed = True

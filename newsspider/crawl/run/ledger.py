@@ -60,6 +60,7 @@ class Ledger:
     durable: list[int] = field(default_factory=list)  # per output: items durably stored
     outputs: list[str] = field(default_factory=list)  # for the summary
     journal_done: list[str] = field(default_factory=list)
+    delivered: int = 0  # items durably in every output (the commit point's count)
     kinds: Counter[str] = field(default_factory=Counter)  # committed: new / updated
     committed: bool = False
     # how the run ended
