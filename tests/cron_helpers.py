@@ -143,3 +143,108 @@ class DeleteState(_RunStateHook):
 
     def spider_opened(self, spider: Any) -> None:
         os.unlink(self.state().path)
+
+
+# --- system calls of the crawl process, recorded and broken ---------------------------------
+def install_syscall_hooks(environ: Any = os.environ) -> None:
+    """Wrap ``os.write``/``os.fsync``/``os.rename``/``os.replace`` and ``sqlite3.connect`` in
+    this process; called at interpreter start by the crawl command of ``tests/test_guards.py``
+    (before Scrapy: the recovery of a dead run's files at start-up is seen too).  Set by
+    environment variables, each optional:
+
+    ``GUARD_SYSCALL_LOG``: a JSON Lines file, one event per ``write``/``fsync`` of a file
+    whose path contains ``GUARD_WATCH`` and per ``rename``/``replace``: the call, the path
+    (``/proc/self/fd``), the target of a rename, the rows of ``GUARD_STATE``'s ``articles``
+    table at that instant (read on a connection of its own) and ``PRAGMA synchronous`` of
+    the crawl's own connections to that file.
+    ``GUARD_EIO``: ``fsync:GLOB`` — fsync(2) of a file matching GLOB fails with EIO;
+    ``write:GLOB:BYTES`` — write(2) to it writes up to BYTES bytes in the file, then fails
+    with EIO.
+    ``GUARD_SQLITE_SYNCHRONOUS``: every new SQLite connection starts with this
+    ``synchronous`` (``NORMAL``: as an SQLite built with that default)."""
+    import fnmatch
+    import json
+    import sqlite3
+    import threading
+
+    log_path, watch = environ.get("GUARD_SYSCALL_LOG"), environ.get("GUARD_WATCH", "")
+    state = os.path.realpath(environ["GUARD_STATE"]) if environ.get("GUARD_STATE") else None
+    fault, _, rest = environ.get("GUARD_EIO", "").partition(":")
+    pattern, _, limit = rest.partition(":")
+    synchronous = environ.get("GUARD_SQLITE_SYNCHRONOUS")
+    real = {name: getattr(os, name) for name in ("write", "fsync", "rename", "replace")}
+    connect = sqlite3.connect
+    own: list[sqlite3.Connection] = []  # the crawl's connections to the state file
+    lock = threading.RLock()
+
+    def path_of(fd: int) -> str:
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return ""
+
+    def articles() -> list[str] | None:
+        if state is None or not os.path.exists(state):
+            return None
+        db = connect(f"file:{state}?mode=ro", uri=True, isolation_level=None)
+        try:
+            return sorted(row[0] for row in db.execute("SELECT url FROM articles"))
+        except sqlite3.Error:
+            return None
+        finally:
+            db.close()
+
+    def pragmas() -> list[int]:
+        values = []
+        for db in own:
+            try:
+                values.append(db.execute("PRAGMA synchronous").fetchone()[0])
+            except sqlite3.Error:
+                continue  # closed
+        return values
+
+    def record(call: str, path: str, **more: str) -> None:
+        if log_path and (call in ("rename", "replace") or (watch and watch in path)):
+            event = {"call": call, "path": path, **more, "articles": articles(), "synchronous": pragmas()}
+            with lock, open(log_path, "a", encoding="utf-8") as log:
+                log.write(json.dumps(event) + "\n")
+
+    def eio() -> OSError:
+        return OSError(errno.EIO, os.strerror(errno.EIO))
+
+    def write(fd: int, data: Any) -> int:
+        path = path_of(fd)
+        if fault == "write" and fnmatch.fnmatchcase(path, pattern):
+            room = int(limit) - os.lseek(fd, 0, os.SEEK_CUR)
+            if room <= 0:
+                raise eio()
+            data = memoryview(data)[:room]  # a short write, as write(2) does
+        done = real["write"](fd, data)
+        record("write", path)
+        return done
+
+    def fsync(fd: int) -> None:
+        path = path_of(fd)
+        if fault == "fsync" and fnmatch.fnmatchcase(path, pattern):
+            raise eio()
+        real["fsync"](fd)
+        record("fsync", path)
+
+    def renamer(call: str) -> Any:
+        def rename(src: Any, dst: Any, **kwargs: Any) -> None:
+            real[call](src, dst, **kwargs)
+            record(call, os.path.abspath(src), to=os.path.abspath(dst))
+        return rename
+
+    def connect_hooked(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(database, *args, **kwargs)
+        if synchronous:
+            db.execute(f"PRAGMA synchronous={synchronous}")
+        if state is not None and isinstance(database, (str, os.PathLike)) and \
+                os.path.realpath(database) == state:
+            own.append(db)
+        return db
+
+    os.write, os.fsync = write, fsync  # type: ignore[assignment]
+    os.rename, os.replace = renamer("rename"), renamer("replace")  # type: ignore[assignment]
+    sqlite3.connect = connect_hooked  # type: ignore[assignment]

@@ -1,0 +1,154 @@
+"""Guards of the crawl's promises, written against behaviour only, so that they hold
+through a rewrite of the crawl core: the real ``scrapy crawl`` in a subprocess against the
+mirror server, observed through what it writes, what the server saw and the system calls
+it makes (``cron_helpers.install_syscall_hooks``, installed before Scrapy starts).
+
+* durability: each JSON Lines output is written, fsync'd, renamed, its directory fsync'd,
+  and only then committed to the state (SQLite at ``synchronous=FULL``) — also for the
+  files of a dead run finished at start-up;
+* exactly once with two outputs: the state never claims an item one output does not hold
+  durably (a failed fsync, a failed write), a file whose fsync failed is never renamed
+  into place, and the next run delivers the rest;
+* a stopped run exits 1 even with the health checks switched off;
+* ``since`` keeps the articles of its own day;
+* a mirror's redirects to the real site (301/302/307/308) stay on the mirror;
+* an unchanged cron run costs a fixed handful of requests: 304s won by the ETag, and no
+  post sitemap asked while the index's ``<lastmod>`` for it has not moved.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, crawl_env, log_text, read_jsonl
+from sitegen import SiteManifest, generate_site
+
+from newsspider.dev.devserver import MirrorServer
+
+N_ARTICLES = 10
+
+#: ``scrapy crawl`` with the system-call hooks of ``cron_helpers`` installed first.
+HOOKED_SCRAPY = ("import cron_helpers; cron_helpers.install_syscall_hooks(); "
+                 "from scrapy.cmdline import execute; execute()")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> SiteManifest:
+    return generate_site(tmp_path_factory.mktemp("site") / "mirror", n_articles=N_ARTICLES, per_page=5,
+                         term_archives=False)
+
+
+def dated(directory: Path) -> dict[str, Any]:
+    """A FEEDS entry as the default one: dated, atomic, no file without items."""
+    return {str(directory / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}}
+
+
+class Crawls:
+    """Runs of ``scrapy crawl georgiatoday`` on one state, as cron runs them, with the
+    outputs chosen (FEEDS) and the system-call hooks configured by ``env``."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp, self.state = tmp, tmp / "state" / "georgiatoday.sqlite3"
+        self.syscalls = tmp / "syscalls.jsonl"
+        self.runs = 0
+
+    def run(self, base_url: str, feeds: dict[str, Any], *extra: str, mode: str | None = "full",
+            env: dict[str, str] | None = None) -> tuple[int, str]:
+        self.runs += 1
+        log = self.tmp / f"run{self.runs}.log"
+        command = [sys.executable, "-c", HOOKED_SCRAPY, "crawl", "georgiatoday", "-a", f"base_url={base_url}",
+                   *(["-a", f"mode={mode}"] if mode else []),
+                   "-s", f"FEEDS={json.dumps(feeds)}", "-s", f"NEWSSPIDER_STATE_PATH={self.state}",
+                   "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0", "-s", "NEWSSPIDER_RETRY_JITTER=0",
+                   "-s", f"LOG_FILE={log}", "-s", "NEWSSPIDER_ARCHIVE_DIR=", *extra]
+        result = subprocess.run(command, cwd=REPO, env={**crawl_env(), **(env or {})}, capture_output=True,
+                                text=True, timeout=120)
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+        return result.returncode, log_text(log)
+
+    def events(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.syscalls)
+
+    def articles_in_state(self) -> set[str]:
+        import sqlite3
+
+        if not self.state.exists():
+            return set()
+        with sqlite3.connect(self.state) as db:
+            return {row[0] for row in db.execute("SELECT url FROM articles")}
+
+
+def urls_in(directory: Path) -> list[str]:
+    return [item["url"] for path in sorted(directory.glob("*.jsonl")) for item in read_jsonl(path)]
+
+
+def summary(log: str) -> str:
+    lines = [line for line in log.splitlines() if "Summary:" in line]
+    assert len(lines) == 1, log[-3000:]
+    return lines[0]
+
+
+# --- durability: fsync, rename, directory fsync, then the state commit -------------------------
+def index(events: list[dict[str, Any]], call: str, path: Path, to: Path | None = None) -> int:
+    """The position of the (only) event ``call`` on ``path``."""
+    found = [i for i, e in enumerate(events) if e["call"] == call and e["path"] == str(path)
+             and (to is None or e.get("to") == str(to))]
+    assert len(found) == 1, (call, str(path), [e for e in events if e["call"] != "write"])
+    return found[0]
+
+
+def assert_durable_before_commit(events: list[dict[str, Any]], part: Path, final: Path,
+                                 before: set[str], written: bool = True) -> None:
+    """``part`` got its last write (if ``written`` in this run), then fsync, then was renamed
+    to ``final``, then its directory was fsync'd — and the state, still at ``before``, runs
+    at FULL."""
+    writes = [i for i, e in enumerate(events) if e["call"] == "write" and e["path"] == str(part)]
+    assert bool(writes) == written
+    fsync, rename = index(events, "fsync", part), index(events, "replace", part, final)
+    directory = [i for i, e in enumerate(events) if e["call"] == "fsync" and e["path"] == str(final.parent)
+                 and i > rename]
+    assert directory, f"the directory of {final} was not fsync'd after the rename"
+    assert max(writes, default=-1) < fsync < rename < directory[0], (writes[-1:], fsync, rename, directory)
+    for event in (events[fsync], events[rename], events[directory[0]]):
+        assert set(event["articles"]) == before, f"the state was committed before {event['call']} of {event['path']}"
+        assert event["synchronous"] and set(event["synchronous"]) == {2}, event  # FULL
+
+
+def test_each_output_is_fsynced_renamed_and_its_directory_fsynced_before_the_state_commit(
+        tmp_path: Path, site: SiteManifest) -> None:
+    """Also for a dead run's ``.part`` finished at start-up, and for an in-place (-o style)
+    output; on an SQLite whose default is ``synchronous=NORMAL`` the state still runs FULL."""
+    crawls = Crawls(tmp_path)
+    out, inplace = tmp_path / "out", tmp_path / "inplace" / "all.jsonl"
+    out.mkdir()
+    dead = out / "2026-01-01T00-00-00.jsonl.part"  # a killed run's file: two whole items, one cut
+    lines = [json.dumps(item) for item in site.items()[:3]]
+    dead.write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:50], encoding="utf-8")
+    recovered = set(site.article_urls[:2])
+    feeds = {**dated(out), str(inplace): {"format": "jsonlines"}}
+    env = {"GUARD_SYSCALL_LOG": str(crawls.syscalls), "GUARD_WATCH": str(tmp_path), "GUARD_STATE": str(crawls.state),
+           "GUARD_SQLITE_SYNCHRONOUS": "NORMAL"}
+    with MirrorServer(site.root) as server:
+        status, log = crawls.run(server.base_url, feeds, env=env)
+    assert status == 0, summary(log)
+    events = crawls.events()
+    # the dead run's file: cut after its last whole item, fsync'd, renamed, directory fsync'd, committed
+    assert_durable_before_commit(events, dead, out / "2026-01-01T00-00-00.jsonl", set(), written=False)
+    assert sorted(i["url"] for i in read_jsonl(out / "2026-01-01T00-00-00.jsonl")) == sorted(recovered)
+    # this run's dated output
+    [final] = [e["to"] for e in events if e["call"] == "replace" and e["path"] != str(dead)]
+    final_path = Path(final)
+    assert_durable_before_commit(events, final_path.with_name(final_path.name + ".part"), final_path, recovered)
+    # the in-place output: fsync'd after its last write, before the commit
+    writes = [i for i, e in enumerate(events) if e["call"] == "write" and e["path"] == str(inplace)]
+    fsync = index(events, "fsync", inplace)
+    assert writes and writes[-1] < fsync and set(events[fsync]["articles"]) == recovered
+    assert set(events[fsync]["synchronous"]) == {2}
+    # and then the commit: everything the outputs hold
+    assert crawls.articles_in_state() == set(site.article_urls)
+    assert sorted(i["url"] for i in read_jsonl(inplace)) == sorted(site.article_urls)
