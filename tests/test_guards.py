@@ -19,6 +19,7 @@ it makes (``cron_helpers.install_syscall_hooks``, installed before Scrapy starts
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,52 @@ def test_each_output_is_fsynced_renamed_and_its_directory_fsynced_before_the_sta
     # and then the commit: everything the outputs hold
     assert crawls.articles_in_state() == set(site.article_urls)
     assert sorted(i["url"] for i in read_jsonl(inplace)) == sorted(site.article_urls)
+
+
+# --- exactly once with two outputs -------------------------------------------------------------
+def test_a_failed_fsync_of_one_output_keeps_it_as_part_commits_nothing_and_the_next_run_delivers(
+        tmp_path: Path, site: SiteManifest) -> None:
+    """Two dated outputs; fsync(2) of one fails with EIO when it is stored: that file is not
+    renamed into place (its items are not known to be on disk), the run exits 1, and the
+    state claims nothing — not even what the other output holds.  The next run finishes the
+    kept ``.part`` and both outputs hold every article once."""
+    crawls = Crawls(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    feeds = {**dated(a), **dated(b)}
+    with MirrorServer(site.root) as server:
+        status, log = crawls.run(server.base_url, feeds, env={"GUARD_EIO": f"fsync:{b}/*.part"})
+        assert status == 1, summary(log)
+        assert "health=UNHEALTHY" in summary(log) and "Input/output error" in summary(log), summary(log)
+        assert sorted(urls_in(a)) == sorted(site.article_urls)
+        assert list(b.glob("*.jsonl")) == [] and len(list(b.glob("*.part"))) == 1, sorted(os.listdir(b))
+        assert crawls.articles_in_state() == set(), "the state claims items an output does not hold durably"
+        status, log = crawls.run(server.base_url, feeds, mode=None)
+    assert status == 0, summary(log)
+    for output in (a, b):
+        assert sorted(urls_in(output)) == sorted(site.article_urls), output
+        assert not list(output.glob("*.part"))
+    assert crawls.articles_in_state() == set(site.article_urls)
+
+
+def test_a_failed_write_of_one_output_commits_what_both_hold_and_the_next_run_delivers_the_rest(
+        tmp_path: Path, site: SiteManifest) -> None:
+    """Two dated outputs; write(2) to one fails with EIO mid-run: that file keeps its whole
+    lines, the run exits 1, the state claims only what both outputs hold, and the next run
+    delivers the rest: the failed output then holds every article once (the other one holds
+    them all, the line it got past the failure twice)."""
+    crawls = Crawls(tmp_path)
+    a, b = tmp_path / "a", tmp_path / "b"
+    feeds = {**dated(a), **dated(b)}
+    with MirrorServer(site.root) as server:
+        status, log = crawls.run(server.base_url, feeds, env={"GUARD_EIO": f"write:{b}/*.part:20000"})
+        assert status == 1, summary(log)
+        assert "health=UNHEALTHY" in summary(log) and "Input/output error" in summary(log), summary(log)
+        written = urls_in(b)  # every line whole: read_jsonl parsed it
+        assert 0 < len(written) < N_ARTICLES and not list(b.glob("*.part"))
+        assert set(written) <= set(urls_in(a))
+        assert crawls.articles_in_state() == set(written)
+        status, log = crawls.run(server.base_url, feeds, mode=None)
+    assert status == 0, summary(log)
+    assert sorted(urls_in(b)) == sorted(site.article_urls)
+    assert set(urls_in(a)) == set(site.article_urls)
+    assert crawls.articles_in_state() == set(site.article_urls)
