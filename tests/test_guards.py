@@ -202,3 +202,22 @@ def test_a_failed_write_of_one_output_commits_what_both_hold_and_the_next_run_de
     assert sorted(urls_in(b)) == sorted(site.article_urls)
     assert set(urls_in(a)) == set(site.article_urls)
     assert crawls.articles_in_state() == set(site.article_urls)
+
+
+# --- exit status --------------------------------------------------------------------------------
+@pytest.mark.parametrize("broken", ["output", "state"])
+def test_a_stopped_run_exits_1_with_the_health_checks_off(tmp_path: Path, site: SiteManifest, broken: str) -> None:
+    """``NEWSSPIDER_HEALTH_ENABLED=False`` silences the thresholds, never a run that could
+    not write its output or its state (it stops before fetching anything)."""
+    crawls = Crawls(tmp_path)
+    out = tmp_path / "out"
+    if broken == "output":
+        out.write_text("a file where the output directory should be")
+    else:
+        crawls.state.mkdir(parents=True)  # a directory where the SQLite file should be
+    with MirrorServer(site.root) as server:
+        status, log = crawls.run(server.base_url, dated(out), "-s", "NEWSSPIDER_HEALTH_ENABLED=False")
+        assert len(server.requests) == 0
+    reason = "Could not write the output" if broken == "output" else "Could not use the crawl state"
+    assert status == 1, summary(log)
+    assert "health=UNHEALTHY" in summary(log) and reason in summary(log), summary(log)
