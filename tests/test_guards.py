@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,18 @@ def test_a_stopped_run_exits_1_with_the_health_checks_off(tmp_path: Path, site: 
     reason = "Could not write the output" if broken == "output" else "Could not use the crawl state"
     assert status == 1, summary(log)
     assert "health=UNHEALTHY" in summary(log) and reason in summary(log), summary(log)
+
+
+# --- since ---------------------------------------------------------------------------------------
+def test_since_keeps_the_articles_of_its_own_day_and_none_of_the_day_before(
+        tmp_path: Path, site: SiteManifest) -> None:
+    days = sorted({a.published[:10] for a in site.articles})
+    since = days[1]
+    assert date.fromisoformat(days[0]) == date.fromisoformat(since) - timedelta(days=1)
+    expected = sorted(a.url for a in site.articles if a.published[:10] >= since)
+    assert any(a.published.startswith(since) for a in site.articles)  # the day itself has articles
+    crawls = Crawls(tmp_path)
+    with MirrorServer(site.root) as server:
+        status, log = crawls.run(server.base_url, dated(tmp_path / "out"), "-a", f"since={since}")
+    assert status == 0, summary(log)
+    assert sorted(urls_in(tmp_path / "out")) == expected
