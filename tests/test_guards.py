@@ -28,9 +28,9 @@ from typing import Any
 
 import pytest
 from conftest import REPO, crawl_env, log_text, read_jsonl
-from sitegen import SiteManifest, generate_site
+from sitegen import SITE, SiteManifest, generate_site, local_path
 
-from newsspider.dev.devserver import MirrorServer
+from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 N_ARTICLES = 10
 
@@ -237,3 +237,39 @@ def test_since_keeps_the_articles_of_its_own_day_and_none_of_the_day_before(
         status, log = crawls.run(server.base_url, dated(tmp_path / "out"), "-a", f"since={since}")
     assert status == 0, summary(log)
     assert sorted(urls_in(tmp_path / "out")) == expected
+
+
+# --- a mirror's redirects --------------------------------------------------------------------------
+REDIRECTS = (301, 302, 307, 308)
+
+
+def test_a_mirror_redirect_to_the_real_site_is_followed_on_the_mirror(tmp_path: Path) -> None:
+    """A post moved to a new slug: on the mirror its old URL answers 301/302/307/308 with
+    ``Location: https://georgiatoday.ge/<new slug>/`` (as WordPress writes it).  Each is
+    followed on the mirror and the article comes out once, under its new canonical URL
+    (one moved article per status, in one crawl)."""
+    site = generate_site(tmp_path / "mirror", n_articles=N_ARTICLES, per_page=5, term_archives=False)
+    english = [a for a in site.articles if a.language == "en"]
+    moved: dict[int, tuple[str, str]] = {}  # status -> (old URL, new URL)
+    rules = []
+    for status, article in zip(REDIRECTS, english, strict=False):
+        new_path = article.path.rstrip("/") + "-moved/"
+        new_url = SITE + new_path
+        page = (site.root / article.path.strip("/") / "index.html").read_text(encoding="utf-8")
+        (site.root / new_path.strip("/")).mkdir()
+        (site.root / new_path.strip("/") / "index.html").write_text(page.replace(article.url, new_url),
+                                                                     encoding="utf-8")
+        rules.append(FaultRule(article.path, redirect_to=new_url, redirect_status=status))
+        moved[status] = (article.url, new_url)
+    assert len(moved) == len(REDIRECTS)
+    expected = sorted({*site.article_urls} - {old for old, _ in moved.values()} | {new for _, new in moved.values()})
+    crawls = Crawls(tmp_path)
+    with MirrorServer(site.root, faults=FaultPlan(rules)) as server:
+        status, log = crawls.run(server.base_url, dated(tmp_path / "out"))
+        answered = {(r.path, r.status) for r in server.requests}
+    urls = urls_in(tmp_path / "out")
+    for code, (old, new) in moved.items():
+        assert (local_path(old), code) in answered  # the redirect was met...
+        assert urls.count(new) == 1, f"{code}: {new} found {urls.count(new)} times"  # ...and followed on the mirror
+    assert sorted(urls) == expected
+    assert status == 0, summary(log)
