@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -78,8 +79,6 @@ class Crawls:
         return read_jsonl(self.syscalls)
 
     def articles_in_state(self) -> set[str]:
-        import sqlite3
-
         if not self.state.exists():
             return set()
         with sqlite3.connect(self.state) as db:
@@ -101,22 +100,19 @@ def index(events: list[dict[str, Any]], call: str, path: Path, to: Path | None =
     """The position of the (only) event ``call`` on ``path``."""
     found = [i for i, e in enumerate(events) if e["call"] == call and e["path"] == str(path)
              and (to is None or e.get("to") == str(to))]
-    assert len(found) == 1, (call, str(path), [e for e in events if e["call"] != "write"])
+    assert len(found) == 1, (call, str(path), events)
     return found[0]
 
 
-def assert_durable_before_commit(events: list[dict[str, Any]], part: Path, final: Path,
-                                 before: set[str], written: bool = True) -> None:
-    """``part`` got its last write (if ``written`` in this run), then fsync, then was renamed
-    to ``final``, then its directory was fsync'd — and the state, still at ``before``, runs
-    at FULL."""
-    writes = [i for i, e in enumerate(events) if e["call"] == "write" and e["path"] == str(part)]
-    assert bool(writes) == written
-    fsync, rename = index(events, "fsync", part), index(events, "replace", part, final)
+def assert_durable_before_commit(events: list[dict[str, Any]], part: Path, final: Path, before: set[str]) -> None:
+    """``part`` was fsync'd whole (its final size), then renamed to ``final``, then its
+    directory fsync'd — and the state, still at ``before`` meanwhile, runs at FULL."""
+    fsync, rename = index(events, "fsync", part), index(events, "rename", part, final)
     directory = [i for i, e in enumerate(events) if e["call"] == "fsync" and e["path"] == str(final.parent)
                  and i > rename]
     assert directory, f"the directory of {final} was not fsync'd after the rename"
-    assert max(writes, default=-1) < fsync < rename < directory[0], (writes[-1:], fsync, rename, directory)
+    assert fsync < rename < directory[0], (fsync, rename, directory)
+    assert events[fsync]["size"] == final.stat().st_size, "fsync'd before the file was complete"
     for event in (events[fsync], events[rename], events[directory[0]]):
         assert set(event["articles"]) == before, f"the state was committed before {event['call']} of {event['path']}"
         assert event["synchronous"] and set(event["synchronous"]) == {2}, event  # FULL
@@ -134,23 +130,21 @@ def test_each_output_is_fsynced_renamed_and_its_directory_fsynced_before_the_sta
     dead.write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:50], encoding="utf-8")
     recovered = set(site.article_urls[:2])
     feeds = {**dated(out), str(inplace): {"format": "jsonlines"}}
-    env = {"GUARD_SYSCALL_LOG": str(crawls.syscalls), "GUARD_WATCH": str(tmp_path), "GUARD_STATE": str(crawls.state),
+    env = {"GUARD_SYSCALL_LOG": str(crawls.syscalls), "GUARD_STATE": str(crawls.state),
            "GUARD_SQLITE_SYNCHRONOUS": "NORMAL"}
     with MirrorServer(site.root) as server:
         status, log = crawls.run(server.base_url, feeds, env=env)
     assert status == 0, summary(log)
     events = crawls.events()
     # the dead run's file: cut after its last whole item, fsync'd, renamed, directory fsync'd, committed
-    assert_durable_before_commit(events, dead, out / "2026-01-01T00-00-00.jsonl", set(), written=False)
+    assert_durable_before_commit(events, dead, out / "2026-01-01T00-00-00.jsonl", set())
     assert sorted(i["url"] for i in read_jsonl(out / "2026-01-01T00-00-00.jsonl")) == sorted(recovered)
     # this run's dated output
-    [final] = [e["to"] for e in events if e["call"] == "replace" and e["path"] != str(dead)]
-    final_path = Path(final)
-    assert_durable_before_commit(events, final_path.with_name(final_path.name + ".part"), final_path, recovered)
-    # the in-place output: fsync'd after its last write, before the commit
-    writes = [i for i, e in enumerate(events) if e["call"] == "write" and e["path"] == str(inplace)]
+    [final] = [Path(e["to"]) for e in events if e["call"] == "rename" and e["path"] != str(dead)]
+    assert_durable_before_commit(events, final.with_name(final.name + ".part"), final, recovered)
+    # the in-place output: fsync'd whole, before the commit
     fsync = index(events, "fsync", inplace)
-    assert writes and writes[-1] < fsync and set(events[fsync]["articles"]) == recovered
+    assert events[fsync]["size"] == inplace.stat().st_size and set(events[fsync]["articles"]) == recovered
     assert set(events[fsync]["synchronous"]) == {2}
     # and then the commit: everything the outputs hold
     assert crawls.articles_in_state() == set(site.article_urls)
@@ -295,9 +289,9 @@ def test_an_unchanged_incremental_run_makes_11_requests_wins_304s_by_etag_and_as
         status, log = crawls.run(server.base_url, feeds)
         assert status == 0, summary(log)
         assert server.requests.count("/post-sitemap.xml") == 1
-        for path in site.root.rglob("*"):
-            stat = path.stat()
-            os.utime(path, (stat.st_atime, stat.st_mtime + 3600))
+        for file in site.root.rglob("*"):
+            stat = file.stat()
+            os.utime(file, (stat.st_atime, stat.st_mtime + 3600))
         server.requests.clear()
         status, log = crawls.run(server.base_url, feeds, mode=None)
         requests = server.requests.snapshot()
