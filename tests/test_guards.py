@@ -11,7 +11,7 @@ it makes (``cron_helpers.install_syscall_hooks``, installed before Scrapy starts
   into place, and the next run delivers the rest;
 * a stopped run exits 1 even with the health checks switched off;
 * ``since`` keeps the articles of its own day;
-* a mirror's redirects to the real site (301/302/307/308) stay on the mirror;
+* a mirror's redirects (301/302/307/308) to the real site, or to itself, stay on the mirror;
 * an unchanged cron run costs a fixed handful of requests: 304s won by the ETag, and no
   post sitemap asked while the index's ``<lastmod>`` for it has not moved.
 """
@@ -236,36 +236,39 @@ def test_since_keeps_the_articles_of_its_own_day_and_none_of_the_day_before(
 
 # --- a mirror's redirects --------------------------------------------------------------------------
 REDIRECTS = (301, 302, 307, 308)
+#: Where a moved post's old URL on the mirror sends the crawler: the real site (as WordPress
+#: writes it behind a mirror), another form of its origin, the mirror itself (absolute).
+LOCATIONS = {"site": SITE, "www": "https://www.georgiatoday.ge", "mirror": ""}
 
 
-def test_a_mirror_redirect_to_the_real_site_is_followed_on_the_mirror(tmp_path: Path) -> None:
+def test_a_mirror_redirect_to_any_form_of_the_site_is_followed_on_the_mirror(tmp_path: Path) -> None:
     """A post moved to a new slug: on the mirror its old URL answers 301/302/307/308 with
-    ``Location: https://georgiatoday.ge/<new slug>/`` (as WordPress writes it).  Each is
-    followed on the mirror and the article comes out once, under its new canonical URL
-    (one moved article per status, in one crawl)."""
-    site = generate_site(tmp_path / "mirror", n_articles=N_ARTICLES, per_page=5, term_archives=False)
-    english = [a for a in site.articles if a.language == "en"]
-    moved: dict[int, tuple[str, str]] = {}  # status -> (old URL, new URL)
+    ``Location: https://georgiatoday.ge/<new slug>/`` (or ``www.``, or the mirror's own
+    address).  Each is followed on the mirror and the article comes out once, under its
+    new canonical URL (one moved article per status and form, in one crawl)."""
+    site = generate_site(tmp_path / "mirror", n_articles=16, per_page=5, term_archives=False)
+    english = iter(a for a in site.articles if a.language == "en")
+    moved: dict[tuple[int, str], tuple[str, str]] = {}  # (status, form) -> (old URL, new URL)
     rules = []
-    for status, article in zip(REDIRECTS, english, strict=False):
-        new_path = article.path.rstrip("/") + "-moved/"
-        new_url = SITE + new_path
-        page = (site.root / article.path.strip("/") / "index.html").read_text(encoding="utf-8")
-        (site.root / new_path.strip("/")).mkdir()
-        (site.root / new_path.strip("/") / "index.html").write_text(page.replace(article.url, new_url),
-                                                                     encoding="utf-8")
-        rules.append(FaultRule(article.path, redirect_to=new_url, redirect_status=status))
-        moved[status] = (article.url, new_url)
-    assert len(moved) == len(REDIRECTS)
+    for status in REDIRECTS:
+        for form, origin in LOCATIONS.items():
+            article = next(english)
+            new_path = article.path.rstrip("/") + "-moved/"
+            page = (site.root / article.path.strip("/") / "index.html").read_text(encoding="utf-8")
+            (site.root / new_path.strip("/")).mkdir()
+            (site.root / new_path.strip("/") / "index.html").write_text(page.replace(article.url, SITE + new_path),
+                                                                         encoding="utf-8")
+            rules.append(FaultRule(article.path, redirect_to=origin + new_path, redirect_status=status))
+            moved[status, form] = (article.url, SITE + new_path)
     expected = sorted({*site.article_urls} - {old for old, _ in moved.values()} | {new for _, new in moved.values()})
     crawls = Crawls(tmp_path)
     with MirrorServer(site.root, faults=FaultPlan(rules)) as server:
         status, log = crawls.run(server.base_url, dated(tmp_path / "out"))
         answered = {(r.path, r.status) for r in server.requests}
     urls = urls_in(tmp_path / "out")
-    for code, (old, new) in moved.items():
+    for (code, form), (old, new) in moved.items():
         assert (local_path(old), code) in answered  # the redirect was met...
-        assert urls.count(new) == 1, f"{code}: {new} found {urls.count(new)} times"  # ...and followed on the mirror
+        assert urls.count(new) == 1, f"{code} to {form}: {new} found {urls.count(new)} times"  # ...and followed
     assert sorted(urls) == expected
     assert status == 0, summary(log)
 
