@@ -143,3 +143,107 @@ class DeleteState(_RunStateHook):
 
     def spider_opened(self, spider: Any) -> None:
         os.unlink(self.state().path)
+
+
+# --- system calls of the crawl process, recorded and broken ---------------------------------
+def install_syscall_hooks(environ: Any = os.environ) -> None:
+    """Wrap ``os.fsync``/``os.fdatasync``/``os.rename``/``os.replace``/``os.write`` and
+    ``sqlite3.connect`` in this process; called at interpreter start by the crawl command of
+    ``tests/test_guards.py`` (before Scrapy: the recovery of a dead run's files at start-up
+    is seen too).  Set by environment variables, each optional:
+
+    ``GUARD_SYSCALL_LOG``: a JSON Lines file, one event per fsync (``fdatasync`` too) and per
+    rename: the call, the path (``/proc/self/fd``), its size when fsync'd, the target of a
+    rename, the URLs in ``GUARD_STATE``'s ``articles`` table at that instant (read on a
+    connection of its own) and ``PRAGMA synchronous`` of the crawl's own connections to it.
+    ``GUARD_EIO``: ``fsync:GLOB`` — fsync(2) of a file matching GLOB fails with EIO;
+    ``write:GLOB:BYTES`` — write(2) to it writes up to BYTES bytes in the file, then fails
+    with EIO.
+    ``GUARD_SQLITE_SYNCHRONOUS``: every new SQLite connection starts with this
+    ``synchronous`` (``NORMAL``: as an SQLite built with that default)."""
+    import fnmatch
+    import json
+    import sqlite3
+    import threading
+
+    log_path = environ.get("GUARD_SYSCALL_LOG")
+    state = os.path.realpath(environ["GUARD_STATE"]) if environ.get("GUARD_STATE") else None
+    fault, _, rest = environ.get("GUARD_EIO", "").partition(":")
+    pattern, _, limit = rest.partition(":")
+    synchronous = environ.get("GUARD_SQLITE_SYNCHRONOUS")
+    real = {name: getattr(os, name) for name in ("write", "fsync", "fdatasync", "rename", "replace")}
+    connect = sqlite3.connect
+    own: list[sqlite3.Connection] = []  # the crawl's connections to the state file
+    lock = threading.Lock()
+
+    def path_of(fd: int) -> str:
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return ""
+
+    def articles() -> list[str] | None:
+        if state is None or not os.path.exists(state):
+            return None
+        db = connect(f"file:{state}?mode=ro", uri=True, isolation_level=None)
+        try:
+            return sorted(row[0] for row in db.execute("SELECT url FROM articles"))
+        except sqlite3.Error:
+            return None  # no table yet
+        finally:
+            db.close()
+
+    def pragmas() -> list[int]:
+        values = []
+        for db in own:
+            try:
+                values.append(db.execute("PRAGMA synchronous").fetchone()[0])
+            except sqlite3.Error:
+                continue  # closed
+        return values
+
+    def record(call: str, path: str, **more: Any) -> None:
+        if log_path:
+            event = {"call": call, "path": path, **more, "articles": articles(), "synchronous": pragmas()}
+            with lock, open(log_path, "a", encoding="utf-8") as log:
+                log.write(json.dumps(event) + "\n")
+
+    def eio() -> OSError:
+        return OSError(errno.EIO, os.strerror(errno.EIO))
+
+    def write(fd: int, data: Any) -> int:
+        if fault == "write" and fnmatch.fnmatchcase(path_of(fd), pattern):
+            room = int(limit) - os.lseek(fd, 0, os.SEEK_CUR)
+            if room <= 0:
+                raise eio()
+            data = memoryview(data)[:room]  # a short write, as write(2) does
+        return int(real["write"](fd, data))
+
+    def syncer(call: str) -> Any:
+        def sync(fd: int) -> None:
+            path = path_of(fd)
+            if fault == "fsync" and fnmatch.fnmatchcase(path, pattern):
+                raise eio()
+            real[call](fd)
+            record("fsync", path, size=os.fstat(fd).st_size, how=call)
+        return sync
+
+    def renamer(call: str) -> Any:
+        def rename(src: Any, dst: Any, **kwargs: Any) -> None:
+            real[call](src, dst, **kwargs)
+            record("rename", os.path.abspath(src), to=os.path.abspath(dst), how=call)
+        return rename
+
+    def connect_hooked(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(database, *args, **kwargs)
+        if synchronous:
+            db.execute(f"PRAGMA synchronous={synchronous}")
+        if state is not None and isinstance(database, (str, os.PathLike)) and \
+                os.path.realpath(database) == state:
+            own.append(db)
+        return db
+
+    os.write = write
+    os.fsync, os.fdatasync = syncer("fsync"), syncer("fdatasync")
+    os.rename, os.replace = renamer("rename"), renamer("replace")
+    sqlite3.connect = connect_hooked  # type: ignore[assignment]
