@@ -59,7 +59,7 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
             except (TypeError, ValueError) as exc:
                 raise UsageError(f"bad spider argument: {exc}", print_help=False) from None
-        state_path = self.settings.get("NEWSSPIDER_STATE_PATH") or ""
+        state_path = self.settings.get("NEWSSPIDER_STATE_PATH")
         if state_path:
             lock = StateLock(state_path)
             try:
