@@ -61,11 +61,14 @@ def _no_scrapy_cfg_above(path: Path) -> None:
 
 
 def test_crawl_from_another_directory_writes_under_it(tmp_path: Path) -> None:
+    """The cron line of docs/deploy.md, against a mirror: the operator's USER_AGENT is sent."""
     _no_scrapy_cfg_above(tmp_path)
+    agent = "newsspider/0.1 (+mailto:ops@example.org)"
     with MirrorServer(SNAPSHOT / "site") as server:
-        result = _cli(tmp_path, "crawl", "-a", f"base_url={server.base_url}", "-a", "mode=full",
-                      "--logfile", "crawl.log")
+        result = _cli(tmp_path, "crawl", "-s", f"USER_AGENT={agent}", "--logfile", "crawl.log",
+                      "-a", f"base_url={server.base_url}", "-a", "mode=full")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert {request.user_agent for request in server.requests} == {agent}
     outputs = list((tmp_path / "output" / "georgiatoday").glob("*.jsonl"))
     assert len(outputs) == 1, sorted(p.name for p in tmp_path.rglob("*"))
     truth = read_jsonl(SNAPSHOT / "truth.jsonl")
