@@ -88,7 +88,8 @@ def test_crawl_from_another_directory_writes_under_it(tmp_path: Path) -> None:
 def test_crawl_keeps_the_crawl_commands_exit_status(tmp_path: Path) -> None:
     result = _cli(tmp_path, "crawl", "-a", "mode=fast")
     assert result.returncode == 2
-    assert result.stderr.splitlines()[0] == "error: bad spider argument: mode must be one of full, incremental, got 'fast'"
+    error = "error: bad spider argument: mode must be one of full, incremental, got 'fast'"
+    assert result.stderr.splitlines()[0] == error
     assert "Usage" not in result.stderr and len(result.stderr.splitlines()) == 2, result.stderr
     assert not (tmp_path / "output").exists()
 
@@ -213,8 +214,9 @@ def test_serve_on_a_port_in_use_takes_a_free_one(tmp_path: Path) -> None:
         assert _get(base_url + "/robots.txt")[0] == 200
         assert len(taken.requests) == 0
     assert process.stderr is not None
+    port = base_url.rsplit(":", 1)[1]
     assert process.stderr.readline() == (f"port {taken.port} on 127.0.0.1 is in use (another dev server?): "
-                                         f"serving on port {base_url.rsplit(':', 1)[1]} instead (--port N picks another)\n")
+                                         f"serving on port {port} instead (--port N picks another)\n")
 
 
 def test_installed_package_serves_its_snapshot(tmp_path: Path) -> None:
