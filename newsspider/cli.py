@@ -2,9 +2,11 @@
 
     newsspider crawl [scrapy crawl options]   # = scrapy crawl georgiatoday …, exit status included
     newsspider demo [--port N] [--output FILE]
+    newsspider serve [ROOT] [--port N]                           # the dev server (bundled snapshot)
     newsspider extract FILE_OR_URL [--url URL] [--page FILE …]
     newsspider reextract PATH… -O FILE [--all-versions] [-j N]   # = scrapy reextract
     newsspider compact PATH… -O FILE                             # = scrapy compact
+    newsspider --version
 
 ``crawl`` runs the project's own crawl command (``newsspider/commands/crawl.py``) with the
 project's settings (``SCRAPY_SETTINGS_MODULE=newsspider.settings`` unless already set), so
@@ -17,17 +19,20 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 SPIDER = "georgiatoday"
 SETTINGS_MODULE = "newsspider.settings"
 
 USAGE = """\
-usage: newsspider COMMAND [ARGS]
+usage: newsspider COMMAND [ARGS]      (newsspider --version: the installed version)
 
 commands:
   crawl     crawl georgiatoday.ge (same options as `scrapy crawl georgiatoday`: -a NAME=VALUE,
-            -s NAME=VALUE, -O/-o FILE, -L LEVEL, --logfile FILE …; `newsspider crawl -h` lists them)
+            -s NAME=VALUE, -O/-o FILE, -L LEVEL, --logfile FILE …; `newsspider crawl -h` lists
+            them and the spider's arguments mode, since and base_url)
   demo      crawl the bundled offline snapshot on 127.0.0.1 into output/demo.jsonl
+  serve     serve the bundled snapshot (or a mirror directory) on 127.0.0.1:8765 until Ctrl-C
   extract   print the item of one saved page (or URL) as one JSON line
   reextract rebuild the dataset offline from WARC archives (`newsspider reextract -h`)
   compact   merge the dated outputs into one line per article (`newsspider compact -h`)
@@ -64,6 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0
+    if args[0] in ("-V", "--version"):
+        try:
+            print(f"newsspider {version('newsspider')}")
+        except PackageNotFoundError:
+            print("newsspider: not installed (no package metadata); `pip install .` installs it", file=sys.stderr)
+            return 1
+        return 0
     command, rest = args[0], args[1:]
     if command == "crawl":
         return crawl(rest)
@@ -73,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from newsspider.dev import demo
 
         return demo.main(rest, prog="newsspider demo")
+    if command == "serve":
+        from newsspider.dev import devserver
+
+        return devserver.main(rest, prog="newsspider serve")
     if command == "extract":
         from newsspider.dev import extract
 

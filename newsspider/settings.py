@@ -65,7 +65,7 @@ ITEM_PIPELINES = {
 # --- output -------------------------------------------------------------------------------
 # -O/-o on the command line replace this default.
 # The default feed is atomic (written as *.part, renamed when the run ends) and not stored
-# when empty; see newsspider/feedstorage.py and docs/cron.md.
+# when empty; see newsspider/crawl/output/feedstorage.py and docs/cron.md.
 FEEDS = {
     "output/%(name)s/%(time)s.jsonl": {
         "format": "jsonlines", "encoding": "utf-8", "atomic": True, "store_empty": False,

@@ -34,7 +34,10 @@ def test_bad_argument_is_a_usage_error(tmp_path: Path, argument: str, message: s
         cwd=REPO, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
-    assert f"bad spider argument: {message}" in result.stderr
+    # one error line and a hint: no Scrapy usage banner, no start-up log before them
+    error, hint = result.stderr.splitlines()
+    assert error == f"error: bad spider argument: {message}"
+    assert hint == "hint: -a mode=full|incremental, -a since=YYYY-MM-DD, -a base_url=URL (crawl -h says what they mean)"
     assert not out.exists() and not (tmp_path / "state.sqlite3").exists()
 
 

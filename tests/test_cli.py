@@ -1,27 +1,59 @@
 """The ``newsspider`` entry point (``newsspider.cli``) run from a directory that is not the
 repository: no ``scrapy.cfg`` anywhere above it, so only the entry point knows the project.
-Relative outputs (``output/``, ``state/``) must land under that directory."""
+Relative outputs (``output/``, ``state/``) must land under that directory.  The operator's
+path: ``--version``, ``crawl -h``, concise usage errors (bad spider arguments, mistyped
+settings), ``serve`` and ``demo`` from an installed package, a port already in use."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from conftest import REPO, read_jsonl, summary_line
 
+from newsspider.commands.crawl import KNOWN_SETTINGS
 from newsspider.dev.devserver import MirrorServer
 
 SNAPSHOT = REPO / "newsspider" / "dev" / "snapshot"
+SETTINGS_HINT = "hint: settings are given with -s NAME=VALUE; newsspider/settings.py lists the project's, with defaults"
 
 
-def _cli(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _env(pythonpath: Path = REPO, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPY_")}
-    env["PYTHONPATH"] = str(REPO)  # the project importable, as after `pip install .`
-    return subprocess.run([sys.executable, "-m", "newsspider.cli", *args], cwd=cwd, env=env,
+    env["PYTHONPATH"] = str(pythonpath)  # the project importable, as after `pip install .`
+    return {**env, **extra}
+
+
+def _cli(cwd: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "newsspider.cli", *args], cwd=cwd, env=_env(**env),
                           capture_output=True, text=True, timeout=timeout)
+
+
+@contextmanager
+def _serving(cwd: Path, *args: str, pythonpath: Path = REPO) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """``newsspider serve ARGS`` running; its base URL (the first line it prints)."""
+    process = subprocess.Popen([sys.executable, "-m", "newsspider.cli", "serve", *args], cwd=cwd,
+                               env=_env(pythonpath), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip(), process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as reply:
+        return reply.status, reply.read()
 
 
 def _no_scrapy_cfg_above(path: Path) -> None:
@@ -29,11 +61,14 @@ def _no_scrapy_cfg_above(path: Path) -> None:
 
 
 def test_crawl_from_another_directory_writes_under_it(tmp_path: Path) -> None:
+    """The cron line of docs/deploy.md, against a mirror: the operator's USER_AGENT is sent."""
     _no_scrapy_cfg_above(tmp_path)
+    agent = "newsspider/0.1 (+mailto:ops@example.org)"
     with MirrorServer(SNAPSHOT / "site") as server:
-        result = _cli(tmp_path, "crawl", "-a", f"base_url={server.base_url}", "-a", "mode=full",
-                      "--logfile", "crawl.log")
+        result = _cli(tmp_path, "crawl", "-s", f"USER_AGENT={agent}", "--logfile", "crawl.log",
+                      "-a", f"base_url={server.base_url}", "-a", "mode=full")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert {request.user_agent for request in server.requests} == {agent}
     outputs = list((tmp_path / "output" / "georgiatoday").glob("*.jsonl"))
     assert len(outputs) == 1, sorted(p.name for p in tmp_path.rglob("*"))
     truth = read_jsonl(SNAPSHOT / "truth.jsonl")
@@ -53,15 +88,81 @@ def test_crawl_from_another_directory_writes_under_it(tmp_path: Path) -> None:
 def test_crawl_keeps_the_crawl_commands_exit_status(tmp_path: Path) -> None:
     result = _cli(tmp_path, "crawl", "-a", "mode=fast")
     assert result.returncode == 2
-    assert "bad spider argument" in result.stderr
+    error = "error: bad spider argument: mode must be one of full, incremental, got 'fast'"
+    assert result.stderr.splitlines()[0] == error
+    assert "Usage" not in result.stderr and len(result.stderr.splitlines()) == 2, result.stderr
     assert not (tmp_path / "output").exists()
+
+
+def test_version(tmp_path: Path) -> None:
+    declared = re.search(r'^version = "(.+)"$', (REPO / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+    assert declared is not None
+    result = _cli(tmp_path, "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"newsspider {declared[1]}\n"
+
+
+def test_crawl_help_lists_the_spider_arguments(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "crawl", "-h")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())  # argparse wraps the lines
+    assert "-s NAME=VALUE" in text and "-O FILE" in text  # Scrapy's options are still there
+    assert "Spider Arguments" in text
+    assert "-a mode=full|incremental incremental (the default, for cron): only what is new or changed" in text
+    assert "-a since=YYYY-MM-DD skip articles published before this day" in text
+    assert "-a base_url=URL fetch everything from this base (a mirror, the demo server)" in text
+    assert "  -a since=YYYY-MM-DD" in result.stdout.splitlines()  # one argument a line, as the options
+
+
+def test_demo_help_is_plain_text(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "demo", "-h")
+    assert result.returncode == 0, result.stderr
+    assert "Crawl the bundled offline snapshot" in result.stdout
+    assert "``" not in result.stdout and "make demo" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (["-s", "NEWSSPIDER_STATE_PATHH=state/x.sqlite3"],
+         "error: unknown setting NEWSSPIDER_STATE_PATHH (-s); did you mean NEWSSPIDER_STATE_PATH?"),
+        (["-s", "NEWSPIDER_ARCHIVE_DIR=elsewhere/"],
+         "error: unknown setting NEWSPIDER_ARCHIVE_DIR (-s); did you mean NEWSSPIDER_ARCHIVE_DIR?"),
+        (["-s", "NEWSSPIDER_NO_SUCH_THING=1"], "error: unknown setting NEWSSPIDER_NO_SUCH_THING (-s)"),
+        (["env", "SCRAPY_NEWSSPIDER_ARCHIVE_DIRS=elsewhere/"],
+         "error: unknown setting NEWSSPIDER_ARCHIVE_DIRS (environment variable SCRAPY_NEWSSPIDER_ARCHIVE_DIRS); "
+         "did you mean NEWSSPIDER_ARCHIVE_DIR?"),
+        # Scrapy reads no settings from the environment: a right name there is ignored just as well
+        (["env", "SCRAPY_NEWSSPIDER_STATE_PATH=state/x.sqlite3"],
+         "error: environment variable SCRAPY_NEWSSPIDER_STATE_PATH is ignored by Scrapy: "
+         "pass -s NEWSSPIDER_STATE_PATH=VALUE"),
+    ],
+)
+def test_a_mistyped_setting_stops_the_crawl_before_anything(tmp_path: Path, given: list[str], message: str) -> None:
+    env = dict([given[1].split("=", 1)]) if given[0] == "env" else {}
+    options = [] if env else given
+    with MirrorServer(SNAPSHOT / "site") as server:
+        result = _cli(tmp_path, "crawl", "-a", f"base_url={server.base_url}", "-a", "mode=full", *options, **env)
+        assert len(server.requests) == 0
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.splitlines() == [message, SETTINGS_HINT]
+    assert list(tmp_path.iterdir()) == [], "nothing written: no output, state, lock or archive"
+
+
+def test_every_setting_the_code_reads_is_known() -> None:
+    """Every ``"NEWSSPIDER_*"`` name the package reads has its default in settings.py:
+    otherwise the code reads 0 or None, and the crawl command rejects ``-s`` of it as a typo."""
+    used = {name for path in (REPO / "newsspider").rglob("*.py")
+            for name in re.findall(r"\"(NEWSSPIDER_[A-Z_]+)\"", path.read_text(encoding="utf-8"))}
+    assert used and sorted(used - set(KNOWN_SETTINGS)) == []
 
 
 def test_crawl_accepts_the_spider_name_and_scrapy_options(tmp_path: Path) -> None:
     """``newsspider crawl georgiatoday -O file`` = ``newsspider crawl -O file``."""
     with MirrorServer(SNAPSHOT / "site") as server:
         result = _cli(tmp_path, "crawl", "georgiatoday", "-a", f"base_url={server.base_url}", "-a", "mode=full",
-                      "-O", "articles.jsonl", "-s", "NEWSSPIDER_STATE_PATH=", "-L", "WARNING")
+                      "-O", "articles.jsonl", "-s", "NEWSSPIDER_STATE_PATH=", "-L", "WARNING",
+                      "-s", "NEWSPIDER_MODULE=newsspider.spiders")  # Scrapy's own, not a typo of ours
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(read_jsonl(tmp_path / "articles.jsonl")) == 4
     assert not (tmp_path / "output").exists(), "-O replaces the default dated output"
@@ -69,8 +170,13 @@ def test_crawl_accepts_the_spider_name_and_scrapy_options(tmp_path: Path) -> Non
 
 
 def test_demo_writes_under_the_current_directory(tmp_path: Path) -> None:
-    result = _cli(tmp_path, "demo")
+    """``make demo`` (``--port 8765``) while the dev server holds that port: a free one."""
+    with MirrorServer(SNAPSHOT / "site") as taken:
+        result = _cli(tmp_path, "demo", "--port", str(taken.port))
+        assert len(taken.requests) == 0
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"port {taken.port} on 127.0.0.1 is in use (another dev server?): serving on port" in result.stderr
+    assert "Traceback" not in result.stderr
     items = read_jsonl(tmp_path / "output" / "demo.jsonl")
     assert sorted(item["url"] for item in items) == sorted(t["url"] for t in read_jsonl(SNAPSHOT / "truth.jsonl"))
     assert "4 articles written to output/demo.jsonl (crawl exit status 0)" in result.stdout
@@ -92,3 +198,46 @@ def test_usage(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "unknown command 'fetch'" in unknown.stderr
     helped = _cli(tmp_path, "--help")
     assert helped.returncode == 0 and "newsspider crawl -h" in helped.stdout
+
+
+def test_serve_serves_the_bundled_snapshot_from_any_directory(tmp_path: Path) -> None:
+    with _serving(tmp_path, "--port", "0") as (base_url, _):
+        assert base_url.startswith("http://127.0.0.1:")
+        status, body = _get(base_url + "/batumi-boulevard-reconstruction-enters-final-phase/")
+    page = SNAPSHOT / "site" / "batumi-boulevard-reconstruction-enters-final-phase" / "index.html"
+    assert status == 200 and body == page.read_bytes()
+
+
+def test_serve_on_a_port_in_use_takes_a_free_one(tmp_path: Path) -> None:
+    with MirrorServer(tmp_path) as taken, _serving(tmp_path, "--port", str(taken.port)) as (base_url, process):
+        assert base_url.startswith("http://127.0.0.1:") and not base_url.endswith(f":{taken.port}")
+        assert _get(base_url + "/robots.txt")[0] == 200
+        assert len(taken.requests) == 0
+    assert process.stderr is not None
+    port = base_url.rsplit(":", 1)[1]
+    assert process.stderr.readline() == (f"port {taken.port} on 127.0.0.1 is in use (another dev server?): "
+                                         f"serving on port {port} instead (--port N picks another)\n")
+
+
+def test_installed_package_serves_its_snapshot(tmp_path: Path) -> None:
+    """``pip install .`` (no checkout at run time): the snapshot ships with the package, so
+    ``newsspider serve`` serves it, and ``--version`` reads the installed metadata."""
+    source, target, work = tmp_path / "source", tmp_path / "installed", tmp_path / "work"
+    shutil.copytree(REPO / "newsspider", source / "newsspider", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                                str(source)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    shutil.rmtree(source)  # nothing left to read but the installed copy
+    work.mkdir()
+    where = subprocess.run([sys.executable, "-c", "import newsspider; print(newsspider.__file__)"], cwd=work,
+                           env=_env(target), capture_output=True, text=True, timeout=60)
+    assert where.stdout.strip() == str(target / "newsspider" / "__init__.py"), where.stderr
+    version = subprocess.run([sys.executable, "-m", "newsspider.cli", "--version"], cwd=work, env=_env(target),
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("newsspider "), version.stderr
+    with _serving(work, "--port", "0", pythonpath=target) as (base_url, _):
+        assert _get(base_url + "/robots.txt")[0] == 200
+        status, body = _get(base_url + "/post-sitemap.xml")
+    assert status == 200 and body == (SNAPSHOT / "site" / "post-sitemap.xml").read_bytes()

@@ -1,6 +1,8 @@
 """``scrapy crawl`` for cron: same options, plus an exit status that means something.
 
-* Bad or unknown spider arguments: a usage error (exit 2) before anything starts.
+* Bad or unknown spider arguments, and unknown ``NEWSSPIDER_*`` settings (a typo such as
+  ``-s NEWSSPIDER_STATE_PATHH=…`` or ``NEWSPIDER_…``, from ``-s`` or a ``SCRAPY_…``
+  environment variable): ``error: …`` and a hint on stderr, exit 2, before anything starts.
 * Another crawl holds the state lock (``<NEWSSPIDER_STATE_PATH>.lock``): log it, exit 0
   at once — nothing is fetched and no output file is touched (not even ``-O``).
 * Only this command takes the lock and sets ``NEWSSPIDER_CRAWL_COMMAND``: the run
@@ -14,28 +16,106 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import os
+import sys
+import textwrap
+from collections.abc import Mapping
+from typing import NoReturn
 
+from scrapy.commands import ScrapyHelpFormatter
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+from scrapy.utils.misc import load_object
 
+from newsspider import settings as project_settings
 from newsspider.crawl.run.extension import RunExtension
 from newsspider.crawl.run.state import StateLock
+from newsspider.spiders.arguments import ARGUMENTS
 
 logger = logging.getLogger(__name__)
 
 #: Exit status of an unhealthy run.
 UNHEALTHY = 1
+#: Exit status of a usage error (bad spider argument, unknown setting), as argparse's.
+USAGE = 2
+#: The project's settings: every one has its default in newsspider/settings.py.
+KNOWN_SETTINGS = sorted(name for name in vars(project_settings) if name.startswith("NEWSSPIDER_"))
+#: Prefixes of the project's settings as typed, right or wrong (Scrapy's NEWSPIDER_MODULE aside).
+SETTING_PREFIXES = ("NEWSSPIDER_", "NEWSPIDER_")
+SCRAPY_SETTINGS = {"NEWSPIDER_MODULE"}
+SETTINGS_HINT = "hint: settings are given with -s NAME=VALUE; newsspider/settings.py lists the project's, with defaults"
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, ScrapyHelpFormatter):
+    """Scrapy's help layout, keeping the line breaks of the spider arguments' list."""
+
+
+def arguments_help(width: int = 78) -> str:
+    """The spider's arguments, laid out as the options of ``-h``."""
+    lines = []
+    for name, (form, meaning) in ARGUMENTS.items():
+        lines.append(f"-a {name}={form}")
+        lines.append(textwrap.fill(meaning, width, initial_indent=" " * 22, subsequent_indent=" " * 22))
+    return "\n".join(lines)
+
+
+def usage_error(*lines: str) -> NoReturn:
+    """``error: …`` and its hint on stderr, exit status 2 — without Scrapy's usage banner."""
+    print("\n".join(lines), file=sys.stderr)
+    raise SystemExit(USAGE)
+
+
+def unknown_settings(settings: BaseSettings, environ: Mapping[str, str]) -> list[str]:
+    """One ``error: …`` line per ``NEWSSPIDER_*`` (or ``NEWSPIDER_*``) setting the project
+    does not have, with the closest known one; and per ``SCRAPY_NEWSSPIDER_*`` environment
+    variable, which Scrapy ignores (it takes settings from ``-s`` only)."""
+
+    def ours(name: str) -> bool:
+        return name.startswith(SETTING_PREFIXES) and name not in SCRAPY_SETTINGS
+
+    def unknown(name: str, source: str) -> str:
+        suffix = name.split("_", 1)[1]  # the typo in the prefix, if any, is no clue
+        close = difflib.get_close_matches(suffix, [known.split("_", 1)[1] for known in KNOWN_SETTINGS], n=1)
+        guess = f"; did you mean NEWSSPIDER_{close[0]}?" if close else ""
+        return f"error: unknown setting {name} ({source}){guess}"
+
+    problems = []
+    for name in sorted(settings):
+        if ours(name) and name not in KNOWN_SETTINGS:
+            cmdline = settings.getpriority(name) == SETTINGS_PRIORITIES["cmdline"]
+            problems.append(unknown(name, "-s" if cmdline else "settings module"))
+    for variable in sorted(environ):
+        name = variable.removeprefix("SCRAPY_")
+        if not variable.startswith("SCRAPY_") or not ours(name):
+            continue
+        if name in KNOWN_SETTINGS:
+            problems.append(f"error: environment variable {variable} is ignored by Scrapy: pass -s {name}=VALUE")
+        else:
+            problems.append(unknown(name, f"environment variable {variable}"))
+    return problems
 
 
 class Command(ScrapyCrawlCommand):
     def short_desc(self) -> str:
         return "Run a spider; exit non-zero when the run was unhealthy (cron)"
 
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.formatter_class = HelpFormatter
+        parser.add_argument_group("spider arguments", arguments_help())
+
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
         project_feeds = set(self.settings.getdict("FEEDS"))
         super().process_options(args, opts)
+        problems = unknown_settings(self.settings, os.environ)
+        if problems:
+            usage_error(*problems, SETTINGS_HINT)
+        if len(args) == 1:
+            self.check_arguments(args[0], opts.spargs)
         # A real crawl (not scrapy shell/parse/check): components such as the WARC archive
         # (newsspider/crawl/archive/) only act when this is set.
         self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
@@ -46,20 +126,30 @@ class Command(ScrapyCrawlCommand):
             cli = {uri: options for uri, options in feeds.items() if uri not in project_feeds}
             self.settings.set("FEEDS", cli or feeds, priority="cmdline")
 
+    def check_arguments(self, spider: str, spargs: dict[str, str]) -> None:
+        """The spider's own check of its arguments, before the crawler process starts (and
+        logs anything): a bad one is a usage error."""
+        assert self.settings is not None
+        loader = load_object(self.settings["SPIDER_LOADER_CLASS"]).from_settings(self.settings.frozencopy())
+        try:
+            check = getattr(loader.load(spider), "check_arguments", None)
+        except KeyError:  # an unknown spider: Scrapy's own error, in run()
+            return
+        if check is None:
+            return
+        try:
+            check(**spargs)
+        except (TypeError, ValueError) as exc:
+            forms = ", ".join(f"-a {name}={form}" for name, (form, _) in ARGUMENTS.items())
+            usage_error(f"error: bad spider argument: {exc}", f"hint: {forms} (crawl -h says what they mean)")
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) < 1:
             raise UsageError
         if len(args) > 1:
             raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
         assert self.crawler_process is not None and self.settings is not None
-        spidercls = self.crawler_process.spider_loader.load(args[0])
-        check = getattr(spidercls, "check_arguments", None)
-        if check is not None:
-            try:
-                check(**opts.spargs)
-            except (TypeError, ValueError) as exc:
-                raise UsageError(f"bad spider argument: {exc}", print_help=False) from None
-        state_path = self.settings.get("NEWSSPIDER_STATE_PATH") or ""
+        state_path = self.settings.get("NEWSSPIDER_STATE_PATH")
         if state_path:
             lock = StateLock(state_path)
             try:

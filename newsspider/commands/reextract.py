@@ -57,7 +57,7 @@ class Command(ScrapyCommand):
             raise UsageError("-O FILE is required")
         assert self.settings is not None
         configure_logging(self.settings)
-        progress = Progress(interval=self.settings.getfloat("NEWSSPIDER_PROGRESS_INTERVAL", 10.0))
+        progress = Progress(interval=self.settings.getfloat("NEWSSPIDER_PROGRESS_INTERVAL"))
         try:
             outcome = reextract(args, Path(opts.output), jobs=opts.jobs, all_versions=opts.all_versions,
                                 progress=progress)

@@ -18,14 +18,17 @@ request counts, user agents and politeness delays. :class:`FaultPlan` makes chos
 fail (status sequences, ``Retry-After``, slow responses, dropped connections, truncated
 bodies, redirects, a failing robots.txt).
 
-CLI (to serve any mirror by hand; ``make demo`` runs ``MirrorServer`` in-process):
-``python -m newsspider.dev.devserver ROOT [--host H] [--port N]``.
+CLI (``make demo`` runs ``MirrorServer`` in-process): ``newsspider serve [ROOT] [--host H]
+[--port N]`` (or ``python -m newsspider.dev.devserver …``) serves a mirror by hand, by
+default the bundled snapshot on port 8765; on a port already taken it says so and serves
+on a free one.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import hashlib
 import mimetypes
 import socket
@@ -49,8 +52,15 @@ __all__ = [
     "MirrorServer",
     "RequestLog",
     "main",
+    "open_server",
     "resolve_path",
 ]
+
+#: The bundled snapshot (installed with the package): ``site/`` (the mirror) and
+#: ``truth.jsonl`` (its expected items).
+SNAPSHOT = Path(__file__).resolve().parent / "snapshot"
+#: The port ``newsspider serve`` and ``make demo`` ask for first.
+PORT = 8765
 
 HTML_TYPE = "text/html; charset=UTF-8"
 XML_TYPE = "application/xml; charset=UTF-8"
@@ -383,17 +393,36 @@ class MirrorServer:
 # --------------------------------------------------------------------------- CLI
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m newsspider.dev.devserver ROOT [--host H] [--port N]``."""
-    parser = argparse.ArgumentParser(prog="python -m newsspider.dev.devserver",
-                                     description="Serve an offline site mirror.")
-    parser.add_argument("root", type=Path, help="mirror directory (e.g. a sitegen output)")
+def open_server(root: Path, host: str = "127.0.0.1", port: int = PORT) -> MirrorServer:
+    """A :class:`MirrorServer` on ``port`` or, when that one is taken (another dev server,
+    ``make demo``), on a free port, saying so on stderr."""
+    try:
+        return MirrorServer(root, host=host, port=port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE or port == 0:
+            raise
+    server = MirrorServer(root, host=host, port=0)
+    print(f"port {port} on {host} is in use (another dev server?): serving on port {server.port} instead "
+          f"(--port N picks another)", file=sys.stderr, flush=True)
+    return server
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m newsspider.dev.devserver") -> int:
+    """``newsspider serve [ROOT] [--host H] [--port N]``: the base URL on stdout, then serve."""
+    parser = argparse.ArgumentParser(prog=prog, description="Serve an offline site mirror on this machine "
+                                     "until Ctrl-C; the first line printed is its base URL.")
+    parser.add_argument("root", type=Path, nargs="?", default=SNAPSHOT / "site",
+                        help="mirror directory (default: the bundled snapshot of the site)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--port", type=int, default=PORT,
+                        help=f"default {PORT}; 0 picks a free port, as does a port already in use")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"not a directory: {args.root}")
-    server = MirrorServer(args.root, host=args.host, port=args.port)
+    try:
+        server = open_server(args.root, host=args.host, port=args.port)
+    except OSError as exc:
+        parser.error(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}")
     print(server.base_url, flush=True)
     try:
         server.serve_forever()

@@ -15,15 +15,27 @@ from urllib.parse import urlsplit
 
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 
+from newsspider import site
 from newsspider.crawl.run.policy import MODES
 from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
-ARGUMENTS = ("base_url", "mode", "since")
+#: The spider's arguments (``-a NAME=VALUE``): the form of the value and what it means,
+#: as ``crawl -h`` lists them.
+ARGUMENTS = {
+    "mode": ("|".join(MODES), "incremental (the default, for cron): only what is new or changed since the "
+                              "state's last run; full: every listing to its last page and the post sitemaps, "
+                              "every article"),
+    "since": ("YYYY-MM-DD", "skip articles published before this day; stop paging a listing at older entries"),
+    "base_url": ("URL", f"fetch everything from this base (a mirror, the demo server) instead of {site.ORIGIN}; "
+                        "items keep canonical URLs"),
+}
 #: Politeness protects someone else's server: a mirror on this machine is crawled at
 #: full speed unless the command line says otherwise (robots.txt is still obeyed).
 LOCAL_MIRROR_SETTINGS = {"DOWNLOAD_DELAY": 0.0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
+
+
 def is_loopback(host: str) -> bool:
     """``localhost`` or a loopback IP address (127.0.0.0/8, ::1)."""
     if host.lower().rstrip(".") == "localhost":

@@ -59,12 +59,12 @@ class SitePoliteness:
         self.crawler = crawler
         settings = crawler.settings
         self.base_delay = settings.getfloat("DOWNLOAD_DELAY")
-        self.crawl_delay_max = settings.getfloat("NEWSSPIDER_CRAWL_DELAY_MAX", 30.0)
-        self.window = max(1, settings.getint("NEWSSPIDER_SLOWDOWN_WINDOW", 10))
-        self.ratio = settings.getfloat("NEWSSPIDER_SLOWDOWN_RATIO", 0.5)
-        self.min_throttled = max(1, settings.getint("NEWSSPIDER_SLOWDOWN_MIN_RESPONSES", 3))
-        self.start_delay = settings.getfloat("NEWSSPIDER_SLOWDOWN_START_DELAY", 0.5)
-        self.max_delay = settings.getfloat("NEWSSPIDER_SLOWDOWN_MAX_DELAY", 5.0)
+        self.crawl_delay_max = settings.getfloat("NEWSSPIDER_CRAWL_DELAY_MAX")
+        self.window = max(1, settings.getint("NEWSSPIDER_SLOWDOWN_WINDOW"))
+        self.ratio = settings.getfloat("NEWSSPIDER_SLOWDOWN_RATIO")
+        self.min_throttled = max(1, settings.getint("NEWSSPIDER_SLOWDOWN_MIN_RESPONSES"))
+        self.start_delay = settings.getfloat("NEWSSPIDER_SLOWDOWN_START_DELAY")
+        self.max_delay = settings.getfloat("NEWSSPIDER_SLOWDOWN_MAX_DELAY")
         self.crawl_delays: dict[str, float] = {}
         self.extra: dict[str, float] = {}
         self.recent: dict[str, deque[bool]] = {}
@@ -174,7 +174,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.politeness = SitePoliteness.of(crawler)
-        self.robots_retry_times = crawler.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES", 2)
+        self.robots_retry_times = crawler.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES")
         self._robots_responses: dict[str, Response] = {}
 
     # A downloader middleware may answer with a Response; the base class never does.

@@ -87,10 +87,10 @@ class BackoffRetryMiddleware:
         self.crawler = crawler
         self.retry_http_codes = {int(x) for x in settings.getlist("RETRY_HTTP_CODES")}
         self.exceptions_to_retry = tuple(_load_objects(settings.getlist("RETRY_EXCEPTIONS")))
-        self.base_delay = settings.getfloat("NEWSSPIDER_RETRY_BASE_DELAY", 1.0)
-        self.max_delay = settings.getfloat("NEWSSPIDER_RETRY_MAX_DELAY", 30.0)
-        self.jitter = min(1.0, max(0.0, settings.getfloat("NEWSSPIDER_RETRY_JITTER", 0.5)))
-        self.retry_after_max = settings.getfloat("NEWSSPIDER_RETRY_AFTER_MAX", 60.0)
+        self.base_delay = settings.getfloat("NEWSSPIDER_RETRY_BASE_DELAY")
+        self.max_delay = settings.getfloat("NEWSSPIDER_RETRY_MAX_DELAY")
+        self.jitter = min(1.0, max(0.0, settings.getfloat("NEWSSPIDER_RETRY_JITTER")))
+        self.retry_after_max = settings.getfloat("NEWSSPIDER_RETRY_AFTER_MAX")
         self.politeness = SitePoliteness.of(crawler)
 
     @classmethod

@@ -16,8 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from newsspider.crawl.run.scratch import Scratch
 from newsspider.crawl.report.stats import STAT
+from newsspider.crawl.run.scratch import Scratch
 
 STAT_PREFIX = f"{STAT}/dropped"
 
