@@ -64,7 +64,7 @@ def crawl_command(
     if mode:
         command += ["-a", f"mode={mode}"]
     if output is not None:
-        command += ["-O", str(output)]
+        command += ["-O", str(output), "--with-state"]  # the state's behaviour is under test
     return [
         *command,
         "-s", f"NEWSSPIDER_STATE_PATH={state}",

@@ -19,7 +19,7 @@ N = 30
 
 def crawl(base_url: str, tmp: Path, name: str, mode: str | None) -> tuple[int, str]:
     command = [sys.executable, "-m", "scrapy", "crawl", "georgiatoday", "-a", f"base_url={base_url}",
-               "-O", str(tmp / f"{name}.jsonl"), "-s", f"NEWSSPIDER_STATE_PATH={tmp / 'state.sqlite3'}",
+               "-O", str(tmp / f"{name}.jsonl"), "--with-state", "-s", f"NEWSSPIDER_STATE_PATH={tmp / 'state.sqlite3'}",
                "-s", f"LOG_FILE={tmp / f'{name}.log'}", "-s", "NEWSSPIDER_RETRY_BASE_DELAY=0",
                "-s", "NEWSSPIDER_ARCHIVE_DIR="]
     if mode:

@@ -163,7 +163,8 @@ def test_lock_contention_exits_zero_without_crawling(tmp_path: Path, site_v1: Si
             assert run.returncode == 0, run.stderr[-2000:]
             assert len(server.requests) == 0
         assert "Another crawl holds the lock" in log_of(tmp_path, "second")
-        assert "Summary: skipped, another crawl holds the lock" in summary(tmp_path, "second")
+        skipped = summary_fields(summary(tmp_path, "second"))
+        assert (skipped["skipped"], skipped["health"], skipped["items"]) == ("another crawl holds the lock", "ok", "0")
         assert not (tmp_path / "second.jsonl").exists()
         assert not state.exists()
     finally:

@@ -164,7 +164,7 @@ def test_a_failed_fsync_of_one_output_keeps_it_as_part_commits_nothing_and_the_n
     with MirrorServer(site.root) as server:
         status, log = crawls.run(server.base_url, feeds, env={"GUARD_EIO": f"fsync:{b}/*.part"})
         assert status == 1, summary(log)
-        assert "health=UNHEALTHY" in summary(log) and "Input/output error" in summary(log), summary(log)
+        assert "health=unhealthy" in summary(log) and "Input/output error" in summary(log), summary(log)
         assert sorted(urls_in(a)) == sorted(site.article_urls)
         assert list(b.glob("*.jsonl")) == [] and len(list(b.glob("*.part"))) == 1, sorted(os.listdir(b))
         assert crawls.articles_in_state() == set(), "the state claims items an output does not hold durably"
@@ -188,7 +188,7 @@ def test_a_failed_write_of_one_output_commits_what_both_hold_and_the_next_run_de
     with MirrorServer(site.root) as server:
         status, log = crawls.run(server.base_url, feeds, env={"GUARD_EIO": f"write:{b}/*.part:20000"})
         assert status == 1, summary(log)
-        assert "health=UNHEALTHY" in summary(log) and "Input/output error" in summary(log), summary(log)
+        assert "health=unhealthy" in summary(log) and "Input/output error" in summary(log), summary(log)
         written = urls_in(b)  # every line whole: read_jsonl parsed it
         assert 0 < len(written) < N_ARTICLES and not list(b.glob("*.part"))
         assert set(written) <= set(urls_in(a))
@@ -216,7 +216,7 @@ def test_a_stopped_run_exits_1_with_the_health_checks_off(tmp_path: Path, site: 
         assert len(server.requests) == 0
     reason = "Could not write the output" if broken == "output" else "Could not use the crawl state"
     assert status == 1, summary(log)
-    assert "health=UNHEALTHY" in summary(log) and reason in summary(log), summary(log)
+    assert "health=unhealthy" in summary(log) and reason in summary(log), summary(log)
 
 
 # --- since ---------------------------------------------------------------------------------------
@@ -304,7 +304,8 @@ def test_an_unchanged_incremental_run_makes_11_requests_wins_304s_by_etag_and_as
     for path in ("/sitemap_index.xml", *categories):
         assert answers[path].status == 304 and "If-None-Match" in answers[path].headers, (path, answers[path])
     assert len(list((tmp_path / "out").glob("*.jsonl"))) == 1  # the full run's: nothing new since
-    with MirrorServer(site.root, conditional=False) as server:
+    port = int(server.base_url.rsplit(":", 1)[1])  # the same base_url: the state is bound to it
+    with MirrorServer(site.root, conditional=False, port=port) as server:
         status, log = crawls.run(server.base_url, feeds, mode=None)
         requests = server.requests.snapshot()
     assert status == 0, summary(log)

@@ -31,9 +31,12 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.misc import load_object
 
 from newsspider import settings as project_settings
+from newsspider import site
+from newsspider.crawl.run.commit import summary
 from newsspider.crawl.run.extension import RunExtension
-from newsspider.crawl.run.state import StateLock
+from newsspider.crawl.run.state import State, StateLock
 from newsspider.spiders.arguments import ARGUMENTS
+from newsspider.urls import OriginMap
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +109,10 @@ class Command(ScrapyCrawlCommand):
         super().add_options(parser)
         parser.formatter_class = HelpFormatter
         parser.add_argument_group("spider arguments", arguments_help())
+        parser.add_argument(
+            "--with-state", action="store_true",
+            help="with -o/-O: consult and advance the state (NEWSSPIDER_STATE_PATH) and write the WARC archive, as "
+                 "a cron run does; without it, an -o/-O export is a one-off that touches neither")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
@@ -125,6 +132,13 @@ class Command(ScrapyCrawlCommand):
             feeds = self.settings.getdict("FEEDS")
             cli = {uri: options for uri, options in feeds.items() if uri not in project_feeds}
             self.settings.set("FEEDS", cli or feeds, priority="cmdline")
+            if not opts.with_state:
+                # A one-off export (a trial, `mode=full -O all.jsonl`): the dataset's state and
+                # archive are neither read nor changed, so it never bends what cron delivers.
+                self.settings.set("NEWSSPIDER_STATE_PATH", "", priority="cmdline")
+                if (self.settings.getpriority("NEWSSPIDER_ARCHIVE_DIR") or 0) < SETTINGS_PRIORITIES["cmdline"]:
+                    self.settings.set("NEWSSPIDER_ARCHIVE_DIR", "", priority="cmdline")
+        self.base_url = opts.spargs.get("base_url") or self.settings.get("NEWSSPIDER_BASE_URL") or site.ORIGIN
 
     def check_arguments(self, spider: str, spargs: dict[str, str]) -> None:
         """The spider's own check of its arguments, before the crawler process starts (and
@@ -143,6 +157,28 @@ class Command(ScrapyCrawlCommand):
             forms = ", ".join(f"-a {name}={form}" for name, (form, _) in ARGUMENTS.items())
             usage_error(f"error: bad spider argument: {exc}", f"hint: {forms} (crawl -h says what they mean)")
 
+    def check_dataset(self, state_path: str) -> None:
+        """The state describes the dataset of one site: a run fetching from another
+        ``base_url`` is refused (exit 2) before anything is fetched or written."""
+        bound = State.bound_to(state_path)
+        try:
+            fetch = OriginMap(site.ORIGIN, self.base_url.rstrip("/")).fetch
+        except ValueError:  # a bad base_url: the spider's own check says so
+            return None
+        if bound is not None and bound != fetch:
+            self._refuse(f"error: the state {state_path} describes the dataset fetched from {bound}, not from "
+                         f"{fetch}",
+                         "hint: give this site its own state (-s NEWSSPIDER_STATE_PATH=state/<name>.sqlite3 and "
+                         "its own output directory), run against -a base_url=" + bound + ", or start over with "
+                         "make reset (rm -r output state archive)")
+        return None
+
+    def _refuse(self, *lines: str) -> None:
+        print("\n".join(lines), file=sys.stderr)
+        logger.info(summary({"finish_reason": "not_started", "health": "unhealthy", "problems": lines[0],
+                             "items": 0, "output": "none", "committed": "no"}))
+        raise SystemExit(USAGE)
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) < 1:
             raise UsageError
@@ -155,14 +191,19 @@ class Command(ScrapyCrawlCommand):
             try:
                 locked = lock.acquire()
             except OSError as exc:
-                logger.error("Cannot create the lock file %s: %s; nothing crawled", lock.path, exc)
+                problem = f"cannot create the lock file {lock.path}: {exc.strerror or exc}"
+                logger.warning("%s; nothing crawled", problem.capitalize())
+                logger.info(summary({"finish_reason": "not_started", "health": "unhealthy", "problems": problem,
+                                     "items": 0, "output": "none", "committed": "no"}))
                 self.exitcode = UNHEALTHY
                 return
             if not locked:
                 logger.warning("Another crawl holds the lock %s; exiting without crawling", lock.path)
-                logger.info("Summary: skipped, another crawl holds the lock %s", lock.path)
+                logger.info(summary({"finish_reason": "skipped", "skipped": "another crawl holds the lock",
+                                     "lock": lock.path, "health": "ok", "items": 0, "output": "none"}))
                 self.exitcode = 0
                 return
+            self.check_dataset(state_path)
         crawler = self._create_crawler(args[0])
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

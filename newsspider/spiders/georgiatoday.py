@@ -150,7 +150,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if run.ledger.stopping:
             return
         policy = run.policy
-        policy.begin(run.ledger.state, self.settings)
+        policy.begin(run.ledger.state, self.settings, self.origins.fetch)
         run.ledger.rechecks = policy.rechecks
         yield from self._follow_all([self.origins.canonical + "/"], self.parse_listing, meta={"start_page": "home"})
         retries = self.settings.getint("NEWSSPIDER_ROBOTS_RETRY_TIMES")

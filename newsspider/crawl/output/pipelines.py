@@ -16,10 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from newsspider.crawl.report.stats import STAT
+from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.scratch import Scratch
-
-STAT_PREFIX = f"{STAT}/dropped"
 
 
 class _CountingPipeline:
@@ -32,7 +30,7 @@ class _CountingPipeline:
 
     def drop(self, adapter: ItemAdapter, reason: str) -> DropItem:
         if self.stats is not None:
-            self.stats.inc_value(f"{STAT_PREFIX}/{reason}")
+            self.stats.inc_value(S.dropped(reason))
         return DropItem(f"{reason}: {adapter.get('url')}")
 
 

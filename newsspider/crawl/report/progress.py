@@ -181,8 +181,8 @@ class CrawlProgress:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
         settings = crawler.settings
-        interval = settings.getfloat("NEWSSPIDER_PROGRESS_INTERVAL", 60.0)
-        tty_interval = settings.getfloat("NEWSSPIDER_PROGRESS_TTY_INTERVAL", 1.0)
+        interval = settings.getfloat("NEWSSPIDER_PROGRESS_INTERVAL")
+        tty_interval = settings.getfloat("NEWSSPIDER_PROGRESS_TTY_INTERVAL")
         # The live line only for a real crawl on a terminal (not scrapy shell/parse, not cron).
         stream = sys.stderr if settings.getbool("NEWSSPIDER_CRAWL_COMMAND") and _isatty(sys.stderr) else None
         if interval <= 0 and (tty_interval <= 0 or stream is None):

@@ -36,6 +36,9 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
     if ledger.state is None:
         ledger.kinds["new"] += count
         return
+    # The verdict as the state transaction is built; RunExtension.finish judges the run again
+    # for the exit status, and must: this transaction may still fail.
+    healthy = finished(ledger) and judge().ok
     batch = Commit(
         exported=exported,
         touched={url: (scratch.lastmod(url), frozenset(ledger.aliases.get(url, ()))) for url in ledger.unchanged},
@@ -44,16 +47,18 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
         given_up=ledger.given_up,
         resolved=ledger.resolved,
         outputs_done=ledger.journal_done,
-        meta=meta_changes(ledger, policy, judge),
+        meta=meta_changes(ledger, policy, healthy),
     )
-    if batch.meta.get("open_run_started", "") is None:  # the run did its job (meta_changes)
+    if count and policy.base_url and ledger.state.get_meta("base_url") is None:
+        batch.meta["base_url"] = policy.base_url  # the dataset's first articles bind the state to their site
+    if healthy:  # only a run that did its job saves validators: the next one trusts them
         batch.validators = ledger.validators
     try:
         ledger.state.check_same_file()
         counts = ledger.state.commit(batch)
     except StateError as exc:
         ledger.state_failed(exc)
-        ledger.committed = False  # the summary says so; the next run recovers the outputs
+        ledger.committed = False  # the summary says so (the outputs journaled in the state are recovered)
         return
     ledger.kinds.update(counts)
     ledger.inc(S.COMMITTED, count)
@@ -61,21 +66,25 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
     ledger.inc(S.EXPORTED_UPDATED, counts["updated"])
 
 
-def meta_changes(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) -> dict[str, str | None]:
-    """The horizon and the open-run marker move only with a run that did its job."""
+def finished(ledger: Ledger) -> bool:
+    """The run ran to its end (not killed, stopped by a failure, a signal or a limit)."""
+    return not ledger.stopping and ledger.finish_reason == "finished"
+
+
+def meta_changes(ledger: Ledger, policy: Policy, healthy: bool) -> dict[str, str | None]:
+    """A run that ran to its end closes its open-run marker (the next full run starts over,
+    not resuming after it); only one that also did its job moves the horizon."""
     meta: dict[str, str | None] = {}
     if ledger.feed_ok is False:
         meta["feed_failing_since"] = policy.feed_failing_since or datetime.now(timezone.utc).isoformat(
             timespec="seconds")
     elif ledger.feed_ok:
         meta["feed_failing_since"] = None
-    if ledger.stopping or ledger.finish_reason != "finished":
-        return meta
-    # The verdict as the state transaction is built; RunExtension.finish judges the run again
-    # for the exit status, and must: this transaction may still fail.
-    if not judge().ok:
+    if not finished(ledger):
         return meta
     meta["open_run_started"] = None
+    if not healthy:
+        return meta
     assert ledger.state is not None
     if policy.mode == "full" and policy.since is None:
         meta["horizon"] = ""  # the whole archive is covered
@@ -116,5 +125,9 @@ def summary_line(ledger: Ledger, policy: Policy, verdict: health.Verdict, stats:
         fields["problems"] = "; ".join(verdict.problems)
     fields["items"] = ledger.delivered
     fields["output"] = ",".join(ledger.outputs) or "none"
-    fields["committed"] = "yes" if ledger.committed else "no (recovered by the next run)"
+    fields["committed"] = "yes" if ledger.committed else "no"
+    return summary(fields)
+
+
+def summary(fields: dict[str, object]) -> str:
     return "Summary: " + " ".join(f"{key}={summary_value(value)}" for key, value in fields.items())

@@ -32,6 +32,7 @@ class Policy:
 
     mode: str = "incremental"
     since: date | None = None
+    base_url: str = ""  # where the run fetches from (the state is bound to it)
     state: State | None = None
     initial_window: int | None = None  # days looked back by a first incremental run
     resume_after: str | None = None  # start of an earlier run that did not finish
@@ -39,13 +40,14 @@ class Policy:
     feed_failing_since: str | None = None
     rechecks: dict[str, PendingPage] = field(default_factory=dict)  # pending pages asked again
 
-    def begin(self, state: State | None, settings: BaseSettings) -> None:
+    def begin(self, state: State | None, settings: BaseSettings, base_url: str) -> None:
         """Read the state as the run begins (and open the run in it)."""
         self.state = state
         if state is None:
             if self.since is None and self.incremental:
                 self._window(settings)
             return
+        self.base_url = base_url
         self.resume_after = state.begin_run()
         if self.resume_after:
             logger.info("The run started %s did not finish: resuming after it", self.resume_after)

@@ -139,10 +139,31 @@ class State:
             if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'failed'").fetchone():
                 self.db.executescript(MIGRATIONS)
             self.db.executescript(PENDING_OUTCOMES)
+            problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if problem != "ok":
+                raise sqlite3.DatabaseError(f"the file is damaged ({problem}): restore it from a backup, or start "
+                                            "over with its outputs (make reset: rm -r output state archive)")
             self.set_meta("opened", utcnow())  # proves the file is writable now
             self.identity = self._identity()
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"state {self.path}: {exc}") from exc
+
+    @staticmethod
+    def bound_to(path: str | os.PathLike[str]) -> str | None:
+        """The ``base_url`` the state at ``path`` was built from; None for no state yet, one
+        from before states were bound, or one that cannot be read here (opening it for the
+        run says why)."""
+        if not Path(path).exists():
+            return None
+        try:
+            db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'base_url'").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
 
     def _identity(self) -> tuple[int, int]:
         st = os.stat(self.path)
@@ -156,7 +177,8 @@ class State:
         except OSError:
             same = False
         if not same:
-            raise StateError(f"state {self.path}: the file was deleted or replaced during the run")
+            raise StateError(f"state {self.path}: the file was deleted or replaced during the run; nothing of "
+                             "this run is recorded, and the next run starts from whatever state it finds there")
 
     def close(self) -> None:
         try:
