@@ -327,6 +327,69 @@ def test_unreadable_input_exits_nonzero_with_message(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"url": "https://georgiatoday.ge/a/"}\n{"url": \n', encoding="utf-8")
     compact = scrapy_command("compact", str(tmp_path / "bad.jsonl"), "-O", str(tmp_path / "y.jsonl"))
     assert compact.returncode == 1 and "bad.jsonl:2: not a JSON line" in compact.stderr
+    gone = scrapy_command("compact", str(tmp_path / "gone"), "-O", str(tmp_path / "y.jsonl"))
+    assert gone.returncode == 2 and f"error: cannot read {tmp_path / 'gone'}: no such file or directory" in gone.stderr
+    assert not (tmp_path / "y.jsonl").exists()
+
+
+@pytest.mark.parametrize("index", ["with its index", "without"])
+def test_reextract_of_a_cut_off_archive_says_where_and_exits_nonzero(crawls: Crawls, tmp_path: Path,
+                                                                      index: str) -> None:
+    """A finished archive cut off in the middle of its 10th article page (a copy that
+    stopped, a full disk): the articles before are rebuilt as the crawl wrote them, a
+    WARNING names the file and the byte where its complete records end, and the exit status
+    says the output is incomplete.  Its index, written when the file was whole, lists
+    records past the cut: they are not read either."""
+    [run1] = crawls.runs["run1"]
+    path = tmp_path / run1.name
+    path.write_bytes(run1.read_bytes())
+    if index == "with its index":
+        cdxj_index(path)
+    with run1.open("rb") as fh:
+        iterator = ArchiveIterator(fh)
+        pages = [(iterator.offset, record.rec_headers.get_header(CANONICAL_HEADER)) for record in iterator
+                 if record.rec_headers.get_header(CALLBACK_HEADER) == "parse_article"]
+    broken_at, _ = pages[9]
+    cut = broken_at + 500
+    with path.open("r+b") as fh:
+        fh.truncate(cut)
+    out = tmp_path / "out.jsonl"
+    result = scrapy_command("reextract", str(path), "-O", str(out), "-j", "1")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert re.search(rf"WARNING: {re.escape(str(path))} is cut off or damaged at byte {broken_at} of {cut}: "
+                     "the records from there on are lost", result.stderr), result.stderr[-2000:]
+    assert "Incomplete: 1 archive file(s) cut off or damaged" in result.stderr
+    crawled = {item["url"]: item for item in read_jsonl(crawls.out("run1"))}
+    rebuilt = read_jsonl(out)
+    assert [item["url"] for item in rebuilt] == [url for _, url in pages[:9]]
+    assert all(item == crawled[item["url"]] for item in rebuilt)
+
+
+def test_compact_says_what_it_leaves_out_and_when_nothing_is_left(crawls: Crawls, tmp_path: Path) -> None:
+    """A killed run's output (``.part``, cut in the middle of a line) is left out with a
+    WARNING saying the next crawl recovers it; a directory with no finished output, or none
+    at all, is an error: no empty dataset is written."""
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    data = crawls.out("run1").read_bytes()
+    (outputs / "2026-01-02T03-00-00.jsonl.part").write_bytes(data[: len(data) // 2])
+    merged = tmp_path / "merged.jsonl"
+    only_part = scrapy_command("compact", str(outputs), "-O", str(merged))
+    assert only_part.returncode == 1 and not merged.exists()
+    assert f"error: cannot read {outputs}: no finished output to merge" in only_part.stderr
+    left_out = (f"WARNING: Left out {outputs / '2026-01-02T03-00-00.jsonl.part'}: the output of an unfinished "
+                "run (a crawl is running or was killed; the next crawl recovers it)")
+    assert left_out in only_part.stderr
+    (outputs / "2026-01-01T03-00-00.jsonl").write_bytes(data)
+    with_part = scrapy_command("compact", str(outputs), "-O", str(merged))
+    assert with_part.returncode == 0 and left_out in with_part.stderr
+    assert merged.read_bytes() == data
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = scrapy_command("compact", str(empty), "-O", str(tmp_path / "none.jsonl"))
+    assert nothing.returncode == 1
+    assert f"error: cannot read {empty}: no .jsonl files in this directory" in nothing.stderr
+    assert not (tmp_path / "none.jsonl").exists()
 
 
 # --- kill -9 ----------------------------------------------------------------------------------
