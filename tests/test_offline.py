@@ -131,6 +131,24 @@ def test_compact_reads_lines_as_the_crawl_writes_them(tmp_path: Path) -> None:
     assert read_items(source.read_bytes()) == ([json.loads(first)], len(first))
 
 
+def test_compact_keeps_the_latest_modified_before_the_latest_fetch(tmp_path: Path) -> None:
+    """An article fetched again later with an older ``modified`` (a stale cache; the newer
+    one written with another offset) keeps the newer version; equal ``modified``: the later
+    fetch; equal both: the later file."""
+    a, b, c = (f"https://georgiatoday.ge/{name}/" for name in "abc")
+    (tmp_path / "2026-01-01.jsonl").write_bytes(
+        _line(a, title="new", modified="2026-01-02T06:00:00+00:00", crawled_at="2026-01-02T07:00:00+00:00")
+        + _line(b, title="old", modified="2026-01-01T00:00:00+00:00", crawled_at="2026-01-01T07:00:00+00:00")
+        + _line(c, title="first", modified=None, crawled_at="2026-01-01T07:00:00+00:00"))
+    (tmp_path / "2026-01-03.jsonl").write_bytes(
+        _line(a, title="stale", modified="2026-01-02T09:00:00+04:00", crawled_at="2026-01-03T07:00:00+00:00")
+        + _line(b, title="refetched", modified="2026-01-01T00:00:00+00:00", crawled_at="2026-01-03T07:00:00+00:00")
+        + _line(c, title="second", modified=None, crawled_at="2026-01-01T07:00:00+00:00"))
+    assert offline.compact([tmp_path], tmp_path / "out" / "merged.jsonl") == (6, 3)
+    merged = read_jsonl(tmp_path / "out" / "merged.jsonl")
+    assert [(item["url"], item["title"]) for item in merged] == [(a, "new"), (b, "refetched"), (c, "second")]
+
+
 @pytest.mark.parametrize(("line", "error"), [
     (b'{"url": "https://georgiatoday.ge/b/"\n', "bad.jsonl:3: not a JSON line (Expecting ',' delimiter"),
     (b'["https://georgiatoday.ge/b/"]\n', "bad.jsonl:3: not an article item"),
