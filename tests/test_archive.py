@@ -239,6 +239,29 @@ def test_reextract_reproduces_the_crawl_exactly(crawls: Crawls, schema_validator
     assert "Re-extracted 24 articles" in first.stderr
 
 
+def test_reextract_reads_the_index_beside_each_archive(crawls: Crawls, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """The ``.cdxj`` beside each finished archive (sorted by URL, as pywb wants it) says
+    where its records are; a file without one, or with one that cannot be read, is indexed
+    by cdxj-indexer there and then, with a WARNING for the unreadable index.  The items are
+    the same either way."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for path in archives(crawls.archive):
+        (inputs / path.name).write_bytes(path.read_bytes())
+    bare = tmp_path / "bare.jsonl"
+    assert offline.reextract([inputs], bare, jobs=1).stats["newsspider/reextract/files_indexed_here"] == 3
+    indexes = [cdxj_index(path) for path in archives(inputs)]
+    indexed = tmp_path / "indexed.jsonl"
+    assert offline.reextract([inputs], indexed, jobs=1).stats["newsspider/reextract/files_indexed_here"] == 0
+    assert indexed.read_bytes() == bare.read_bytes()
+    indexes[0].write_text("not an index\n", encoding="utf-8")
+    again = tmp_path / "again.jsonl"
+    assert offline.reextract([inputs], again, jobs=1).stats["newsspider/reextract/files_indexed_here"] == 1
+    assert again.read_bytes() == bare.read_bytes()
+    assert f"{archives(inputs)[0]}: unreadable index {indexes[0].name} (" in caplog.text
+
+
 @pytest.mark.parametrize("job_records", [1, 5, 64])
 def test_reextract_with_workers_gives_what_one_process_gives(
         crawls: Crawls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job_records: int) -> None:
