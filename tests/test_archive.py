@@ -264,7 +264,8 @@ def test_reextract_reads_the_index_beside_each_archive(crawls: Crawls, tmp_path:
 
 @pytest.mark.parametrize("job_records", [1, 5, 64])
 def test_reextract_with_workers_gives_what_one_process_gives(
-        crawls: Crawls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job_records: int) -> None:
+        crawls: Crawls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        job_records: int) -> None:
     """``-j 2``: jobs of one record, a few, many, read by two worker processes; three runs
     (responses, and revisits whose originals are in another file and another job) and a
     killed run's ``.part`` cut in the middle of a record; files with an index and without."""
@@ -278,6 +279,8 @@ def test_reextract_with_workers_gives_what_one_process_gives(
     [run2] = crawls.runs["run2"]
     cdxj_index(inputs / run2.name)
     monkeypatch.setattr(workers, "JOB_RECORDS", job_records)
+    unfinished = (f"Unfinished archive {inputs / run1.name[:-len('.warc.gz')]}-killed.warc.gz.part (a crawl is "
+                  "running or was killed; the next crawl recovers it): reading its complete records, up to byte ")
     for all_versions in (False, True):
         one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
         single = offline.reextract([inputs], one, jobs=1, all_versions=all_versions)
@@ -285,6 +288,7 @@ def test_reextract_with_workers_gives_what_one_process_gives(
         assert read_jsonl(one) and two.read_bytes() == one.read_bytes()
         assert double.stats == single.stats
         assert single.stats["newsspider/reextract/files_indexed_here"] == 3  # run 1, run 3, the .part: no .cdxj
+        assert caplog.text.count(unfinished) == 2 * (1 + all_versions)
 
 
 def test_reextract_whole_archive_gives_latest_versions(crawls: Crawls, tmp_path: Path) -> None:

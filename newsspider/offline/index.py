@@ -59,8 +59,13 @@ class FileIndex:
     origins: OriginMap
     incremental: bool  # written by an incremental run (warcinfo ``spider-mode``)
     indexed_here: str | None  # why it was indexed here (None: by its ``.cdxj``)
-    records: int  # complete records of any type
-    broken: str | None = None  # a finished file whose records stop before its end: where
+    complete: int  # where its complete records end
+    size: int
+
+    @property
+    def broken(self) -> bool:
+        """A finished file whose complete records end before the file does: cut off or damaged."""
+        return self.complete < self.size and not unfinished(self.path)
 
 
 def index_path(warc: Path) -> Path:
@@ -85,11 +90,8 @@ def index_file(path: Path) -> FileIndex:
             raise UnreadableInput(f"{path}: not a readable WARC file (no WARC record at offset 0)")
         info = _info_fields(first.content_stream().read()) if first is not None and first.rec_type == "warcinfo" else {}
         lines, indexed_here = _index_lines(path, fh, complete)
-    index = FileIndex(path, sorted(line for line in lines if line.offset + line.length <= complete),
-                      _origins(info), info.get("spider-mode") == "incremental", indexed_here, len(ends))
-    if complete < size and not unfinished(path):
-        index.broken = f"cut off or damaged at byte {complete} of {size}: the records from there on are lost"
-    return index
+    return FileIndex(path, sorted(line for line in lines if line.offset + line.length <= complete),
+                     _origins(info), info.get("spider-mode") == "incremental", indexed_here, complete, size)
 
 
 def _index_lines(path: Path, fh: IO[bytes], complete: int) -> tuple[list[Line], str | None]:

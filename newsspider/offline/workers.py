@@ -86,10 +86,11 @@ def extract_all(paths: Sequence[str | Path], archive: Archive, jobs: int,
         for index in indexes:
             archive.add_file(index)
             if unfinished(index.path):
-                logger.warning("Unfinished archive %s (%s): reading its %d complete records",
-                               index.path, UNFINISHED, index.records)
+                logger.warning("Unfinished archive %s (%s): reading its complete records, up to byte %d of %d",
+                               index.path, UNFINISHED, index.complete, index.size)
             if index.broken:
-                logger.warning("%s is %s", index.path, index.broken)
+                logger.warning("%s is cut off or damaged at byte %d of %d: the records from there on are lost",
+                               index.path, index.complete, index.size)
                 archive.broken.append(index.path)
             if index.indexed_here and index.indexed_here != NO_INDEX:
                 logger.warning("%s: %s; indexed the file itself", index.path, index.indexed_here)
