@@ -252,3 +252,24 @@ def test_an_uncompressed_warc_is_read(tmp_path: Path) -> None:
     offline.reextract([path], two, jobs=2)
     assert [item["url"] for item in read_jsonl(two)] == [CASE["_canonical_url"], THIRD]
     assert two.read_bytes() == one.read_bytes()
+
+
+def test_a_newer_modified_alone_is_a_new_version(tmp_path: Path) -> None:
+    """The site bumps ``modified`` without changing the text: the crawl's state counts that
+    as an update, so an incremental run emits it (and not the unchanged fetch before it) —
+    reextract's latest version is that fetch, and ``--all-versions`` keeps both."""
+    url = CASE["_canonical_url"]
+    bumped = PAGE.replace(CASE["modified"].encode(), b"2025-03-25T07:45:00+00:00")
+    assert bumped != PAGE
+    for day, body, mode in (("01", PAGE, "full"), ("02", PAGE, "incremental"), ("03", bumped, "incremental")):
+        with (tmp_path / f"2026-01-{day}T03-00-00.warc.gz").open("wb") as fh:
+            writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
+            writer.write_record(writer.create_warcinfo_record(fh.name, {"spider-mode": mode}))
+            _response(writer, url, body, date=f"2026-01-{day}T03:00:05Z")
+    outcome = offline.reextract([tmp_path], tmp_path / "latest.jsonl", jobs=1)
+    [latest] = read_jsonl(tmp_path / "latest.jsonl")
+    assert (latest["modified"], latest["crawled_at"]) == ("2025-03-25T07:45:00+00:00", "2026-01-03T03:00:05+00:00")
+    assert outcome.stats["newsspider/reextract/records"] == 3
+    offline.reextract([tmp_path], tmp_path / "all.jsonl", jobs=1, all_versions=True)
+    assert [(item["modified"], item["crawled_at"]) for item in read_jsonl(tmp_path / "all.jsonl")] == [
+        (CASE["modified"], "2026-01-01T03:00:05+00:00"), ("2025-03-25T07:45:00+00:00", "2026-01-03T03:00:05+00:00")]
