@@ -216,7 +216,7 @@ def section(res: dict[str, Any], goals: list[str]) -> list[str]:
     floor_rate, single, double = res["floor"]["articles_per_s"], res["single"], res["double"]
     out.append("Re-extraction of that archive (best of the rounds; wall time includes reading the "
                "archive and writing the JSON Lines):\n")
-    out.append(table(["run", "articles", "seconds", "articles/s", "× floor", "CPU s reading process",
+    out.append(table(["run", "articles", "seconds", "articles/s", "× floor", "CPU s main process",
                       "CPU s workers"], [
         ["floor (warcio read + lxml.html.fromstring)", res["floor"]["articles"], res["floor"]["wall"], floor_rate, 1.0,
          "", ""],
@@ -226,7 +226,7 @@ def section(res: dict[str, Any], goals: list[str]) -> list[str]:
          double["articles_per_s"] / floor_rate, double["cpu_main"], double["cpu_workers"]],
     ]) + "\n")
     bound = single["cpu_main"] / max(double["cpu_main"], (double["cpu_main"] + double["cpu_workers"]) / 2, 1e-9)
-    out.append(f"With -j 2 the reading process used {double['cpu_main']:.2f} CPU s and the workers "
+    out.append(f"With -j 2 the main process used {double['cpu_main']:.2f} CPU s and the workers "
                f"{double['cpu_workers']:.2f}: on two otherwise idle cores that split allows about "
                f"{bound:.1f}× the single process; the wall-clock ratio above is what this machine gave.\n")
     speedup = double["articles_per_s"] / single["articles_per_s"]

@@ -2,12 +2,17 @@
 
 The field docstrings are the documentation of the format; ``newsspider/schema/
 article.schema.json`` says the same in JSON Schema and every test item is checked
-against it.  Normalization lives in ``newsspider.normalize``, not here.
+against it.  Normalization lives in ``newsspider.normalize``, not here.  ``content_hash``
+is what makes two items the same article content, for the crawl and ``reextract`` alike.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -74,3 +79,19 @@ class ArticleItem:
 
     crawled_at: str | None = None
     """When the article was fetched: ISO 8601 UTC (``2026-11-26T21:00:00+00:00``)."""
+
+
+#: The fields that make up an article's content (not ``modified``, ``crawled_at``, nor what is
+#: derived from the others): two items with the same ``content_hash`` say the same.
+HASHED_FIELDS = (
+    "url", "post_id", "title", "subtitle", "summary", "authors", "published", "categories",
+    "tags", "body", "image_url", "image_caption", "image_credit", "language",
+)
+
+
+def content_hash(item: Mapping[str, Any]) -> str:
+    """What the article says (its ``HASHED_FIELDS``), as one digest: the crawl's state
+    compares it to tell a changed article, ``reextract`` to tell versions apart."""
+    data = {name: item.get(name) for name in HASHED_FIELDS}
+    blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -93,6 +93,32 @@ def parse_date(value: Any) -> str | None:
         return None
 
 
+def parse_moment(value: str | None) -> datetime | None:
+    """An aware datetime from ISO 8601 (``Z`` or an offset; no offset: UTC; a plain date:
+    midnight UTC), for comparing moments: the state's dates, ``modified``, ``WARC-Date``;
+    None if unparsable."""
+    if not value:
+        return None
+    text = str(value).strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text[:10]), datetime.min.time())
+        except ValueError:
+            return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def newer(candidate: str | None, *than: str | None) -> bool:
+    """True when ``candidate`` is later than every known moment in ``than`` (unknown = not newer)."""
+    moment = parse_moment(candidate)
+    if moment is None:
+        return False
+    known = [m for m in (parse_moment(t) for t in than) if m is not None]
+    return not known or moment > max(known)
+
+
 def _parse_datetime(text: str) -> str | None:
     match = _ISO_DATETIME.match(text)
     if not match:

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from cdxj_indexer.main import write_cdx_index
 from conftest import FIXTURES, REPO, crawl_command, crawl_env, log_text, project_crawler, read_jsonl
 from itemloaders.processors import MapCompose
 from scrapy.exceptions import NotConfigured
@@ -51,7 +52,8 @@ from newsspider.crawl.archive.recovery import recover_archive_parts
 from newsspider.crawl.archive.writer import WarcArchive
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 from newsspider.extraction.loader import ArticleLoader
-from newsspider.normalize import clean_text
+from newsspider.normalize import clean_text, parse_moment
+from newsspider.offline import workers
 from newsspider.urls import OriginMap
 
 N_ARTICLES = 24
@@ -104,6 +106,14 @@ def crawl(base_url: str, tmp: Path, name: str, *extra: str, mode: str = "full", 
 def scrapy_command(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=REPO, env=crawl_env(),
                           capture_output=True, text=True, timeout=120)
+
+
+def cdxj_index(warc: Path) -> Path:
+    """The index the crawl writes beside a finished archive: ``<name>.cdxj``, by cdxj-indexer
+    (sorted, as pywb reads it)."""
+    index = warc.with_name(warc.name.removesuffix(".warc.gz") + ".cdxj")
+    write_cdx_index(str(index), [str(warc)], {"sort": True})
+    return index
 
 
 def without_crawled_at(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -229,11 +239,36 @@ def test_reextract_reproduces_the_crawl_exactly(crawls: Crawls, schema_validator
     assert "Re-extracted 24 articles" in first.stderr
 
 
-@pytest.mark.parametrize("span_bytes", [4096, 60_000])
-def test_reextract_in_spans_gives_what_one_process_gives(crawls: Crawls, tmp_path: Path, span_bytes: int) -> None:
-    """``-j 2`` cuts the files into spans read by the workers: spans smaller than a record
-    (4096), spans of a few records; three runs (responses and revisits) and a killed run's
-    ``.part`` cut in the middle of a record."""
+def test_reextract_reads_the_index_beside_each_archive(crawls: Crawls, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """The ``.cdxj`` beside each finished archive (sorted by URL, as pywb wants it) says
+    where its records are; a file without one, or with one that cannot be read, is indexed
+    by cdxj-indexer there and then, with a WARNING for the unreadable index.  The items are
+    the same either way."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for path in archives(crawls.archive):
+        (inputs / path.name).write_bytes(path.read_bytes())
+    bare = tmp_path / "bare.jsonl"
+    assert offline.reextract([inputs], bare, jobs=1).stats["newsspider/reextract/files_indexed_here"] == 3
+    indexes = [cdxj_index(path) for path in archives(inputs)]
+    indexed = tmp_path / "indexed.jsonl"
+    assert offline.reextract([inputs], indexed, jobs=1).stats["newsspider/reextract/files_indexed_here"] == 0
+    assert indexed.read_bytes() == bare.read_bytes()
+    indexes[0].write_text("not an index\n", encoding="utf-8")
+    again = tmp_path / "again.jsonl"
+    assert offline.reextract([inputs], again, jobs=1).stats["newsspider/reextract/files_indexed_here"] == 1
+    assert again.read_bytes() == bare.read_bytes()
+    assert f"{archives(inputs)[0]}: unreadable index {indexes[0].name} (" in caplog.text
+
+
+@pytest.mark.parametrize("job_records", [1, 5, 64])
+def test_reextract_with_workers_gives_what_one_process_gives(
+        crawls: Crawls, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        job_records: int) -> None:
+    """``-j 2``: jobs of one record, a few, many, read by two worker processes; three runs
+    (responses, and revisits whose originals are in another file and another job) and a
+    killed run's ``.part`` cut in the middle of a record; files with an index and without."""
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     for path in archives(crawls.archive):
@@ -241,14 +276,19 @@ def test_reextract_in_spans_gives_what_one_process_gives(crawls: Crawls, tmp_pat
     [run1] = crawls.runs["run1"]
     data = run1.read_bytes()
     (inputs / f"{run1.name[:-len('.warc.gz')]}-killed.warc.gz.part").write_bytes(data[: len(data) * 2 // 3])
+    [run2] = crawls.runs["run2"]
+    cdxj_index(inputs / run2.name)
+    monkeypatch.setattr(workers, "JOB_RECORDS", job_records)
+    unfinished = (f"Unfinished archive {inputs / run1.name[:-len('.warc.gz')]}-killed.warc.gz.part (a crawl is "
+                  "running or was killed; the next crawl recovers it): reading its complete records, up to byte ")
     for all_versions in (False, True):
-        one, spans = tmp_path / "one.jsonl", tmp_path / "spans.jsonl"
+        one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
         single = offline.reextract([inputs], one, jobs=1, all_versions=all_versions)
-        double = offline.reextract([inputs], spans, jobs=2, all_versions=all_versions, span_bytes=span_bytes)
-        assert read_jsonl(one) and spans.read_bytes() == one.read_bytes()
-        cut = double.stats.pop("newsspider/reextract/spans")
-        assert cut > len(archives(inputs)) and double.stats.pop("newsspider/reextract/spans_read_again") == 0
+        double = offline.reextract([inputs], two, jobs=2, all_versions=all_versions)
+        assert read_jsonl(one) and two.read_bytes() == one.read_bytes()
         assert double.stats == single.stats
+        assert single.stats["newsspider/reextract/files_indexed_here"] == 3  # run 1, run 3, the .part: no .cdxj
+        assert caplog.text.count(unfinished) == 2 * (1 + all_versions)
 
 
 def test_reextract_whole_archive_gives_latest_versions(crawls: Crawls, tmp_path: Path) -> None:
@@ -302,7 +342,8 @@ def test_compact_full_then_incremental_equals_fresh_full_crawl(crawls: Crawls) -
 
 def test_unreadable_input_exits_nonzero_with_message(tmp_path: Path) -> None:
     missing = scrapy_command("reextract", str(tmp_path / "nope.warc.gz"), "-O", str(tmp_path / "x.jsonl"))
-    assert missing.returncode == 1 and "error: cannot read" in missing.stderr and "nope.warc.gz" in missing.stderr
+    assert missing.returncode == 2
+    assert f"error: cannot read {tmp_path / 'nope.warc.gz'}: no such file or directory" in missing.stderr
     bad = tmp_path / "bad.warc.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00 this is not a gzip stream at all" * 10)
     broken = scrapy_command("reextract", str(bad), "-O", str(tmp_path / "x.jsonl"))
@@ -313,6 +354,69 @@ def test_unreadable_input_exits_nonzero_with_message(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"url": "https://georgiatoday.ge/a/"}\n{"url": \n', encoding="utf-8")
     compact = scrapy_command("compact", str(tmp_path / "bad.jsonl"), "-O", str(tmp_path / "y.jsonl"))
     assert compact.returncode == 1 and "bad.jsonl:2: not a JSON line" in compact.stderr
+    gone = scrapy_command("compact", str(tmp_path / "gone"), "-O", str(tmp_path / "y.jsonl"))
+    assert gone.returncode == 2 and f"error: cannot read {tmp_path / 'gone'}: no such file or directory" in gone.stderr
+    assert not (tmp_path / "y.jsonl").exists()
+
+
+@pytest.mark.parametrize("index", ["with its index", "without"])
+def test_reextract_of_a_cut_off_archive_says_where_and_exits_nonzero(crawls: Crawls, tmp_path: Path,
+                                                                      index: str) -> None:
+    """A finished archive cut off in the middle of its 10th article page (a copy that
+    stopped, a full disk): the articles before are rebuilt as the crawl wrote them, a
+    WARNING names the file and the byte where its complete records end, and the exit status
+    says the output is incomplete.  Its index, written when the file was whole, lists
+    records past the cut: they are not read either."""
+    [run1] = crawls.runs["run1"]
+    path = tmp_path / run1.name
+    path.write_bytes(run1.read_bytes())
+    if index == "with its index":
+        cdxj_index(path)
+    with run1.open("rb") as fh:
+        iterator = ArchiveIterator(fh)
+        pages = [(iterator.offset, record.rec_headers.get_header(CANONICAL_HEADER)) for record in iterator
+                 if record.rec_headers.get_header(CALLBACK_HEADER) == "parse_article"]
+    broken_at, _ = pages[9]
+    cut = broken_at + 500
+    with path.open("r+b") as fh:
+        fh.truncate(cut)
+    out = tmp_path / "out.jsonl"
+    result = scrapy_command("reextract", str(path), "-O", str(out), "-j", "1")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert re.search(rf"WARNING: {re.escape(str(path))} is cut off or damaged at byte {broken_at} of {cut}: "
+                     "the records from there on are lost", result.stderr), result.stderr[-2000:]
+    assert "Incomplete: 1 archive file(s) cut off or damaged" in result.stderr
+    crawled = {item["url"]: item for item in read_jsonl(crawls.out("run1"))}
+    rebuilt = read_jsonl(out)
+    assert [item["url"] for item in rebuilt] == [url for _, url in pages[:9]]
+    assert all(item == crawled[item["url"]] for item in rebuilt)
+
+
+def test_compact_says_what_it_leaves_out_and_when_nothing_is_left(crawls: Crawls, tmp_path: Path) -> None:
+    """A killed run's output (``.part``, cut in the middle of a line) is left out with a
+    WARNING saying the next crawl recovers it; a directory with no finished output, or none
+    at all, is an error: no empty dataset is written."""
+    outputs = tmp_path / "out"
+    outputs.mkdir()
+    data = crawls.out("run1").read_bytes()
+    (outputs / "2026-01-02T03-00-00.jsonl.part").write_bytes(data[: len(data) // 2])
+    merged = tmp_path / "merged.jsonl"
+    only_part = scrapy_command("compact", str(outputs), "-O", str(merged))
+    assert only_part.returncode == 1 and not merged.exists()
+    assert f"error: cannot read {outputs}: no finished output to merge" in only_part.stderr
+    left_out = (f"WARNING: Left out {outputs / '2026-01-02T03-00-00.jsonl.part'}: the output of an unfinished "
+                "run (a crawl is running or was killed; the next crawl recovers it)")
+    assert left_out in only_part.stderr
+    (outputs / "2026-01-01T03-00-00.jsonl").write_bytes(data)
+    with_part = scrapy_command("compact", str(outputs), "-O", str(merged))
+    assert with_part.returncode == 0 and left_out in with_part.stderr
+    assert merged.read_bytes() == data
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = scrapy_command("compact", str(empty), "-O", str(tmp_path / "none.jsonl"))
+    assert nothing.returncode == 1
+    assert f"error: cannot read {empty}: no .jsonl files in this directory" in nothing.stderr
+    assert not (tmp_path / "none.jsonl").exists()
 
 
 # --- kill -9 ----------------------------------------------------------------------------------
@@ -636,7 +740,7 @@ def test_gzip_level_outside_isa_l_levels_is_said_and_clamped(tmp_path: Path, cap
 def test_decoded_body_headers_say_so() -> None:
     raw = ((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip"), (b"Content-Length", b"120"),
            (b"Vary", b"Accept-Encoding"))
-    fetch = _Fetch(at=offline.warc_datetime("2026-01-01T00:00:00Z"), protocol="HTTP/1.1", headers=raw,
+    fetch = _Fetch(at=parse_moment("2026-01-01T00:00:00Z"), protocol="HTTP/1.1", headers=raw,
                    method="GET", request_headers=())
     http = http_response_headers(fetch, b"x" * 500, decoded_encoding=True, status=200)
     assert http.to_str().splitlines() == [
@@ -700,9 +804,9 @@ def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> Non
     now = [0.0]
     tty = FakeTTY()
     progress = offline.Progress(stream=tty, clock=lambda: now[0])  # type: ignore[arg-type]
-    progress.start(4000)
+    progress.start(256)
     now[0] = 2.0
-    progress.scanned(64, 1000)  # a quarter of the input read in 2 s
+    progress.scanned(64)  # a quarter of the records read in 2 s
     for n in range(40):
         progress.extracted(article=n % 4 != 0)
     progress.close()
@@ -712,11 +816,11 @@ def test_progress_on_a_tty_and_in_a_log(caplog: pytest.LogCaptureFixture) -> Non
     caplog.set_level("INFO", logger="newsspider.offline")
     now[0] = 0.0
     log = offline.Progress(stream=BytesIO(), interval=10, clock=lambda: now[0])  # type: ignore[arg-type]
-    log.start(1000)
+    log.start(384)
     now[0] = 5.0
-    log.scanned(128, 200)  # before the interval: no line
+    log.scanned(128)  # before the interval: no line
     now[0] = 11.0
-    log.scanned(192, 500)
+    log.scanned(192)
     log.extracted(article=True)
     lines = [r.getMessage() for r in caplog.records if "articles/s" in r.getMessage()]
     assert lines == ["reextract: 192 records read (50%), 0 articles, 0 articles/s, ETA 11s"]
@@ -751,7 +855,9 @@ def test_reextract_resolves_revisits_to_the_original_payload(tmp_path: Path) -> 
         return read_jsonl(out)
 
     def seconds(date: str) -> str:
-        return offline.warc_datetime(date).isoformat(timespec="seconds")
+        moment = parse_moment(date)
+        assert moment is not None
+        return moment.isoformat(timespec="seconds")
 
     dates: list[str] = []
     dates.append(run("full"))

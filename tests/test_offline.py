@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, project_crawler
+from conftest import FIXTURES, project_crawler, read_jsonl
 from scrapy.http import Request, Response
 from scrapy.responsetypes import responsetypes
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newsspider import offline
-from newsspider.crawl.archive import CALLBACK_HEADER, CANONICAL_HEADER, POST_PAGE_HEADER
+from newsspider.crawl.archive import CALLBACK_HEADER, CANONICAL_HEADER, POST_PAGE_HEADER, payload_digest
 from newsspider.crawl.output.feedstorage import read_items
+from newsspider.offline import workers
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
 POST = "https://georgiatoday.ge/on-the-road-with-georgias-mobile-library-bus/"
@@ -129,6 +131,24 @@ def test_compact_reads_lines_as_the_crawl_writes_them(tmp_path: Path) -> None:
     assert read_items(source.read_bytes()) == ([json.loads(first)], len(first))
 
 
+def test_compact_keeps_the_latest_modified_before_the_latest_fetch(tmp_path: Path) -> None:
+    """An article fetched again later with an older ``modified`` (a stale cache; the newer
+    one written with another offset) keeps the newer version; equal ``modified``: the later
+    fetch; equal both: the later file."""
+    a, b, c = (f"https://georgiatoday.ge/{name}/" for name in "abc")
+    (tmp_path / "2026-01-01.jsonl").write_bytes(
+        _line(a, title="new", modified="2026-01-02T06:00:00+00:00", crawled_at="2026-01-02T07:00:00+00:00")
+        + _line(b, title="old", modified="2026-01-01T00:00:00+00:00", crawled_at="2026-01-01T07:00:00+00:00")
+        + _line(c, title="first", modified=None, crawled_at="2026-01-01T07:00:00+00:00"))
+    (tmp_path / "2026-01-03.jsonl").write_bytes(
+        _line(a, title="stale", modified="2026-01-02T09:00:00+04:00", crawled_at="2026-01-03T07:00:00+00:00")
+        + _line(b, title="refetched", modified="2026-01-01T00:00:00+00:00", crawled_at="2026-01-03T07:00:00+00:00")
+        + _line(c, title="second", modified=None, crawled_at="2026-01-01T07:00:00+00:00"))
+    assert offline.compact([tmp_path], tmp_path / "out" / "merged.jsonl") == (6, 3)
+    merged = read_jsonl(tmp_path / "out" / "merged.jsonl")
+    assert [(item["url"], item["title"]) for item in merged] == [(a, "new"), (b, "refetched"), (c, "second")]
+
+
 @pytest.mark.parametrize(("line", "error"), [
     (b'{"url": "https://georgiatoday.ge/b/"\n', "bad.jsonl:3: not a JSON line (Expecting ',' delimiter"),
     (b'["https://georgiatoday.ge/b/"]\n', "bad.jsonl:3: not an article item"),
@@ -141,3 +161,115 @@ def test_compact_names_the_line_it_cannot_read(tmp_path: Path, line: bytes, erro
     with pytest.raises(offline.UnreadableInput, match="^" + re.escape(f"{source.parent}/") + re.escape(error)):
         offline.compact([source], tmp_path / "out.jsonl")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+# --- records read from the indexes, by worker processes -----------------------------------------
+CASE = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+PAGE = (FIXTURES / "sample-batumi-boulevard.html").read_bytes()
+INSIDE = json.loads((FIXTURES / "cyrillic.json").read_text(encoding="utf-8"))["_canonical_url"]
+THIRD = json.loads((FIXTURES / "sample-kutaisi-georgian.json").read_text(encoding="utf-8"))["_canonical_url"]
+
+
+def _page(name: str) -> bytes:
+    return (FIXTURES / f"{name}.html").read_bytes()
+
+
+def _response(writer: WARCWriter, url: str, body: bytes, content_type: str = HTML,
+              date: str = "2026-01-01T10:00:00Z") -> None:
+    http = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+    writer.write_record(writer.create_warc_record(
+        url, "response", payload=BytesIO(body), length=len(body), http_headers=http,
+        warc_headers_dict={"WARC-Date": date, CANONICAL_HEADER: url, CALLBACK_HEADER: "parse_article"}))
+
+
+def test_records_inside_an_archived_archive_are_not_read(tmp_path: Path) -> None:
+    """A download whose payload is a ``.warc.gz`` (an article's record inside), stored
+    with uncompressed deflate blocks (as zlib writes incompressible data): the record inside
+    is in the file byte for byte, a gzip member that inflates to ``WARC/``.  Only the
+    archive's own records are read, with one process or two."""
+    inner = BytesIO()
+    _response(WARCWriter(inner, gzip=True, warc_version="WARC/1.1"), INSIDE, _page("cyrillic"))
+    members = []
+    for url, body, content_type, level in (
+            (CASE["_canonical_url"], PAGE, HTML, 6),
+            ("https://georgiatoday.ge/files/old.warc.gz", inner.getvalue(), "application/gzip", 0),
+            (THIRD, _page("sample-kutaisi-georgian"), HTML, 6)):
+        record = BytesIO()
+        _response(WARCWriter(record, gzip=False, warc_version="WARC/1.1"), url, body, content_type)
+        compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        members.append(compressor.compress(record.getvalue()) + compressor.flush())
+    path = tmp_path / "2026-01-01T10-00-00.warc.gz"
+    path.write_bytes(b"".join(members))
+    assert inner.getvalue() in path.read_bytes()  # the case is real
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    offline.reextract([path], one, jobs=1)
+    offline.reextract([path], two, jobs=2)
+    assert [item["url"] for item in read_jsonl(one)] == [CASE["_canonical_url"], THIRD]
+    assert two.read_bytes() == one.read_bytes()
+
+
+def test_revisits_in_other_files_resolve_to_their_original_with_workers(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page fetched again unchanged is a revisit of the first file's record: read by
+    another worker's job, in another file, it still gets the original's payload."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    url = CASE["_canonical_url"]
+    with (inputs / "2026-01-01T10-00-00.warc.gz").open("wb") as fh:
+        _response(WARCWriter(fh, gzip=True, warc_version="WARC/1.1"), url, PAGE)
+    for n, day in enumerate(("02", "03", "04")):
+        with (inputs / f"2026-01-{day}T10-00-00.warc.gz").open("wb") as fh:
+            writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
+            http = StatusAndHeaders("200 OK", [("Content-Type", HTML)], protocol="HTTP/1.1")
+            writer.write_record(writer.create_revisit_record(
+                url, payload_digest(PAGE), url, "2026-01-01T10:00:00Z", http_headers=http,
+                warc_headers_dict={"WARC-Date": f"2026-01-{day}T10:00:0{n}Z", CANONICAL_HEADER: url,
+                                   CALLBACK_HEADER: "parse_article"}))
+    monkeypatch.setattr(workers, "JOB_RECORDS", 1)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    offline.reextract([inputs], one, jobs=1, all_versions=True)
+    offline.reextract([inputs], two, jobs=2, all_versions=True)
+    [item] = read_jsonl(one)  # one content: one version, its first fetch
+    assert item["url"] == url and item["title"] == CASE["title"]
+    assert two.read_bytes() == one.read_bytes()
+    latest_one, latest_two = tmp_path / "l1.jsonl", tmp_path / "l2.jsonl"
+    offline.reextract([inputs], latest_one, jobs=1)
+    offline.reextract([inputs], latest_two, jobs=2)
+    [latest] = read_jsonl(latest_one)
+    assert latest["crawled_at"].startswith("2026-01-04T10:00:02")  # the last full fetch
+    assert latest_two.read_bytes() == latest_one.read_bytes()
+
+
+def test_an_uncompressed_warc_is_read(tmp_path: Path) -> None:
+    """A plain ``.warc`` (another tool's, decompressed by hand) is indexed and read too."""
+    path = tmp_path / "plain.warc"
+    with path.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=False, warc_version="WARC/1.1")
+        _response(writer, CASE["_canonical_url"], PAGE)
+        _response(writer, THIRD, _page("sample-kutaisi-georgian"), date="2026-01-01T10:00:05Z")
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    offline.reextract([path], one, jobs=1)
+    offline.reextract([path], two, jobs=2)
+    assert [item["url"] for item in read_jsonl(two)] == [CASE["_canonical_url"], THIRD]
+    assert two.read_bytes() == one.read_bytes()
+
+
+def test_a_newer_modified_alone_is_a_new_version(tmp_path: Path) -> None:
+    """The site bumps ``modified`` without changing the text: the crawl's state counts that
+    as an update, so an incremental run emits it (and not the unchanged fetch before it) —
+    reextract's latest version is that fetch, and ``--all-versions`` keeps both."""
+    url = CASE["_canonical_url"]
+    bumped = PAGE.replace(CASE["modified"].encode(), b"2025-03-25T07:45:00+00:00")
+    assert bumped != PAGE
+    for day, body, mode in (("01", PAGE, "full"), ("02", PAGE, "incremental"), ("03", bumped, "incremental")):
+        with (tmp_path / f"2026-01-{day}T03-00-00.warc.gz").open("wb") as fh:
+            writer = WARCWriter(fh, gzip=True, warc_version="WARC/1.1")
+            writer.write_record(writer.create_warcinfo_record(fh.name, {"spider-mode": mode}))
+            _response(writer, url, body, date=f"2026-01-{day}T03:00:05Z")
+    outcome = offline.reextract([tmp_path], tmp_path / "latest.jsonl", jobs=1)
+    [latest] = read_jsonl(tmp_path / "latest.jsonl")
+    assert (latest["modified"], latest["crawled_at"]) == ("2025-03-25T07:45:00+00:00", "2026-01-03T03:00:05+00:00")
+    assert outcome.stats["newsspider/reextract/records"] == 3
+    offline.reextract([tmp_path], tmp_path / "all.jsonl", jobs=1, all_versions=True)
+    assert [(item["modified"], item["crawled_at"]) for item in read_jsonl(tmp_path / "all.jsonl")] == [
+        (CASE["modified"], "2026-01-01T03:00:05+00:00"), ("2025-03-25T07:45:00+00:00", "2026-01-03T03:00:05+00:00")]

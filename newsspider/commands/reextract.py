@@ -2,8 +2,11 @@
 
 PATH: WARC files (``.warc.gz``) or directories of them (``archive/georgiatoday/``).  Runs the
 current extraction, loader and item pipelines over the archived article pages (see
-``newsspider.offline``) and writes the same JSON Lines as the crawl.  Exit status 1 with an
-``error:`` line when an input cannot be read; 2 on bad usage.
+``newsspider.offline``) and writes the same JSON Lines as the crawl.  Exit status
+(``OfflineCommand``): 1 with an ``error:`` line when an input cannot be read (nothing is
+written), 1 too when an archive was cut off or damaged (the output misses the articles of
+its lost records: a WARNING names the file and where it broke); 2 on bad usage or a missing
+path.
 """
 
 from __future__ import annotations
@@ -11,15 +14,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
-from scrapy.commands import ScrapyCommand
-from scrapy.exceptions import UsageError
-from scrapy.utils.log import configure_logging
-
 from newsspider.crawl.report.stats import DROPPED_PREFIX
-from newsspider.offline import Progress, UnreadableInput, reextract
+from newsspider.offline import OfflineCommand, Progress, reextract
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +29,8 @@ def jobs_option(value: str) -> int:
     return jobs
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
+class Command(OfflineCommand):
+    inputs = "WARC file or directory"
 
     def syntax(self) -> str:
         return "PATH... -O FILE [--all-versions] [-j N]"
@@ -43,34 +40,27 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("-O", "--overwrite-output", dest="output", metavar="FILE",
-                            help="write the items to FILE (JSON Lines), replacing it")
         parser.add_argument("--all-versions", action="store_true",
                             help="every distinct version of each article, not only the latest")
         parser.add_argument("-j", "--jobs", type=jobs_option, default=os.cpu_count() or 1, metavar="N",
                             help="extraction processes (default: all cores)")
 
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if not args:
-            raise UsageError("give at least one WARC file or directory")
-        if not opts.output:
-            raise UsageError("-O FILE is required")
+    def work(self, paths: list[str], output: Path, opts: argparse.Namespace) -> int:
         assert self.settings is not None
-        configure_logging(self.settings)
         progress = Progress(interval=self.settings.getfloat("NEWSSPIDER_PROGRESS_INTERVAL"))
-        try:
-            outcome = reextract(args, Path(opts.output), jobs=opts.jobs, all_versions=opts.all_versions,
-                                progress=progress)
-        except UnreadableInput as exc:
-            print(f"error: cannot read {exc}", file=sys.stderr)
-            self.exitcode = 1
-            return
+        outcome = reextract(paths, output, jobs=opts.jobs, all_versions=opts.all_versions, progress=progress)
         stats = outcome.stats
         skipped = ", ".join(f"{k.rsplit('/', 1)[-1]}={v}" for k, v in sorted(stats.items())
                             if k.startswith("newsspider/reextract/skipped/"))
         dropped = ", ".join(f"{k.rsplit('/', 1)[-1]}={v}" for k, v in sorted(stats.items())
                             if k.startswith(DROPPED_PREFIX))
-        logger.info("Re-extracted %d articles from %d records in %d archive file(s) into %s "
-                    "(pages skipped: %s; dropped: %s)", stats["newsspider/reextract/articles"],
-                    stats["newsspider/reextract/records"], stats["newsspider/reextract/files"], opts.output,
+        logger.info("Re-extracted %d articles from %d records in %d archive file(s) (%d indexed here, "
+                    "without their .cdxj) into %s (pages skipped: %s; dropped: %s)",
+                    stats["newsspider/reextract/articles"], stats["newsspider/reextract/records"],
+                    stats["newsspider/reextract/files"], stats["newsspider/reextract/files_indexed_here"], output,
                     skipped or "none", dropped or "none")
+        if outcome.complete:
+            return 0
+        logger.warning("Incomplete: %d archive file(s) cut off or damaged (named above); %s misses the "
+                       "articles of their lost records", stats["newsspider/reextract/files_broken"], output)
+        return 1

@@ -2,18 +2,19 @@
 (``newsspider/commands/``): ``reextract`` (WARC archives -> items, see ``reextraction``) and
 ``compact`` (dated JSON Lines outputs -> one line per article, see ``compaction``).
 
-Modules: ``files`` (inputs, ``UnreadableInput``, the atomic JSON Lines output), ``scan``
-(reading the archives once into an index, candidate pages as tasks), ``reader`` (records
-at their offsets, Scrapy responses rebuilt), ``extract`` (the crawl's extraction over a
-page or a multi-page post), ``workers`` (the ``-j N`` processes), ``versions`` (pipelines
-and the choice of versions), ``progress``, ``reextraction``, ``compaction``.
+Modules: ``files`` (inputs, ``UnreadableInput``, the atomic JSON Lines output), ``index``
+(an archive's CDXJ index, read or made; ``Entry``/``Archive``: the records read),
+``reader`` (records by (file, offset, length), Scrapy responses rebuilt), ``extract`` (the
+crawl's extraction over a page or a multi-page post), ``workers`` (the jobs, ``-j N``
+processes), ``versions`` (pipelines and the choice of versions), ``progress``,
+``reextraction``, ``compaction``, ``command`` (the commands' shared command line).
 """
 
+from newsspider.offline.command import OfflineCommand
 from newsspider.offline.compaction import compact
-from newsspider.offline.extract import warc_datetime
-from newsspider.offline.files import UnreadableInput
+from newsspider.offline.files import MissingInput, UnreadableInput
 from newsspider.offline.progress import Progress
 from newsspider.offline.reextraction import reextract
 from newsspider.offline.versions import Outcome
 
-__all__ = ["Outcome", "Progress", "UnreadableInput", "compact", "reextract", "warc_datetime"]
+__all__ = ["MissingInput", "OfflineCommand", "Outcome", "Progress", "UnreadableInput", "compact", "reextract"]

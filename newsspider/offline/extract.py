@@ -1,11 +1,10 @@
-"""The crawl's own extraction over archived pages: ``extract_task`` (a worker's job, one
-candidate page 1) and ``extract_entry`` (a multi-page post or an unresolved revisit, with
-the whole archive indexed)."""
+"""The crawl's own extraction over archived pages: ``extract_page`` (a candidate page 1 as
+read) and ``extract_post`` (a multi-page post, with every record of the archive known)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from scrapy.http import Response
 
@@ -13,13 +12,9 @@ from newsspider.extraction import ArticlePage, NotAnArticle
 from newsspider.extraction.loader import load_article
 from newsspider.extraction.post import article_page, next_page_of_post
 from newsspider.items import ArticleItem
-from newsspider.offline.reader import Reader, make_response
-from newsspider.offline.scan import Archive, Entry, Task
+from newsspider.offline.index import Archive, Entry
+from newsspider.offline.reader import Reader
 from newsspider.urls import OriginMap
-
-
-def warc_datetime(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 @dataclass
@@ -28,12 +23,12 @@ class Result:
 
     entry: Entry  # the post's page 1, the candidate record
     item: ArticleItem | None = None
-    skipped: str | None = None  # not_article reason / later_page / missing_revisit / ...
+    skipped: str | None = None  # not_article reason / later_page / missing_revisit_original / ...
     last: Entry | None = None  # the post's last page (None: page 1, or not read)
-    deferred: bool = False
+    deferred: bool = False  # a multi-page post: for ``extract_post``
 
     @property
-    def fetched(self) -> str:
+    def fetched(self) -> datetime:
         """WARC-Date of the last page (the item's ``crawled_at``)."""
         return (self.last or self.entry).date
 
@@ -52,10 +47,10 @@ def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> 
     options = [e for e in options if e.post_page == number] or options
     if not options:
         return None
-    same_run = [e for e in options if e.file == after.file and e.offset > after.offset]
+    same_run = [e for e in options if e.slot.file == after.slot.file and e.slot.offset > after.slot.offset]
     if same_run:
-        return min(same_run, key=lambda e: e.offset)
-    return min(options, key=lambda e: abs(warc_datetime(e.date).timestamp() - warc_datetime(after.date).timestamp()))
+        return min(same_run, key=lambda e: e.slot.offset)
+    return min(options, key=lambda e: abs((e.date - after.date).total_seconds()))
 
 
 def _first_page(response: Response | None, origins: OriginMap, result: Result) -> ArticlePage | None:
@@ -71,32 +66,28 @@ def _first_page(response: Response | None, origins: OriginMap, result: Result) -
         return None
 
 
-def extract_task(task: Task) -> Result:
-    """A worker's job: the item of a single-page post; a multi-page post (its further
-    pages may be anywhere in the archive) or an unresolved revisit is ``deferred`` to
-    ``extract_entry`` once the whole archive is indexed."""
-    entry = task.entry
+def extract_page(entry: Entry, response: Response | None, origins: OriginMap) -> Result:
+    """The item of a single-page post whose page 1 is ``entry`` (its ``response``: None
+    for a revisit whose original is not in the inputs); a multi-page post is ``deferred``
+    to ``extract_post`` (its further pages may be anywhere in the archive)."""
     result = Result(entry)
-    if task.body is None:
-        result.deferred = True
-        return result
-    page = _first_page(make_response(entry, task.headers, task.body), task.origins, result)
+    page = _first_page(response, origins, result)
     if page is None:
         return result
     if next_page_of_post([page]) is not None:
         result.deferred = True
         return result
-    result.item = load_article([page], crawled_at=warc_datetime(entry.date))
+    result.item = load_article([page], crawled_at=entry.date)
     return result
 
 
-def extract_entry(reader: Reader, entry: Entry) -> Result:
+def extract_post(reader: Reader, archive: Archive, entry: Entry) -> Result:
     """The item of the post whose page 1 is ``entry``, further pages joined from the
     archive (``_later_page``: the record archived as that page of the post)."""
-    archive = reader.archive
-    origins = archive.origins[entry.file]
+    origins = archive.origins[entry.slot.file]
     result = Result(entry)
-    page = _first_page(reader.response(entry), origins, result)
+    first = reader.read(entry.slot)
+    page = _first_page(reader.response(first) if first is not None else None, origins, result)
     if page is None:
         return result
     pages = [page]
@@ -109,7 +100,8 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
         except ValueError:
             break
         following = _later_page(archive, canonical, last, len(pages) + 1)
-        more = reader.response(following) if following is not None else None
+        record = reader.read(following.slot) if following is not None else None
+        more = reader.response(record) if record is not None else None
         try:
             if following is None or more is None:
                 raise NotAnArticle("multipage_incomplete")
@@ -118,6 +110,6 @@ def extract_entry(reader: Reader, entry: Entry) -> Result:
             result.skipped = "multipage_incomplete"
             return result
         last = following
-    result.item = load_article(pages, crawled_at=warc_datetime(last.date))
+    result.item = load_article(pages, crawled_at=last.date)
     result.last = last
     return result

@@ -1,6 +1,6 @@
 """The files of the offline commands: the WARC and JSON Lines inputs named on the command
-line (``UnreadableInput`` when one is missing or unreadable) and the JSON Lines output,
-written as the crawl's feed writes it, atomically."""
+line (``input_files``; ``MissingInput`` / ``UnreadableInput`` when one cannot be used) and the
+JSON Lines output, written as the crawl's feed writes it, atomically."""
 
 from __future__ import annotations
 
@@ -9,45 +9,51 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from newsspider.crawl.archive import PART_SUFFIX
-from newsspider.crawl.output.feedstorage import fsync_directory
+from newsspider.crawl.output.feedstorage import PART, fsync_directory
 
-WARC_NAMES = (".warc.gz", ".warc", PART_SUFFIX)
+WARC_NAMES = (".warc.gz", ".warc")
+JSONL_NAMES = (".jsonl",)
+#: Said of every ``.part`` file an offline command meets: whose it is, and what becomes of it.
+UNFINISHED = "a crawl is running or was killed; the next crawl recovers it"
 
 
 class UnreadableInput(Exception):
-    """An input path that is missing or not a readable WARC / JSON Lines file."""
+    """An input that cannot be read: not a readable WARC / JSON Lines file, or no input
+    file where one was expected."""
 
 
-def warc_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The WARC files named or inside the directories named (sorted by name, i.e. by
-    time), ``.warc.gz.part`` files of unfinished runs included."""
+class MissingInput(UnreadableInput):
+    """An input path that does not exist."""
+
+
+def unfinished(path: Path) -> bool:
+    """A ``.part`` file: the output or archive of a run that is running or was killed."""
+    return PART.match(path.name) is not None
+
+
+def input_files(paths: Sequence[str | Path], names: tuple[str, ...]) -> list[Path]:
+    """The files named, and in the directories named those whose names end with ``names``
+    — with the ``.part`` files of unfinished runs (``unfinished``) — sorted by name, i.e.
+    by time.  Raises ``MissingInput`` for a path that does not exist and
+    ``UnreadableInput`` for a directory holding none of them."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(WARC_NAMES))
+            found = sorted(p for p in path.iterdir() if p.is_file() and _named(p, names))
             if not found:
-                raise UnreadableInput(f"{path}: no .warc.gz files in this directory")
+                raise UnreadableInput(f"{path}: no {names[0]} files in this directory")
             files += found
         elif path.is_file():
             files.append(path)
         else:
-            raise UnreadableInput(f"{path}: no such file or directory")
+            raise MissingInput(f"{path}: no such file or directory")
     return files
 
 
-def jsonl_files(paths: Sequence[str | Path]) -> list[Path]:
-    files: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(".jsonl"))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise UnreadableInput(f"{path}: no such file or directory")
-    return files
+def _named(path: Path, names: tuple[str, ...]) -> bool:
+    part = PART.match(path.name)
+    return (part["final"] if part else path.name).endswith(names)
 
 
 def write_jsonl(items: Iterable[Any], output: Path) -> int:

@@ -14,8 +14,8 @@ logger = logging.getLogger(__name__)
 
 
 class Progress:
-    """Records read, articles extracted, rate and ETA (from the bytes of the inputs read;
-    written as the crawl's, ``duration``): a live line on a TTY, an INFO log line every
+    """Records read, articles extracted, rate and ETA (from the share of the indexed records
+    read; written as the crawl's, ``duration``): a live line on a TTY, an INFO log line every
     ``interval`` seconds otherwise."""
 
     def __init__(self, stream: TextIO | None = None, interval: float = 10.0,
@@ -28,20 +28,18 @@ class Progress:
         self.started = clock()
         self.last = self.started
         self.records = 0
-        self.total_bytes = 0
-        self.read_bytes = 0
+        self.total = 0
         self.pages = 0
         self.articles = 0
 
-    def start(self, total_bytes: int) -> None:
+    def start(self, total: int) -> None:
+        """``total`` records to read."""
         self.started = self.last = self.clock()
-        self.total_bytes = total_bytes
+        self.total = total
 
-    def scanned(self, records: int, read_bytes: int) -> None:
+    def scanned(self, records: int) -> None:
         self.records = records
-        self.read_bytes = read_bytes
-        if records % 64 == 0:
-            self._maybe_show()
+        self._maybe_show()
 
     def extracted(self, article: bool) -> None:
         self.pages += 1
@@ -50,7 +48,7 @@ class Progress:
 
     def line(self) -> str:
         elapsed = max(self.clock() - self.started, 1e-9)
-        share = self.read_bytes / self.total_bytes if self.total_bytes else 0.0
+        share = self.records / self.total if self.total else 0.0
         eta = elapsed * (1 - share) / share if share > 0 else 0.0
         return (f"reextract: {self.records} records read ({share:.0%}), {self.articles} articles, "
                 f"{self.articles / elapsed:.0f} articles/s, ETA {duration(eta)}")

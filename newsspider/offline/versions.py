@@ -3,39 +3,42 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
 from newsspider.crawl.output.pipelines import DropDuplicates, RequireFields
-from newsspider.items import ArticleItem
+from newsspider.items import ArticleItem, content_hash
+from newsspider.normalize import newer, parse_moment
 from newsspider.offline.extract import Result
 
 logger = logging.getLogger(__name__)
 
 
-def _content(item: ArticleItem) -> str:
-    data = asdict(item)
-    data.pop("crawled_at", None)
-    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+def moment_key(value: str | None) -> tuple[int, float]:
+    """Orders ISO 8601 moments (``modified``, ``crawled_at``): unknown first."""
+    moment = parse_moment(value)
+    return (1, moment.timestamp()) if moment is not None else (0, 0.0)
 
 
-def modified_key(item: ArticleItem) -> tuple[int, float]:
-    if not item.modified:
-        return (0, 0.0)
-    try:
-        moment = datetime.fromisoformat(item.modified)
-    except ValueError:
-        return (0, 0.0)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (1, moment.timestamp())
+def _changed(result: Result, before: Result) -> bool:
+    """The crawl state's rule for an article fetched again: its content (``content_hash``)
+    differs, or its ``modified`` is newer."""
+    assert result.item is not None and before.item is not None
+    return (content_hash(ItemAdapter(result.item)) != content_hash(ItemAdapter(before.item))
+            or newer(result.item.modified, before.item.modified))
+
+
+def _recency(result: Result) -> tuple[tuple[int, float], datetime, tuple[int, int]]:
+    """The latest version: greatest ``modified``, then latest fetch, then archive order."""
+    assert result.item is not None
+    return (moment_key(result.item.modified), result.fetched, result.order)
 
 
 class OfflineStats(StatsCollector):
@@ -50,6 +53,7 @@ class OfflineStats(StatsCollector):
 class Outcome:
     items: list[ArticleItem]
     stats: dict[str, Any]
+    complete: bool = True  # False: an input was cut off or damaged, the items of its lost records are missing
 
 
 def select_versions(results: Iterable[Result], all_versions: bool = False,
@@ -75,46 +79,41 @@ def select_versions(results: Iterable[Result], all_versions: bool = False,
     if all_versions:
         chosen = []
         per_run: dict[int, DropDuplicates] = {}
-        seen: dict[str, set[str]] = {}
+        seen: dict[str, set[tuple[str, str | None]]] = {}
         for result in valid:
             assert result.item is not None
-            dedupe = per_run.setdefault(result.entry.file, DropDuplicates(stats))
+            dedupe = per_run.setdefault(result.entry.slot.file, DropDuplicates(stats))
             try:
                 dedupe.process_item(result.item)
             except DropItem:
                 continue
             versions = seen.setdefault(str(result.item.url), set())
-            content = _content(result.item)
-            if content in versions:
+            version = (content_hash(ItemAdapter(result.item)), result.item.modified)
+            if version in versions:
                 stats.inc_value("newsspider/reextract/same_version")
                 continue
-            versions.add(content)
+            versions.add(version)
             chosen.append(result)
     else:
-        # Per article, the fetches the crawl emitted: a new or changed version, or any
-        # fetch of a full run (an incremental run skips an unchanged article); of those
-        # the latest version (by modified, then fetch time) — the dataset's line.
+        # Per article, the fetches the crawl emitted: any fetch of a full run, and in an
+        # incremental run a new or changed version (content_hash differs, or modified is
+        # newer: the crawl state's rule) — of those the latest version (by modified, then
+        # fetch time): the dataset's line.
         fetches: dict[str, list[Result]] = {}
         for result in valid:
             assert result.item is not None
             fetches.setdefault(str(result.item.url), []).append(result)
-        latest: dict[str, Result] = {}
-        for url, results in fetches.items():
-            previous = None
+        latest = []
+        for results in fetches.values():
+            emitted: list[Result] = []
             for result in sorted(results, key=lambda r: (r.fetched, r.order)):
-                assert result.item is not None
-                content = _content(result.item)
-                emitted = content != previous or result.entry.file not in incremental_files
-                previous = content
-                if not emitted:
-                    continue
-                best = latest.get(url)
-                key = (modified_key(result.item), result.fetched, result.order)
-                if best is None or key > (modified_key(best.item), best.fetched, best.order):  # type: ignore[arg-type]
-                    latest[url] = result
+                if emitted and result.entry.slot.file in incremental_files and not _changed(result, emitted[-1]):
+                    continue  # an incremental run does not emit an unchanged article
+                emitted.append(result)
+            latest.append(max(emitted, key=_recency))
         dedupe = DropDuplicates(stats)
         chosen = []
-        for result in sorted(latest.values(), key=lambda r: r.order):
+        for result in sorted(latest, key=lambda r: r.order):
             try:
                 dedupe.process_item(result.item)
             except DropItem as exc:

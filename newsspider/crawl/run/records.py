@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Item fields that make up an article's content (not ``modified``, ``crawled_at`` …).
-HASHED_FIELDS = (
-    "url", "post_id", "title", "subtitle", "summary", "authors", "published", "categories",
-    "tags", "body", "image_url", "image_caption", "image_credit", "language",
-)
-
-def content_hash(item: Mapping[str, Any]) -> str:
-    data = {name: item.get(name) for name in HASHED_FIELDS}
-    blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+from newsspider.items import content_hash
 
 
 @dataclass(frozen=True)

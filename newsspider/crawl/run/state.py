@@ -33,15 +33,15 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from newsspider.crawl.run.lock import StateLock
 from newsspider.crawl.run.records import ArticleRecord, Commit, ExportRecord, PendingPage, content_hash
+from newsspider.normalize import newer
 
-__all__ = ["ArticleRecord", "Commit", "PendingPage", "State", "StateError", "StateLock", "content_hash",
-           "parse_moment", "utcnow"]
+__all__ = ["ArticleRecord", "Commit", "PendingPage", "State", "StateError", "StateLock", "content_hash", "utcnow"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -94,30 +94,6 @@ class StateError(Exception):
 
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def parse_moment(value: str | None) -> datetime | None:
-    """An aware datetime from ISO 8601 (a plain date is midnight UTC); None if unparsable."""
-    if not value:
-        return None
-    text = str(value).strip().replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            moment = datetime.combine(date.fromisoformat(text[:10]), datetime.min.time())
-        except ValueError:
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def newer(candidate: str | None, *than: str | None) -> bool:
-    """True when ``candidate`` is later than every known moment in ``than`` (unknown = not newer)."""
-    moment = parse_moment(candidate)
-    if moment is None:
-        return False
-    known = [m for m in (parse_moment(t) for t in than) if m is not None]
-    return not known or moment > max(known)
 
 
 class State:
