@@ -39,12 +39,13 @@ class ArticleItem:
     """Author display names as the byline shows them, in byline order."""
 
     published: str | None = None
-    """ISO 8601 with UTC offset, as the page gives it (``2025-04-28T10:41:09+00:00``); a
-    local time without offset is Asia/Tbilisi (``+04:00``); a plain ``YYYY-MM-DD`` only
-    when the page gives no time at all."""
+    """ISO 8601 date and time with UTC offset, as the page gives it
+    (``2025-04-28T10:41:09+00:00``); a local time without offset is Asia/Tbilisi
+    (``+04:00``); a page that gives the day only (no machine-readable date, just the
+    visible "June 3, 2025") gives midnight Asia/Tbilisi (``2025-06-03T00:00:00+04:00``)."""
 
     modified: str | None = None
-    """Last modification, same format as ``published``, or null."""
+    """Last modification, same format (and day-only rule) as ``published``, or null."""
 
     categories: list[str] = field(default_factory=list)
     """Category names in the order the post meta shows them."""

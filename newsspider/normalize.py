@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -117,6 +117,16 @@ def newer(candidate: str | None, *than: str | None) -> bool:
         return False
     known = [m for m in (parse_moment(t) for t in than) if m is not None]
     return not known or moment > max(known)
+
+
+def parse_timestamp(value: Any) -> str | None:
+    """An item's date (``published``, ``modified``) → ISO 8601 with offset, always with a
+    time: ``parse_date``, and a day without a time (a visible "June 3, 2025") becomes
+    midnight in Asia/Tbilisi (``2025-06-03T00:00:00+04:00``).  None as ``parse_date``."""
+    text = parse_date(value)
+    if text is None or "T" in text:
+        return text
+    return datetime.combine(date.fromisoformat(text), time(), SITE_TIMEZONE).isoformat(timespec="seconds")
 
 
 def _parse_datetime(text: str) -> str | None:

@@ -47,6 +47,14 @@ def test_values_the_processors_drop_or_merge() -> None:
     }
 
 
+def test_a_day_without_a_time_is_midnight_in_tbilisi() -> None:
+    """Every date of an item has a time and an offset (docs/fields.md): a day alone — the
+    visible date of a page without structured data, a date-only JSON-LD value — is midnight
+    Asia/Tbilisi, in ``published`` and in ``modified``."""
+    item = _load(published=["June 3, 2025"], modified=["2025-06-04"])
+    assert (item.published, item.modified) == ("2025-06-03T00:00:00+04:00", "2025-06-04T00:00:00+04:00")
+
+
 def test_nothing_loaded_is_an_empty_item() -> None:
     """No usable value: the field is unset (null, [] for lists); no body counts 0 words."""
     raw = {"title": ["", "   "], "body": [], "published": ["2 years ago"], "crawled_at": "not a datetime"}

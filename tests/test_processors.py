@@ -7,7 +7,15 @@ import json
 import pytest
 
 from newsspider.extraction.sitemap import is_post_sitemap
-from newsspider.normalize import canonical_url, clean_text, normalize_text, parse_date, parse_language, parse_post_id
+from newsspider.normalize import (
+    canonical_url,
+    clean_text,
+    normalize_text,
+    parse_date,
+    parse_language,
+    parse_post_id,
+    parse_timestamp,
+)
 from newsspider.urls import OriginMap, normalize_url
 
 
@@ -35,6 +43,23 @@ from newsspider.urls import OriginMap, normalize_url
 )
 def test_parse_date(raw: str | None, expected: str | None) -> None:
     assert parse_date(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-04-28T10:41:09Z", "2025-04-28T10:41:09+00:00"),  # a time: as parse_date
+        ("2025-06-01T18:30:00", "2025-06-01T18:30:00+04:00"),
+        ("March 18, 2025", "2025-03-18T00:00:00+04:00"),  # a day only: midnight in Tbilisi
+        ("2025-06-03", "2025-06-03T00:00:00+04:00"),
+        ("21 მარტი, 2025", "2025-03-21T00:00:00+04:00"),
+        ("2 years ago", None),
+        (None, None),
+    ],
+)
+def test_parse_timestamp_always_gives_a_time_and_an_offset(raw: str | None, expected: str | None) -> None:
+    """The items' dates (``published``, ``modified``): never a bare ``YYYY-MM-DD``."""
+    assert parse_timestamp(raw) == expected
 
 
 def test_clean_text_decodes_entities_and_normalizes() -> None:

@@ -41,6 +41,8 @@ ARTICLE_PAGES = [
 PAGE_BYTES = [p.read_bytes() for p in ARTICLE_PAGES]
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2})?$")
+#: An item's dates always carry a time and an offset (a day alone: midnight in Tbilisi).
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 
 
 VALIDATOR = load_validator()  # module level: hypothesis tests take no fixtures
@@ -58,7 +60,7 @@ def check_item(item: ArticleItem) -> None:
     assert data["post_id"] is None or (isinstance(data["post_id"], int) and data["post_id"] > 0)
     assert isinstance(data["word_count"], int) and data["word_count"] >= 0
     for name in ("published", "modified"):
-        assert data[name] is None or ISO_DATE.match(data[name]), (name, data[name])
+        assert data[name] is None or ISO_DATETIME.match(data[name]), (name, data[name])
     json.dumps(data, ensure_ascii=False)  # serializable as the feed writes it
     try:
         RequireFields(None).process_item(item)

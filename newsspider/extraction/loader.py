@@ -4,8 +4,9 @@ Extraction hands over each field's raw values, its sources in precedence order (
 of ``ArticlePage``, or of ``Post`` for the fields that span a post's pages); the
 ``ArticleLoader``, a Scrapy ``ItemLoader``, normalizes them: one ``<field>_in``/
 ``<field>_out`` pair per field, plain functions of ``newsspider.normalize`` (entities
-decoded, whitespace and Unicode normalized, dates in ISO 8601 with offset, URLs
-canonical, ids as ints), the first usable value winning unless the field is a list.
+decoded, whitespace and Unicode normalized, dates in ISO 8601 with a time and an offset,
+a day alone at midnight Tbilisi time; URLs canonical, ids as ints), the first usable
+value winning unless the field is a list.
 
 ``load_article`` is the one way an item is built: the spider's article callback,
 ``newsspider extract`` and ``reextract`` all call it, so what the tool prints is what the
@@ -28,9 +29,9 @@ from newsspider.normalize import (
     canonical_url,
     clean_text,
     normalize_text,
-    parse_date,
     parse_language,
     parse_post_id,
+    parse_timestamp,
     unique,
     utc_timestamp,
 )
@@ -58,8 +59,8 @@ class ArticleLoader(ItemLoader):
     summary_in = MapCompose(clean_text)
     authors_in = MapCompose(clean_text)
     authors_out = Compose(unique)
-    published_in = MapCompose(parse_date)
-    modified_in = MapCompose(parse_date)
+    published_in = MapCompose(parse_timestamp)
+    modified_in = MapCompose(parse_timestamp)
     categories_in = MapCompose(clean_text)
     categories_out = Compose(unique)
     tags_in = MapCompose(clean_text)
