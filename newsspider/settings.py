@@ -126,6 +126,10 @@ EXTENSIONS = {
 NEWSSPIDER_PROGRESS_INTERVAL = 60.0
 NEWSSPIDER_PROGRESS_TTY_INTERVAL = 1.0
 LOGSTATS_INTERVAL = 0
+# Quiet mode for cron logs (-s NEWSSPIDER_QUIET=True): Scrapy's own loggers at WARNING, so
+# no versions/settings/components/stats dumps; Summary:, Progress: and every WARNING stay
+# (newsspider/crawl/report/quiet.py).
+NEWSSPIDER_QUIET = False
 NEWSSPIDER_HEALTH_ENABLED = True
 NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS = 0
 NEWSSPIDER_HEALTH_MAX_EMPTY_LISTINGS = 0  # listing pages answering 200 without article links

@@ -11,6 +11,7 @@
 * The run could not do its job (``newsspider.crawl.report.health``: output or state failures,
   unreachable or blocked site, thresholds …): exit 1.  Scrapy start-up failures: exit 1.
 * Every run ends with its ``Summary:`` line, a forced shutdown (a second Ctrl-C) too.
+* ``-s NEWSSPIDER_QUIET=True``: Scrapy's own INFO lines off (``newsspider.crawl.report.quiet``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from scrapy.utils.misc import load_object
 
 from newsspider import settings as project_settings
 from newsspider import site
+from newsspider.crawl.report.quiet import quiet_loggers, quiet_settings
 from newsspider.crawl.run.commit import summary
 from newsspider.crawl.run.extension import RunExtension
 from newsspider.crawl.run.state import State, StateLock
@@ -126,6 +128,7 @@ class Command(ScrapyCrawlCommand):
         # A real crawl (not scrapy shell/parse/check): components such as the WARC archive
         # (newsspider/crawl/archive/) only act when this is set.
         self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
+        quiet_settings(self.settings)
         if opts.output or opts.overwrite_output:
             # Scrapy merges the project's FEEDS into -o/-O; here -o/-O replace the default
             # dated output, as the README promises.
@@ -185,6 +188,7 @@ class Command(ScrapyCrawlCommand):
         if len(args) > 1:
             raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
         assert self.crawler_process is not None and self.settings is not None
+        quiet_loggers(self.settings)
         state_path = self.settings.get("NEWSSPIDER_STATE_PATH")
         if state_path:
             lock = StateLock(state_path)
