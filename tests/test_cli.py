@@ -61,7 +61,8 @@ def _no_scrapy_cfg_above(path: Path) -> None:
 
 
 def test_crawl_from_another_directory_writes_under_it(tmp_path: Path) -> None:
-    """The cron line of docs/deploy.md, against a mirror: the operator's USER_AGENT is sent."""
+    """The installed command as docs/deploy.md runs it from cron (that very line: test_crontab.py),
+    against a mirror: the operator's USER_AGENT is sent."""
     _no_scrapy_cfg_above(tmp_path)
     agent = "newsspider/0.1 (+mailto:ops@example.org)"
     with MirrorServer(SNAPSHOT / "site") as server:
