@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import signal
 import subprocess
@@ -310,6 +311,32 @@ def test_redirects_loop_and_off_site(mirror: Path) -> None:
     assert (status_away, headers_away["Location"]) == (301, "https://example.com/elsewhere/")
     assert moved[0] == 200 and b"article" in moved[2]
     assert again[0] == 404  # the rule is spent and /moved/ does not exist
+
+
+def test_a_site_that_moved_gzip_bodies_bodies_without_length_and_held_answers(mirror: Path) -> None:
+    hold = threading.Event()
+    plan = FaultPlan(rules=[
+        FaultRule("/category/*", moved_to="https://www.example.org/"),
+        FaultRule("/some-article/", gzip=True, times=1),
+        FaultRule("/robots.txt", no_length=True, hold=hold, times=1),
+    ])
+    with serve(mirror, plan) as server:
+        moved = fetch(server.base_url + "/category/politics/page/2/?x=1")
+        request = urllib.request.Request(server.base_url + "/some-article/", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            encoding, body = response.headers["Content-Encoding"], gzip.decompress(response.read())
+        plain = fetch(server.base_url + "/some-article/")
+        held: list[tuple[int, dict[str, str], bytes]] = []
+        waiting = threading.Thread(target=lambda: held.append(fetch(server.base_url + "/robots.txt")))
+        waiting.start()
+        time.sleep(0.3)
+        assert not held  # not answered until released
+        hold.set()
+        waiting.join(timeout=10)
+    assert (moved[0], moved[1]["Location"]) == (301, "https://www.example.org/category/politics/page/2/?x=1")
+    assert encoding == "gzip" and body == plain[2] and "Content-Encoding" not in plain[1]
+    [(status, headers, robots)] = held
+    assert status == 200 and "Content-Length" not in headers and robots.startswith(b"User-agent")
 
 
 def test_robots_failure(mirror: Path) -> None:

@@ -15,8 +15,9 @@ URL → file mapping (query strings are ignored for the lookup):
 
 Tests use :class:`MirrorServer` as a context manager and read ``server.requests`` to check
 request counts, user agents and politeness delays. :class:`FaultPlan` makes chosen paths
-fail (status sequences, ``Retry-After``, slow responses, dropped connections, truncated
-bodies, redirects, a failing robots.txt).
+fail (status sequences, ``Retry-After``, slow or held responses, dropped connections,
+truncated bodies, redirects, a site that moved, gzip bodies, bodies without
+``Content-Length``, a failing robots.txt).
 
 CLI (``make demo`` runs ``MirrorServer`` in-process): ``newsspider serve [ROOT] [--host H]
 [--port N]`` (or ``python -m newsspider.dev.devserver …``) serves a mirror by hand, by
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gzip
 import hashlib
 import mimetypes
 import socket
@@ -153,6 +155,9 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         action = self.server.faults.action_for(raw_path, decoded)
         if action.delay:
             self.server.stopping.wait(action.delay)
+        if action.hold is not None:
+            while not (action.hold.wait(0.05) or self.server.stopping.is_set()):
+                pass
         if action.drop:
             self._log(DROPPED)
             self._drop()
@@ -165,14 +170,16 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         super().send_response(code, message)
 
     def _respond(self, raw_path: str, action: FaultAction, send_body: bool) -> None:
-        if action.redirect_to is not None:
+        if action.moved_to is not None:
+            self._redirect(action.redirect_status, action.moved_to.rstrip("/") + self.path, send_body)
+        elif action.redirect_to is not None:
             self._redirect(action.redirect_status, action.redirect_to, send_body)
         elif action.status is not None:
             self._error(action.status, action.retry_after, send_body)
         else:
-            self._serve(raw_path, action.short_body, send_body, cut=action.cut_body)
+            self._serve(raw_path, action, send_body)
 
-    def _serve(self, raw_path: str, truncate: bool, send_body: bool, cut: bool = False) -> None:
+    def _serve(self, raw_path: str, action: FaultAction, send_body: bool) -> None:
         resolved = resolve_path(self.server.root, raw_path)
         if resolved.redirect is not None:
             query = urlsplit(self.path).query
@@ -181,7 +188,7 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             self._reply(404, HTML_TYPE, NOT_FOUND_BODY, send_body)
         else:
             body = self._read(resolved.file)
-            if cut:
+            if action.cut_body:
                 body = body[: len(body) // 2]
             # Validators, as WordPress/nginx send them: a strong ETag of the bytes and the
             # file's mtime; a conditional request they match is answered 304, no body.
@@ -195,8 +202,12 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            headers = validators if self.server.conditional else None
-            self._reply(200, content_type_for(resolved.file), body, send_body, headers=headers, truncate=truncate)
+            headers = dict(validators) if self.server.conditional else {}
+            if action.gzip:
+                body = gzip.compress(body, compresslevel=9, mtime=0)
+                headers["Content-Encoding"] = "gzip"
+            self._reply(200, content_type_for(resolved.file), body, send_body, headers=headers,
+                        truncate=action.short_body, length=not action.no_length)
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         match = self.headers.get("If-None-Match")
@@ -227,14 +238,17 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         send_body: bool,
         headers: dict[str, str] | None = None,
         truncate: bool = False,
+        length: bool = True,
     ) -> None:
-        """Send a complete response; ``truncate`` sends half the body, then closes."""
+        """Send a complete response; ``truncate`` sends half the body, then closes;
+        without ``length``, no ``Content-Length``: the body ends with the connection."""
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        if truncate:
+        if length:
+            self.send_header("Content-Length", str(len(body)))
+        if truncate or not length:
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()

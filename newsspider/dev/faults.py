@@ -19,11 +19,15 @@ class FaultRule:
 
     Per matching request, in this order:
 
-    1. ``delay`` seconds of sleep before anything is sent (a slow server);
+    1. ``delay`` seconds of sleep before anything is sent (a slow server); ``hold``: wait
+       until this :class:`threading.Event` is set (a test decides when the answer comes);
     2. ``drop``: close the connection without any response;
     3. ``redirect_to``: answer ``redirect_status`` with ``Location: redirect_to`` (a path
        starting with ``/`` is made absolute against the server; an absolute URL, e.g. an
        off-site one, is sent as is; two rules pointing at each other make a loop);
+       ``moved_to`` (an origin such as ``https://www.example.org``) answers
+       ``redirect_status`` with ``Location: moved_to`` + the request's path and query, as
+       a site that moved to another host or scheme does;
     4. ``statuses``: the n-th matching request gets ``statuses[n]``; the **last entry
        repeats** (``[503, 503, 200]`` = first two tries fail, then normal service; ``[500]``
        = always 500). A ``2xx`` entry means "serve normally". Error responses carry
@@ -31,22 +35,28 @@ class FaultRule:
     5. ``short_body``: the page is served with its full ``Content-Length`` but only half of
        the bytes, then the connection is closed;
     6. ``cut_body``: a complete HTTP response of the first half of the page (its
-       ``Content-Length`` says so): a CDN serving a truncated copy of the page.
+       ``Content-Length`` says so): a CDN serving a truncated copy of the page;
+    7. ``gzip``: the body is sent gzip-compressed (``Content-Encoding: gzip``);
+       ``no_length``: without ``Content-Length``, the end of the body being the end of
+       the connection.
 
-    ``times`` limits ``delay``/``drop``/``redirect_to``/``short_body``/``cut_body`` to the first
-    ``times`` matching requests (``None`` = every request); ``statuses`` has its own
-    sequence.
+    ``times`` limits all but ``statuses`` to the first ``times`` matching requests
+    (``None`` = every request); ``statuses`` has its own sequence.
     """
 
     pattern: str
     statuses: list[int] = field(default_factory=list)
     retry_after: str | None = None
     delay: float = 0.0
+    hold: threading.Event | None = None
     drop: bool = False
     short_body: bool = False
     cut_body: bool = False
     redirect_to: str | None = None
     redirect_status: int = 301
+    moved_to: str | None = None
+    gzip: bool = False
+    no_length: bool = False
     times: int | None = None
 
     def matches(self, raw_path: str, decoded_path: str) -> bool:
@@ -64,13 +74,17 @@ class FaultAction:
     """What the server does for one request, decided by :meth:`FaultPlan.action_for`."""
 
     delay: float = 0.0
+    hold: threading.Event | None = None
     drop: bool = False
     redirect_to: str | None = None
     redirect_status: int = 301
+    moved_to: str | None = None
     status: int | None = None
     retry_after: str | None = None
     short_body: bool = False
     cut_body: bool = False
+    gzip: bool = False
+    no_length: bool = False
 
 
 NO_FAULT = FaultAction()
@@ -116,11 +130,15 @@ class FaultPlan:
         active = rule.times is None or n < rule.times
         return FaultAction(
             delay=rule.delay if active else 0.0,
+            hold=rule.hold if active else None,
             drop=rule.drop and active,
             redirect_to=rule.redirect_to if active else None,
             redirect_status=rule.redirect_status,
+            moved_to=rule.moved_to if active else None,
             status=status,
             retry_after=rule.retry_after,
             short_body=rule.short_body and active,
             cut_body=rule.cut_body and active,
+            gzip=rule.gzip and active,
+            no_length=rule.no_length and active,
         )
