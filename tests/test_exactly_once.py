@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -147,9 +148,11 @@ def test_a_part_file_whose_pid_is_alive_is_recovered_all_the_same(tmp_path: Path
         status, _ = cron.run(server.base_url, "-s", f"EXTENSIONS={KILL_AT}", "-s", "CRON_TEST_KILL_AT=before_rename")
         assert status == -signal.SIGKILL
         [part] = cron.out.glob("*.part")
-        part.rename(part.with_name(part.name.replace(".part", f".{os.getpid()}.part")))  # a live PID
+        alive = part.with_name(re.sub(r"\.\d+-", f".{os.getpid()}-", part.name))  # a live PID in its name
+        assert alive != part
+        part.rename(alive)
         with sqlite3.connect(cron.state) as db:
-            db.execute("DELETE FROM outputs")  # and no journal: only the directory tells
+            db.execute("UPDATE outputs SET part = ?", (str(alive.resolve()),))
         status, log = cron.run(server.base_url, mode=None)
     assert status == 0, summary(log)
     assert_exactly_once(cron, site)

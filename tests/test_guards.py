@@ -31,6 +31,7 @@ import pytest
 from conftest import REPO, crawl_env, log_text, read_jsonl
 from sitegen import SITE, SiteManifest, generate_site, local_path
 
+from newsspider.crawl.run.state import State
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 N_ARTICLES = 10
@@ -128,6 +129,9 @@ def test_each_output_is_fsynced_renamed_and_its_directory_fsynced_before_the_sta
     dead = out / "2026-01-01T00-00-00.jsonl.part"  # a killed run's file: two whole items, one cut
     lines = [json.dumps(item) for item in site.items()[:3]]
     dead.write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:50], encoding="utf-8")
+    state = State(crawls.state)
+    state.journal_open(str(dead))  # as that run did when it opened the file
+    state.close()
     recovered = set(site.article_urls[:2])
     feeds = {**dated(out), str(inplace): {"format": "jsonlines"}}
     env = {"GUARD_SYSCALL_LOG": str(crawls.syscalls), "GUARD_STATE": str(crawls.state),
@@ -140,8 +144,9 @@ def test_each_output_is_fsynced_renamed_and_its_directory_fsynced_before_the_sta
     assert_durable_before_commit(events, dead, out / "2026-01-01T00-00-00.jsonl", set())
     assert sorted(i["url"] for i in read_jsonl(out / "2026-01-01T00-00-00.jsonl")) == sorted(recovered)
     # this run's dated output
-    [final] = [Path(e["to"]) for e in events if e["call"] == "rename" and e["path"] != str(dead)]
-    assert_durable_before_commit(events, final.with_name(final.name + ".part"), final, recovered)
+    [(part, final)] = [(Path(e["path"]), Path(e["to"])) for e in events
+                       if e["call"] == "rename" and e["path"] != str(dead)]
+    assert_durable_before_commit(events, part, final, recovered)
     # the in-place output: fsync'd whole, before the commit
     fsync = index(events, "fsync", inplace)
     assert events[fsync]["size"] == inplace.stat().st_size and set(events[fsync]["articles"]) == recovered

@@ -12,11 +12,14 @@
   after a failure) before the run may commit its items to the state.
 
 A feed with ``"atomic": True`` (the default ``FEEDS`` entry) is written to
-``<final name>.part`` — registered in the state's ``outputs`` journal — and renamed to its
-final name (then the directory fsync'd) when stored; with ``store_empty: False`` a run
-without items leaves no file.  ``recover_outputs`` finishes the files of dead runs at the
-start of the next run (the run lock says they are dead, never a PID).  ``-O``/``-o`` feeds
-are written in place, as in plain Scrapy.
+``<final name>.<pid>-<random>.part`` — a name no other run can have, registered in the
+state's ``outputs`` journal — and renamed to its final name (then the directory fsync'd)
+when stored; with ``store_empty: False`` a run without items leaves no file.
+``recover_outputs`` finishes the files of dead runs at the start of the next run on the
+same state (the run lock says they are dead, never a PID): only the files that state's
+journal names.  Runs on other states may share the output directory (scrapyd jobs): a run
+never renames or deletes a file it did not create.  ``-O``/``-o`` feeds are written in
+place, as in plain Scrapy.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ import json
 import logging
 import os
 import re
+import secrets
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +42,9 @@ from newsspider.crawl.run.state import Commit, ExportRecord, State
 
 logger = logging.getLogger(__name__)
 
-#: ``<final>.part`` (this version) or ``<final>.<pid>.part`` (earlier versions).
-PART = re.compile(r"^(?P<final>.+?)(?:\.\d+)?\.part$")
+#: ``<final>.<pid>-<random hex>.part`` (this version), ``<final>.part`` or
+#: ``<final>.<pid>.part`` (earlier versions, whose journaled files are recovered too).
+PART = re.compile(r"^(?P<final>.+?)(?:\.\d+(?:-[0-9a-f]+)?)?\.part$")
 
 
 def fsync_directory(directory: Path) -> None:
@@ -174,7 +179,10 @@ class AtomicFileFeedStorage(FileFeedStorage):
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if self.write_mode == "ab" else os.O_TRUNC)
         run = self.ledger
         if self.atomic:
-            target = self.part_path = self.final_path.with_name(self.final_path.name + ".part")
+            # Unique to this run: another run writing to the same directory (and final
+            # name) never opens, truncates or renames it.
+            name = f"{self.final_path.name}.{os.getpid()}-{secrets.token_hex(4)}.part"
+            target = self.part_path = self.final_path.with_name(name)
             if run is not None:
                 run.journal_open(target)
         try:
@@ -291,24 +299,17 @@ def recover_file(part: Path, final: Path | None) -> tuple[Path | None, list[dict
     return finish_part(part, end, target), items
 
 
-def recover_outputs(state: State | None, directories: Iterable[Path]) -> list[tuple[Path, int]]:
-    """Finish the outputs of dead runs before a run decides anything: the state's journal
-    first, then stray ``.part`` files in the run's output directories (earlier versions,
-    a lost journal).  The items they hold are committed to the state with the journal row
-    in one transaction.  Call only while holding the run lock."""
+def recover_outputs(state: State) -> list[tuple[Path, int]]:
+    """Finish the outputs of dead runs before a run decides anything: the files the
+    state's journal names, and only those — a ``.part`` of a run on another state (alive
+    or not), or any other file in the directory, is never touched.  The items they hold
+    are committed to the state with the journal row in one transaction.  Call only while
+    holding the run lock."""
     done: list[tuple[Path, int]] = []
-    seen: set[Path] = set()
-    entries = [(Path(p), Path(f) if f else None) for p, f in (state.journal() if state is not None else [])]
-    for directory in directories:
-        if directory.is_dir():
-            entries += [(p.resolve(), None) for p in sorted(directory.glob("*.part"))]
-    for part, final in entries:
-        if part in seen:
-            continue
-        seen.add(part)
-        path, items = recover_file(part, final)
-        if state is not None:
-            state.commit(Commit(exported=[ExportRecord.of(i) for i in items], outputs_done=[str(part)]))
+    for part_name, final_name in state.journal():
+        part = Path(part_name)
+        path, items = recover_file(part, Path(final_name) if final_name else None)
+        state.commit(Commit(exported=[ExportRecord.of(i) for i in items], outputs_done=[str(part)]))
         if path is not None:
             done.append((path, len(items)))
             logger.warning("Recovered %d items of an interrupted run into %s (recorded in the state)",

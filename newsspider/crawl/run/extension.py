@@ -1,7 +1,8 @@
 """``RunExtension``: owns the crawl's ``Run`` and connects it to Scrapy's signals.
 
 * at start: opens the state — only in a real ``scrapy crawl`` whose command holds the run
-  lock — and recovers the outputs of dead runs before anything is decided;
+  lock — and recovers the outputs of its dead runs (those its journal names) before
+  anything is decided;
 * ``spider_opened``: probes the outputs (an unwritable one stops the run before any fetch);
 * ``item_scraped`` (after the feed exporter wrote the item): the item is *pending*;
 * ``spider_closed`` + ``feed_exporter_closed`` (every output stored: fsync'd and renamed):
@@ -15,8 +16,6 @@ Components reach the run (its policy and its ledger) with ``RunExtension.of(craw
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Any, Literal, overload
 
 from scrapy import Spider, signals
@@ -60,7 +59,7 @@ class RunExtension:
         if self.crawling and path and StateLock(path).held:
             try:
                 self.ledger.state = State(path)
-                recovered = recover_outputs(self.ledger.state, self._output_directories())
+                recovered = recover_outputs(self.ledger.state)
                 self.ledger.inc(S.RECOVERED, sum(n for _, n in recovered))
             except (StateError, OSError) as exc:
                 self.ledger.state_failed(exc)
@@ -95,21 +94,6 @@ class RunExtension:
         if extension is not None:
             return extension.run
         return Run(Ledger(settings=crawler.settings, stats=crawler.stats)) if default else None
-
-    def _output_directories(self) -> list[Path]:
-        """Where atomic outputs of this spider go (the default dated FEEDS entry)."""
-        name = getattr(self.crawler.spidercls, "name", "")
-        dirs = []
-        for uri, options in (self.crawler.settings.getdict("FEEDS") or {}).items():
-            if not (options or {}).get("atomic") or ("://" in str(uri) and not str(uri).startswith("file://")):
-                continue
-            path = str(uri).removeprefix("file://")
-            try:
-                dirs.append(Path(os.path.dirname(path % {"name": name, "time": "", "batch_id": 0,
-                                                          "batch_time": ""})).resolve())
-            except (KeyError, ValueError, TypeError):
-                continue
-        return dirs
 
     def _checkpoint(self, point: str) -> None:
         self.crawler.signals.send_catch_log(checkpoint, point=point)

@@ -1,0 +1,140 @@
+"""A hostile site, or a neighbour in the output directory, cannot bend what cron delivers.
+
+Each test runs the real ``scrapy crawl georgiatoday`` against the mirror server, breaks
+something on purpose, checks the exit status and the message, and then runs again
+normally: across the runs every article is delivered exactly once.
+
+* a site that moved (every answer a 301 to another origin) exits 1 with ``site moved``;
+* pages over ``DOWNLOAD_MAXSIZE`` (as sent, streamed, or a gzip body that inflates past
+  it) are counted drops, pending in the state, asked again by the next run;
+* an unreachable site (refused port, unknown host) is reported within seconds;
+* two runs on two states sharing an output directory touch only their own files.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, crawl_env, log_text, read_jsonl, summary_fields
+from sitegen import SiteManifest, generate_site, local_path
+
+from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
+
+N_ARTICLES = 12
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> SiteManifest:
+    return generate_site(tmp_path_factory.mktemp("site") / "mirror", n_articles=N_ARTICLES, per_page=6,
+                         term_archives=False)
+
+
+class Cron:
+    """Runs of ``scrapy crawl georgiatoday`` on one state, as cron runs them: the default
+    dated, atomic output (``FEEDS`` may be replaced with ``-s``), retries without waiting
+    unless ``waits``."""
+
+    def __init__(self, tmp: Path, out: Path | None = None) -> None:
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.tmp, self.out, self.state = tmp, out or tmp / "out", tmp / "state" / "georgiatoday.sqlite3"
+        self.runs = 0
+
+    def command(self, base_url: str, *extra: str, mode: str | None = "full", waits: bool = False,
+                name: str = "%(time)s.jsonl") -> tuple[list[str], Path]:
+        self.runs += 1
+        log = self.tmp / f"run{self.runs}.log"
+        feeds = {str(self.out / name): {"format": "jsonlines", "atomic": True, "store_empty": False}}
+        command = [sys.executable, "-m", "scrapy", "crawl", "georgiatoday", "-a", f"base_url={base_url}",
+                   *(["-a", f"mode={mode}"] if mode else []),
+                   "-s", f"FEEDS={json.dumps(feeds)}", "-s", f"NEWSSPIDER_STATE_PATH={self.state}",
+                   "-s", f"LOG_FILE={log}", "-s", "NEWSSPIDER_ARCHIVE_DIR=",
+                   *([] if waits else ["-s", "NEWSSPIDER_RETRY_BASE_DELAY=0", "-s", "NEWSSPIDER_RETRY_JITTER=0"]),
+                   *extra]
+        return command, log
+
+    def run(self, base_url: str, *extra: str, **kwargs: Any) -> tuple[int, str]:
+        command, log = self.command(base_url, *extra, **kwargs)
+        result = subprocess.run(command, cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+        return result.returncode, log_text(log)
+
+    def outputs(self) -> list[Path]:
+        return sorted(self.out.glob("*.jsonl")) if self.out.is_dir() else []
+
+    def urls(self) -> list[str]:
+        return [item["url"] for path in self.outputs() for item in read_jsonl(path)]
+
+    def articles_in_state(self) -> set[str]:
+        with sqlite3.connect(self.state) as db:
+            return {row[0] for row in db.execute("SELECT url FROM articles")}
+
+    def pending(self) -> dict[str, str]:
+        with sqlite3.connect(self.state) as db:
+            return dict(db.execute("SELECT url, reason FROM pending").fetchall())
+
+
+def summary(log: str) -> dict[str, str]:
+    lines = [line for line in log.splitlines() if "Summary:" in line]
+    assert len(lines) == 1, log[-3000:]
+    return summary_fields(lines[0])
+
+
+def assert_exactly_once(cron: Cron, site: SiteManifest) -> None:
+    urls = cron.urls()
+    assert sorted(urls) == sorted(site.article_urls), "an article missing or delivered twice"
+    assert cron.articles_in_state() == set(urls)
+
+
+# --- two runs on two states, one output directory ------------------------------------------------
+def test_two_runs_sharing_an_output_directory_touch_only_their_own_files(tmp_path: Path, site: SiteManifest) -> None:
+    """Two scrapyd jobs in one working directory: one output directory and file name, a
+    state each.  B runs whole while A is writing: B neither recovers, truncates nor
+    renames A's live ``.part``, nor anyone's ``notes.part``; both deliver every article,
+    and A's next run has nothing new to deliver."""
+    shared = tmp_path / "out"
+    shared.mkdir()
+    notes = shared / "notes.part"
+    notes.write_text("not an output of any run\n", encoding="utf-8")
+    a, b = Cron(tmp_path / "a", out=shared), Cron(tmp_path / "b", out=shared)
+    release = threading.Event()
+    held = FaultPlan([FaultRule(local_path(site.article_urls[-1]), hold=release, times=1)])
+    with MirrorServer(site.root, faults=held) as slow, MirrorServer(site.root) as server:
+        command, a_log = a.command(slow.base_url, name="georgiatoday.jsonl")
+        job_a = subprocess.Popen(command, cwd=REPO, env=crawl_env(), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not (parts := sorted(set(shared.glob("*.part")) - {notes})) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            [a_part] = parts
+            while held.hits(held.rules[0]) == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            a_file = a_part.stat()
+            status, b_log = b.run(server.base_url, name="georgiatoday.jsonl")
+            assert status == 0, summary(b_log)
+            assert job_a.poll() is None, "A finished before B: nothing was shared"
+            assert a_part.exists(), "B took A's live .part"
+            now = a_part.stat()
+            assert (now.st_ino, now.st_size >= a_file.st_size) == (a_file.st_ino, True), "B touched A's live .part"
+        finally:
+            release.set()
+            _, stderr = job_a.communicate(timeout=60)
+        assert job_a.returncode == 0, (stderr[-2000:], summary(log_text(a_log)))
+        assert notes.read_text(encoding="utf-8") == "not an output of any run\n"
+        outputs = sorted(shared.glob("*.jsonl"))
+        assert [p.name for p in outputs] == ["georgiatoday-1.jsonl", "georgiatoday.jsonl"]  # B stored first
+        for output in outputs:
+            assert sorted(i["url"] for i in read_jsonl(output)) == sorted(site.article_urls)
+        assert a.articles_in_state() == b.articles_in_state() == set(site.article_urls)
+        status, log = a.run(server.base_url, mode=None, name="georgiatoday.jsonl")  # A's next cron run
+    assert status == 0, summary(log)
+    assert summary(log)["items"] == "0" and sorted(shared.glob("*.jsonl")) == outputs
+    assert sorted(p.name for p in shared.glob("*.part")) == ["notes.part"]
