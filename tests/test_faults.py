@@ -275,8 +275,8 @@ def test_hostile_site_dead_links_once_redirects_followed(hostile_crawl: Crawl) -
 def test_hostile_site_bad_pages_are_counted_drops(hostile_crawl: Crawl) -> None:
     crawl = hostile_crawl
     assert crawl.stat("newsspider/dropped/too_large") == 1
-    assert re.search(r"WARNING: Page too large, dropped: .*" + re.escape(crawl.manifest.articles[2].path),
-                     crawl.log)
+    assert re.search(r"WARNING: Broken article page dropped: .*" + re.escape(crawl.manifest.articles[2].path)
+                     + r".*\(too_large\)", crawl.log)
     assert len(crawl.hits("/files/report.pdf")) == 1  # a PDF: skipped with a reason
     assert crawl.stat("newsspider/skipped/not_html") + crawl.stat("newsspider/skipped/not_a_post") >= 1
     dropped = sum(crawl.stat(f"newsspider/dropped/{r}") for r in

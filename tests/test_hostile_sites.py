@@ -14,6 +14,7 @@ normally: across the runs every article is delivered exactly once.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from conftest import REPO, crawl_env, log_text, read_jsonl, summary_fields
@@ -138,3 +140,43 @@ def test_two_runs_sharing_an_output_directory_touch_only_their_own_files(tmp_pat
     assert status == 0, summary(log)
     assert summary(log)["items"] == "0" and sorted(shared.glob("*.jsonl")) == outputs
     assert sorted(p.name for p in shared.glob("*.part")) == ["notes.part"]
+
+
+# --- pages over DOWNLOAD_MAXSIZE -----------------------------------------------------------------
+def test_pages_over_the_size_limit_are_counted_pending_drops_the_next_run_delivers(
+        tmp_path: Path, site: SiteManifest) -> None:
+    """Three article pages grow past ``DOWNLOAD_MAXSIZE``: one says so in its
+    ``Content-Length``, one is streamed without it, one is a gzip body of 12 KB that
+    inflates past the limit (a gzip bomb).  Each is a counted drop (``dropped_too_large``),
+    judged by the health check, and pending in the state; once the pages are fixed the
+    next cron run delivers them, and every article is delivered once."""
+    root = tmp_path / "mirror"
+    shutil.copytree(site.root, root)
+    big = {a.url: a.path for a in site.articles[2:5]}
+    pages = {url: root / unquote(path).strip("/") / "index.html" for url, path in big.items()}
+    fixed = {url: page.read_bytes() for url, page in pages.items()}
+    padding = b"<script>var pad = '" + b"x" * 300_000 + b"';</script></head>"  # 300 KB, gzipped to 300 bytes
+    for url, page in pages.items():
+        page.write_bytes(fixed[url].replace(b"</head>", padding))
+    announced, streamed, bomb = big.values()
+    faults = FaultPlan([FaultRule(streamed, no_length=True), FaultRule(bomb, gzip=True)])
+    cron = Cron(tmp_path)
+    with MirrorServer(root, faults=faults) as server:
+        status, log = cron.run(server.base_url, "-s", "DOWNLOAD_MAXSIZE=200000")
+        fields = summary(log)
+        assert status == 1, fields
+        assert (fields["dropped"], fields["dropped_too_large"], fields["items"]) == ("3", "3", str(N_ARTICLES - 3))
+        assert fields["problems"] == f"3 of {N_ARTICLES} article pages dropped (> 10%)"
+        answered = {r.path: r for r in server.requests if r.path in big.values()}
+        assert set(answered) == {announced, streamed, bomb}  # each fetched once: no retries
+        assert "Content-Encoding" not in answered[announced].headers
+        assert cron.pending() == dict.fromkeys(big, "dropped:too_large")
+        assert not set(cron.urls()) & set(big)
+        for url, page in pages.items():
+            page.write_bytes(fixed[url])
+        status, log = cron.run(server.base_url, "-s", "DOWNLOAD_MAXSIZE=200000", mode=None)  # the next cron run
+    fields = summary(log)
+    assert status == 0, fields
+    assert (fields["pending_retried"], fields["new"], fields["dropped"]) == ("3", "3", "0")
+    assert cron.pending() == {}
+    assert_exactly_once(cron, site)

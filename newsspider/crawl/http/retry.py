@@ -11,8 +11,10 @@
   than the response's ``Retry-After`` (seconds or an HTTP date), which is itself capped
   by ``NEWSSPIDER_RETRY_AFTER_MAX``.  The wait is an ``await`` on the reactor's clock
   inside the middleware: nothing blocks, other requests keep flowing;
-* tells ``SitePoliteness`` about every answer, so repeated 429/503 slow the whole site;
-* a page over ``DOWNLOAD_MAXSIZE`` is a counted drop (``dropped/too_large``), not a failure.
+* tells ``SitePoliteness`` about every answer, so repeated 429/503 slow the whole site.
+
+A page over ``DOWNLOAD_MAXSIZE`` never gets here: ``newsspider.crawl.http.size`` makes it
+a counted, pending drop (``dropped/too_large``).
 
 A request whose retries are exhausted goes on to the spider's errback as usual; the run
 (``newsspider.crawl.run.run``) records it as pending for the next run.  Expected trouble is
@@ -28,7 +30,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, NotConfigured
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import _load_objects
@@ -116,11 +118,6 @@ class BackoffRetryMiddleware:
         return await self._retry(request, response_status_message(response.status), retry_after) or response
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
-        if isinstance(exception, DownloadCancelledError) and "max size" in str(exception):
-            if self.crawler.stats is not None:
-                self.crawler.stats.inc_value(S.dropped("too_large"))
-            logger.warning("Page too large, dropped: %s (%s)", request.url, exception)
-            raise IgnoreRequest(f"page over DOWNLOAD_MAXSIZE: {exception}")  # a drop, not a failure
         if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
             return None
         return await self._retry(request, exception, None)

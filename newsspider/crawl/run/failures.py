@@ -15,6 +15,11 @@ from newsspider.crawl.run.policy import Policy
 logger = logging.getLogger(__name__)
 
 
+class PageTooLarge(IgnoreRequest):
+    """A page over ``DOWNLOAD_MAXSIZE``, as sent or once decompressed
+    (``newsspider.crawl.http.size``): not retried; a broken page, pending."""
+
+
 def request_error(run: Ledger, failure: Failure) -> None:
     """A request's errback (``failure.request`` and, for an HTTP error, its response);
     their URLs are canonical (``newsspider.crawl.http.mirror``)."""
@@ -23,14 +28,15 @@ def request_error(run: Ledger, failure: Failure) -> None:
     fetched = response.url if response is not None else request.url if request is not None else "?"
     record_error(run, fetched, dict(request.meta) if request is not None else {}, fetched,
                  status=response.status if response is not None else None,
-                 ignored=bool(failure.check(IgnoreRequest)),
+                 ignored=bool(failure.check(IgnoreRequest)), too_large=bool(failure.check(PageTooLarge)),
                  error=(failure.type.__name__ if failure.type else "unknown", failure.getErrorMessage()))
 
 
 def record_error(run: Ledger, url: str, meta: dict[str, Any], fetched: str, *, status: int | None, ignored: bool,
-                 error: tuple[str, str]) -> None:
+                 error: tuple[str, str], too_large: bool = False) -> None:
     """A request's errback: a dead link (final), a refusal or failure after all
-    retries (pending), a request not sent (robots.txt, another origin)."""
+    retries (pending), a page too large (dropped, pending), a request not sent
+    (robots.txt, another origin)."""
     pending_url = meta.get("recheck") or url
     start_page = meta.get("start_page")
     if meta.get("post_page"):
@@ -46,6 +52,8 @@ def record_error(run: Ledger, url: str, meta: dict[str, Any], fetched: str, *, s
         else:
             run.request_failed(pending_url, f"http_{status}", S.failed(f"http_{status}"),
                                 f"Request failed (HTTP {status}): {fetched}; asked again next run")
+    elif too_large:
+        run.broken({pending_url}, "too_large", fetched)
     elif ignored:
         if start_page:
             run.start_pages[start_page] = "robots" if "robots" in error[1].lower() else "ignored"
