@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +29,8 @@ import pytest
 from conftest import REPO, crawl_env, log_text, read_jsonl, summary_fields
 from sitegen import SiteManifest, generate_site, local_path
 
+from newsspider.crawl.run.records import Commit
+from newsspider.crawl.run.state import State
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 N_ARTICLES = 12
@@ -180,3 +183,37 @@ def test_pages_over_the_size_limit_are_counted_pending_drops_the_next_run_delive
     assert (fields["pending_retried"], fields["new"], fields["dropped"]) == ("3", "3", "0")
     assert cron.pending() == {}
     assert_exactly_once(cron, site)
+
+
+# --- an unreachable site ---------------------------------------------------------------------------
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # nothing listens there once the socket is closed
+
+
+def test_an_unreachable_site_is_reported_within_seconds_and_the_next_run_delivers(
+        tmp_path: Path, site: SiteManifest) -> None:
+    """Nothing listens on the port, then the host name does not resolve (``.invalid``
+    never does): each cron run, with the real retry delays and politeness, exits 1 within
+    15 s saying ``site unreachable`` — not after a minute of backoff on every start
+    request, nor a second per pending page — and does not say "Nothing published since"
+    (the site said nothing).  The next run, on the site, delivers every article once."""
+    cron = Cron(tmp_path)
+    state = State(cron.state)  # no article yet, and every one pending (an earlier run's 503s)
+    state.commit(Commit(failures=dict.fromkeys(site.article_urls, "http_503")))
+    state.close()
+    for base_url in (f"http://127.0.0.1:{closed_port()}", "http://no-such-host.invalid"):
+        started = time.monotonic()
+        status, log = cron.run(base_url, mode=None, waits=True)
+        elapsed = time.monotonic() - started
+        fields = summary(log)
+        assert status == 1, fields
+        assert fields["problems"].startswith(f"site unreachable: {base_url}/"), fields
+        assert elapsed < 15, f"{base_url}: {elapsed:.1f} s"
+        assert "Nothing published since" not in log
+    with MirrorServer(site.root) as server:
+        status, log = cron.run(server.base_url)
+    assert status == 0, summary(log)
+    assert_exactly_once(cron, site)
+    assert not set(cron.pending()) & set(site.article_urls)

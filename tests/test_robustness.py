@@ -10,6 +10,12 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES, REPO, project_crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import HtmlResponse, Request
 
 from newsspider.crawl.http import politeness
@@ -105,6 +111,39 @@ def test_first_try_failures_do_not_slow_the_site_but_failed_retries_do(monkeypat
         answer(f"https://georgiatoday.ge/a{i}/", 503, 1)  # ... and so does the retry
     assert mw.politeness.floor("site") > 0
 
+
+@pytest.mark.parametrize("error", [DownloadConnectionRefusedError("refused"), CannotResolveHostError("no such host")])
+def test_connection_failures_lose_their_retries_only_while_nothing_of_the_site_answered(error: Exception) -> None:
+    """An unreachable site is reported within seconds: while nothing answered, a request
+    that cannot connect gets NEWSSPIDER_UNREACHABLE_RETRY_TIMES retries; once one gave up,
+    the home page gets one try and no other request is sent.  After the site's first
+    answer every request is sent, and one that cannot connect is retried RETRY_TIMES
+    times, as always."""
+    import asyncio
+
+    crawler = project_crawler(NEWSSPIDER_RETRY_BASE_DELAY=0.0, RETRY_TIMES=5, NEWSSPIDER_UNREACHABLE_RETRY_TIMES=2)
+    crawler.spider = GeorgiaTodaySpider.from_crawler(crawler)  # get_retry_request reads its settings and stats
+    mw = BackoffRetryMiddleware(crawler)
+
+    def tries(url: str, exception: Exception = error) -> int:
+        request: Request | None = Request(url)
+        count = 0
+        while request is not None:
+            count += 1
+            request = asyncio.run(mw.process_exception(request, exception))
+        return count
+
+    home, page = Request("https://georgiatoday.ge/", meta={"start_page": "home"}), Request("https://georgiatoday.ge/x/")
+    mw.process_request(page)
+    assert tries("https://georgiatoday.ge/robots.txt") == 3
+    mw.process_request(home)
+    with pytest.raises(IgnoreRequest, match="the site is unreachable"):
+        mw.process_request(page)
+    assert tries("https://georgiatoday.ge/") == 1
+    assert tries("https://georgiatoday.ge/x/", DownloadTimeoutError("took too long")) == 6  # not a connection failure
+    asyncio.run(mw.process_response(home, HtmlResponse(home.url)))
+    mw.process_request(page)
+    assert tries("https://georgiatoday.ge/y/") == 6
 
 def test_crawl_delay_is_capped() -> None:
     polite = SitePoliteness(project_crawler(NEWSSPIDER_CRAWL_DELAY_MAX=5.0))

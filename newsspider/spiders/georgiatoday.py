@@ -85,7 +85,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if self._run is None:
             self._run = RunExtension.of(self.crawler, default=True)
             self._run.policy = Policy(mode=self.mode, since=self.since)
-            self._run.ledger.home_url = self.origins.canonical + "/"
+            self._run.ledger.home_url = self.origins.to_fetch(self.origins.canonical + "/")  # as fetched
         return self._run
 
     @property

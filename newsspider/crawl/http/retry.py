@@ -11,7 +11,14 @@
   than the response's ``Retry-After`` (seconds or an HTTP date), which is itself capped
   by ``NEWSSPIDER_RETRY_AFTER_MAX``.  The wait is an ``await`` on the reactor's clock
   inside the middleware: nothing blocks, other requests keep flowing;
-* tells ``SitePoliteness`` about every answer, so repeated 429/503 slow the whole site.
+* tells ``SitePoliteness`` about every answer, so repeated 429/503 slow the whole site;
+* an unreachable site is reported within seconds, not after minutes of backoff: while
+  nothing of the site has answered in this run, a connection that cannot be made at all
+  (unknown host, refused) gets ``NEWSSPIDER_UNREACHABLE_RETRY_TIMES`` retries; once one
+  request has given up that way the site is unreachable (one WARNING): the home page
+  still gets one try, no other request is sent (``IgnoreRequest``: pending pages stay
+  pending, untouched).  The first answer of the site ends this: a page failing on its own
+  is retried as always.
 
 A page over ``DOWNLOAD_MAXSIZE`` never gets here: ``newsspider.crawl.http.size`` makes it
 a counted, pending drop (``dropped/too_large``).
@@ -30,11 +37,12 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, IgnoreRequest, NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import _load_objects
 from scrapy.utils.response import response_status_message
+from twisted.internet.error import ConnectError
 
 from newsspider.crawl.http.politeness import SitePoliteness
 from newsspider.crawl.report import stats as S
@@ -46,6 +54,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 THROTTLE_STATUSES = frozenset({429, 503})
+#: No connection at all: the host name does not resolve, or nothing listens there.
+CONNECT_ERRORS = (CannotResolveHostError, DownloadConnectionRefusedError, ConnectError)
 
 
 def parse_retry_after(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -93,7 +103,10 @@ class BackoffRetryMiddleware:
         self.max_delay = settings.getfloat("NEWSSPIDER_RETRY_MAX_DELAY")
         self.jitter = min(1.0, max(0.0, settings.getfloat("NEWSSPIDER_RETRY_JITTER")))
         self.retry_after_max = settings.getfloat("NEWSSPIDER_RETRY_AFTER_MAX")
+        self.unreachable_retries = settings.getint("NEWSSPIDER_UNREACHABLE_RETRY_TIMES")
         self.politeness = SitePoliteness.of(crawler)
+        self.answered = False  # the site answered something in this run
+        self.unreachable: str | None = None  # ... not yet, and a request gave up connecting: why
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
@@ -101,9 +114,12 @@ class BackoffRetryMiddleware:
 
     # --- hooks ------------------------------------------------------------------------
     def process_request(self, request: Request) -> None:
+        if self.unreachable and not self.answered and request.meta.get("start_page") != "home":
+            raise IgnoreRequest(f"the site is unreachable: {self.unreachable}")
         self.politeness.enforce(self.politeness.slot_key(request))
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:
+        self.answered = True
         key = self.politeness.slot_key(request)
         throttled = response.status in THROTTLE_STATUSES
         if not throttled or request.meta.get("retry_times", 0) >= 1:
@@ -120,7 +136,16 @@ class BackoffRetryMiddleware:
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
         if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
             return None
-        return await self._retry(request, exception, None)
+        if self.answered or not isinstance(exception, CONNECT_ERRORS):
+            return await self._retry(request, exception, None)
+        if self.unreachable:
+            return None
+        retry = await self._retry(request, exception, None, max_retries=self.unreachable_retries)
+        if retry is None and not self.answered and not self.unreachable:
+            self.unreachable = f"{type(exception).__name__}: {exception}"
+            logger.warning("Cannot connect to the site (%s) and nothing of it has answered: the home page gets "
+                           "one try, no other request is sent", self.unreachable)
+        return retry
 
     # --- retry logic ------------------------------------------------------------------
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
@@ -131,12 +156,20 @@ class BackoffRetryMiddleware:
             delay = max(delay, min(retry_after, self.retry_after_max))
         return max(0.0, delay)
 
-    async def _retry(self, request: Request, reason: str | Exception, retry_after: float | None) -> Request | None:
+    async def _retry(self, request: Request, reason: str | Exception, retry_after: float | None,
+                     max_retries: int | None = None) -> Request | None:
+        """The retry of ``request`` after its backoff, or None when it gave up: after the
+        request's ``max_retry_times``, ``RETRY_TIMES``, and at most ``max_retries``."""
         # The give-up is logged at WARNING by whoever handles the failure (the run: one
         # line per URL, with what happens next), so Scrapy's own line is INFO.
         spider = self.crawler.spider
         assert spider is not None  # requests only flow while a spider is open
-        new = get_retry_request(request, spider=spider, reason=reason, logger=logger,
+        allowed = request.meta.get("max_retry_times")
+        if allowed is None:
+            allowed = self.crawler.settings.getint("RETRY_TIMES")
+        if max_retries is not None:
+            allowed = min(allowed, max_retries)
+        new = get_retry_request(request, spider=spider, reason=reason, logger=logger, max_retry_times=allowed,
                                 give_up_log_level=logging.INFO)
         if new is None:
             return None
@@ -147,8 +180,7 @@ class BackoffRetryMiddleware:
             stats.inc_value(S.RETRY_WAITED, round(wait, 3))  # type: ignore[arg-type]  # float sums
             if retry_after is not None:
                 stats.inc_value(S.RETRY_AFTER)
-        max_retries = request.meta.get("max_retry_times", self.crawler.settings.getint("RETRY_TIMES"))
-        logger.info("Retrying %s in %.1fs (attempt %d of %d): %s%s", request.url, wait, attempt + 1, max_retries + 1,
+        logger.info("Retrying %s in %.1fs (attempt %d of %d): %s%s", request.url, wait, attempt + 1, allowed + 1,
                     reason if isinstance(reason, str) else type(reason).__name__,
                     f", Retry-After {retry_after:g}s" if retry_after is not None else "")
         if wait > 0:

@@ -28,7 +28,7 @@ class Facts:
     stopped: str | None  # why the run stopped itself (output or state failed)
     archive_problem: str | None
     home: str | None  # what the home page answered: ok / http_<status> / error:<message> / robots
-    home_url: str
+    home_url: str  # the home page as fetched (under base_url for a mirror): what the operator configured
 
 
 @dataclass(frozen=True)

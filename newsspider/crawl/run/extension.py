@@ -193,7 +193,7 @@ class RunExtension:
         if not verdict.ok:
             logger.warning("Unhealthy run: %s", "; ".join(verdict.problems))
         if (policy.initial_window and ledger.kinds["new"] + ledger.kinds["updated"] == 0
-                and not ledger.stopping):
+                and not ledger.stopping and ledger.start_pages.get("home") == "ok"):  # the site answered
             logger.warning("Nothing published since %s: the first incremental run on an empty state only "
                            "looks back %d days (NEWSSPIDER_INITIAL_WINDOW_DAYS); run with -a mode=full to "
                            "export the archive", policy.since, policy.initial_window)
