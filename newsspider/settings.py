@@ -144,6 +144,7 @@ NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO = 0.10  # of article pages (duplicates not c
 NEWSSPIDER_HEALTH_MIN_COVERAGE = {"title": 0.99, "published": 0.99, "body": 0.99, "authors": 0.90}
 NEWSSPIDER_HEALTH_MAX_FAILED_RATIO = 0.05  # requests failing after all retries (404 = dead link, not failed)
 NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO = 0.5  # answers that are 401/403/429 (a bot wall)
+NEWSSPIDER_HEALTH_MAX_MOVED_RATIO = 0.5  # requests redirected to another origin (the site moved)
 NEWSSPIDER_HEALTH_MIN_BAD = 2  # a ratio threshold only trips with at least this many bad ones
 NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS = 0  # items failing the JSON Schema (counted only with spidermon on)
 

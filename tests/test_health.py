@@ -31,6 +31,7 @@ def test_the_documented_defaults() -> None:
     assert LIMITS.max_dropped_ratio == 0.10
     assert LIMITS.max_failed_ratio == 0.05
     assert LIMITS.max_blocked_ratio == 0.5
+    assert LIMITS.max_moved_ratio == 0.5
     assert LIMITS.min_bad == 2
     assert dict(LIMITS.min_coverage) == {"title": 0.99, "published": 0.99, "body": 0.99, "authors": 0.90}
 
@@ -171,6 +172,33 @@ def test_other_refusals_are_not_blocked() -> None:
     assert health.check_blocked(a_run(home="ok"), stats, LIMITS) is None
 
 
+# --- moved (NEWSSPIDER_HEALTH_MAX_MOVED_RATIO = 0.5) ---------------------------------------------
+def moved_stats(moved: int, requests: int, home: bool = False, to: str = "https://www.example.org") -> dict[str, Any]:
+    return {S.SCRAPY_REQUESTS: requests, S.OFF_ORIGIN_REDIRECTS: moved, S.OFF_ORIGIN_TO: to,
+            **({S.OFF_ORIGIN_HOME: 1} if home else {})}
+
+
+@pytest.mark.parametrize(("moved", "requests", "trips"), [(10, 21, False), (10, 20, False), (10, 19, True)],
+                         ids=["under", "at", "over"])
+def test_moved_at_the_boundary(moved: int, requests: int, trips: bool) -> None:
+    """The real site (no base_url): what to do is to report it."""
+    problem = health.check_moved(a_run(), moved_stats(moved, requests), LIMITS)
+    if trips:
+        assert problem == (f"site moved: https://georgiatoday.ge → https://www.example.org ({moved} of {requests} "
+                           "requests redirected there); report it (the spider knows the site as "
+                           "https://georgiatoday.ge); -a base_url=https://www.example.org crawls it there meanwhile")
+    else:
+        assert problem is None
+
+
+def test_the_home_page_moving_is_enough_and_a_mirror_is_told_its_new_base_url() -> None:
+    mirror = a_run(home_url="http://127.0.0.1:8000/")
+    assert health.check_moved(mirror, moved_stats(1, 30, home=True, to="http://127.0.0.1:9000"), LIMITS) == (
+        "site moved: http://127.0.0.1:8000 → http://127.0.0.1:9000 (the home page and 1 of 30 requests redirected "
+        "there); if the mirror moved, run with -a base_url=http://127.0.0.1:9000")
+    assert health.check_moved(mirror, {S.SCRAPY_REQUESTS: 30}, LIMITS) is None
+
+
 # --- NEWSSPIDER_HEALTH_MIN_BAD -------------------------------------------------------------------
 def one_of_each(bad: int) -> dict[str, tuple[health.Facts, dict[str, Any]]]:
     """For each ratio check: ``bad`` bad ones, far above every ratio."""
@@ -182,11 +210,12 @@ def one_of_each(bad: int) -> dict[str, tuple[health.Facts, dict[str, Any]]]:
         "failed": (a_run(), request_stats(bad, total, retries=2)),
         # every answer refused (1 of 2 would be at the 0.5 ratio, not above it)
         "blocked": (a_run(home="ok"), answer_stats({403: bad}, bad)),
+        "moved": (a_run(), moved_stats(bad, bad)),
     }
 
 
 CHECKS = {"dropped": health.check_dropped, "coverage": health.check_coverage,
-          "failed": health.check_failed_requests, "blocked": health.check_blocked}
+          "failed": health.check_failed_requests, "blocked": health.check_blocked, "moved": health.check_moved}
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))

@@ -217,3 +217,53 @@ def test_an_unreachable_site_is_reported_within_seconds_and_the_next_run_deliver
     assert status == 0, summary(log)
     assert_exactly_once(cron, site)
     assert not set(cron.pending()) & set(site.article_urls)
+
+
+# --- a site that moved -----------------------------------------------------------------------------
+def test_a_mirror_that_moved_is_a_failure_that_says_where_and_the_run_there_delivers(
+        tmp_path: Path, site: SiteManifest) -> None:
+    """After a full run, the mirror moves to another port: it answers every request with a
+    301 to the same path there.  The next cron run exits 1 with ``site moved: <old> →
+    <new>`` and the fix (``-a base_url=<new>``), exports nothing and commits nothing; the
+    run on the new address then delivers what is new, once."""
+    root = tmp_path / "mirror"
+    shutil.copytree(site.root, root)
+    cron = Cron(tmp_path)
+    with MirrorServer(root) as old, MirrorServer(root) as new:
+        status, log = cron.run(old.base_url)
+        assert status == 0, summary(log)
+        v2 = generate_site(root, n_articles=N_ARTICLES, per_page=6, term_archives=False, version=2)
+        old.faults.rules.append(FaultRule("*", moved_to=new.base_url))
+        old.requests.clear()
+        status, log = cron.run(old.base_url, mode=None)
+        fields = summary(log)
+        assert status == 1, fields
+        assert fields["problems"] == (f"site moved: {old.base_url} → {new.base_url} (the home page and 3 of 4 "
+                                      f"requests redirected there); if the mirror moved, run with "
+                                      f"-a base_url={new.base_url}")
+        assert {r.status for r in old.requests} == {301} and len(new.requests) == 0  # never followed
+        assert (fields["items"], fields["output"]) == ("0", "none")
+        assert cron.articles_in_state() == set(site.article_urls)
+        status, log = cron.run(new.base_url, mode=None)
+    assert status == 0, summary(log)
+    delivered = cron.urls()
+    assert sorted(delivered) == sorted(site.article_urls + v2.new_urls + v2.edited_urls)  # the edited one updated
+    assert cron.articles_in_state() == set(v2.article_urls)
+
+
+@pytest.mark.parametrize("where", ["https", "other_host"])
+def test_a_mirror_moving_to_https_or_another_host_is_a_failure(tmp_path: Path, site: SiteManifest,
+                                                               where: str) -> None:
+    """The mirror moves to ``https://`` on its own host and port (fetched again as is, the
+    same URL would loop), or to another host: a first cron run exits 1 saying so, and
+    not that nothing was published."""
+    with MirrorServer(site.root) as server:
+        target = server.base_url.replace("http://", "https://") if where == "https" else "https://www.example.org"
+        server.faults.rules.append(FaultRule("*", moved_to=target))
+        status, log = Cron(tmp_path).run(server.base_url, mode=None)
+        answered = server.requests.snapshot()
+    fields = summary(log)
+    assert status == 1, fields
+    assert fields["problems"].startswith(f"site moved: {server.base_url} → {target} (the home page and "), fields
+    assert len(answered) == 4 and {r.status for r in answered} == {301}
+    assert "Nothing published since" not in log

@@ -13,6 +13,7 @@ Scrapy's redirect, off-site and robots.txt handling never see the mirror.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.http import Request, Response
@@ -46,10 +47,15 @@ class MirrorDownloadHandler(HTTP11DownloadHandler):
 
 def canonical_location(origins: OriginMap, location: str) -> str | None:
     """An absolute redirect target on the mirror or the site, in canonical form (None:
-    a relative target, resolved against the canonical URL anyway, or another site)."""
+    a relative target, resolved against the canonical URL anyway, or another site — the
+    mirror's own host and port under another scheme too: the mirror moved, e.g. to
+    ``https://``, and fetching the same URL again would loop)."""
     if not location.lower().startswith(("http://", "https://")):
         return None
     try:
+        parts, fetch = urlsplit(location), urlsplit(origins.fetch)
+        if parts.netloc.lower() == fetch.netloc and parts.scheme.lower() != fetch.scheme:
+            return None
         return origins.to_canonical(location) if origins.is_site(location) else None
     except ValueError:
         return None

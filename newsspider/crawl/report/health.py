@@ -15,6 +15,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from newsspider.crawl.report import stats as S
+from newsspider.site import ORIGIN
 
 COVERAGE_FIELDS = ("title", "published", "body", "authors")
 
@@ -41,6 +42,7 @@ class Limits:
     min_coverage: Mapping[str, float]
     max_failed_ratio: float
     max_blocked_ratio: float
+    max_moved_ratio: float
     min_bad: int
     max_invalid_items: int
 
@@ -53,6 +55,7 @@ class Limits:
             min_coverage={k: float(v) for k, v in settings.getdict("NEWSSPIDER_HEALTH_MIN_COVERAGE").items()},
             max_failed_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_FAILED_RATIO"),
             max_blocked_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO"),
+            max_moved_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_MOVED_RATIO"),
             min_bad=settings.getint("NEWSSPIDER_HEALTH_MIN_BAD"),
             max_invalid_items=settings.getint("NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS"),
         )
@@ -153,6 +156,21 @@ def check_unreachable(facts: Facts, stats: Mapping[str, Any], limits: Limits) ->
     return None
 
 
+def check_moved(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    """The site (or the mirror) moved: the home page, or more than ``max_moved_ratio`` of
+    the requests, answered with a redirect to another origin (``newsspider.crawl.http.offsite``)."""
+    target = stats.get(S.OFF_ORIGIN_TO)
+    moved, requests = _int(stats, S.OFF_ORIGIN_REDIRECTS), requests_count(stats)
+    home = bool(stats.get(S.OFF_ORIGIN_HOME))
+    if not target or not (home or limits.too_many(moved, requests, limits.max_moved_ratio)):
+        return None
+    configured = facts.home_url.rstrip("/")
+    fix = (f"if the mirror moved, run with -a base_url={target}" if configured != ORIGIN else
+           f"report it (the spider knows the site as {ORIGIN}); -a base_url={target} crawls it there meanwhile")
+    return (f"site moved: {configured} → {target} ({'the home page and ' if home else ''}{moved} of {requests} "
+            f"requests redirected there); {fix}")
+
+
 def check_blocked(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     home = facts.home
     if home in ("http_403", "http_429", "http_401"):
@@ -246,7 +264,8 @@ Check = Callable[[Facts, Mapping[str, Any], Limits], "str | None"]
 
 #: Every check, in the order the summary names the problems.
 CHECKS: tuple[Check, ...] = (
-    check_stopped, check_archive, check_finish_reason, check_unreachable, check_blocked, check_wrong_base, check_robots,
+    check_stopped, check_archive, check_finish_reason, check_unreachable, check_moved, check_blocked, check_wrong_base,
+    check_robots,
     check_no_articles, check_errors, check_spider_exceptions, check_empty_listings, check_dropped,
     check_coverage, check_failed_requests, check_invalid_items,
 )

@@ -86,6 +86,10 @@ class HealthMonitor(Monitor):
     def test_unreachable(self) -> None:
         self.judge(health.check_unreachable)
 
+    @monitors.name("moved")
+    def test_moved(self) -> None:
+        self.judge(health.check_moved)
+
     @monitors.name("blocked")
     def test_blocked(self) -> None:
         self.judge(health.check_blocked)

@@ -56,6 +56,10 @@ ROBOTS_CRAWL_DELAY = f"{STAT}/robotstxt/crawl_delay"
 THROTTLE_SLOWDOWNS = f"{STAT}/throttle/slowdowns"
 THROTTLE_MAX_DELAY = f"{STAT}/throttle/max_delay"
 OFFSITE_ORIGIN = f"{STAT}/skipped/other_origin"
+# Redirects to another origin than the site's (another host, scheme or port), followed or not:
+OFF_ORIGIN_REDIRECTS = f"{STAT}/redirects/off_origin"
+OFF_ORIGIN_HOME = f"{STAT}/redirects/off_origin_home"  # 1: the home page redirected there
+OFF_ORIGIN_TO = f"{STAT}/redirects/off_origin_to"  # a string: where to (the home page's, or the most common)
 
 # --- Scrapy's own stats that the health check reads ----------------------------------------
 SCRAPY_REQUESTS = "downloader/request_count"

@@ -95,9 +95,10 @@ def meta_changes(ledger: Ledger, policy: Policy, healthy: bool) -> dict[str, str
 
 def summary_value(value: object) -> str:
     """A value of the ``Summary:`` line: as it is when it has no space or quote, else a
-    double-quoted JSON string (``shlex.split`` reads both)."""
+    double-quoted JSON string (``shlex.split`` reads both; non-ASCII kept as is, not as
+    ``\\uXXXX`` escapes that a shell-like splitter would not decode)."""
     text = str(value)
-    return text if text and not any(c.isspace() or c in "\"'\\" for c in text) else json.dumps(text)
+    return text if text and not any(c.isspace() or c in "\"'\\" for c in text) else json.dumps(text, ensure_ascii=False)
 
 
 def summary_line(ledger: Ledger, policy: Policy, verdict: health.Verdict, stats: dict) -> str:
