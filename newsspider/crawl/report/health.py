@@ -165,8 +165,9 @@ def check_moved(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str |
     if not target or not (home or limits.too_many(moved, requests, limits.max_moved_ratio)):
         return None
     configured = facts.home_url.rstrip("/")
-    fix = (f"if the mirror moved, run with -a base_url={target}" if configured != ORIGIN else
-           f"report it (the spider knows the site as {ORIGIN}); -a base_url={target} crawls it there meanwhile")
+    fix = (f"if the mirror moved, crawl -a base_url={target} (with a state of its own once this one holds "
+           "articles: docs/cron.md, One dataset, one state)" if configured != ORIGIN else
+           f"report it: the spider crawls {ORIGIN}")
     return (f"site moved: {configured} → {target} ({'the home page and ' if home else ''}{moved} of {requests} "
             f"requests redirected there); {fix}")
 
