@@ -265,10 +265,9 @@ Check = Callable[[Facts, Mapping[str, Any], Limits], "str | None"]
 
 #: Every check, in the order the summary names the problems.
 CHECKS: tuple[Check, ...] = (
-    check_stopped, check_archive, check_finish_reason, check_unreachable, check_moved, check_blocked, check_wrong_base,
-    check_robots,
-    check_no_articles, check_errors, check_spider_exceptions, check_empty_listings, check_dropped,
-    check_coverage, check_failed_requests, check_invalid_items,
+    check_stopped, check_archive, check_finish_reason, check_unreachable, check_moved, check_blocked,
+    check_wrong_base, check_robots, check_no_articles, check_errors, check_spider_exceptions, check_empty_listings,
+    check_dropped, check_coverage, check_failed_requests, check_invalid_items,
 )
 
 
