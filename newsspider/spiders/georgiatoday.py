@@ -181,6 +181,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """``/feed/``: the newest posts; fetch those not in the state (incremental)."""
         ledger, policy = self.ledger, self.policy
+        ledger.page_answered(response.url)
         if not_modified(ledger, response):
             ledger.feed_ok = True
             return
@@ -203,6 +204,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         ledger, policy = self.ledger, self.policy
+        ledger.page_answered(response.url)
         if not_modified(ledger, response):
             return
         try:
@@ -244,6 +246,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         # tree alive until Scrapy resumes it (~1 MB per page in flight).
         if response.meta.get("start_page"):
             self.ledger.start_pages[response.meta["start_page"]] = "ok"
+        self.ledger.page_answered(response.url)
         return list(self._listing_outputs(response))
 
     def _listing_outputs(self, response: Response) -> Iterator[Request]:

@@ -146,6 +146,12 @@ class Ledger:
         if url in self.rechecks:
             self.inc(S.PENDING_RETRIED)
 
+    def page_answered(self, url: str) -> None:
+        """A listing, sitemap or the feed answered: no longer pending if it was (its own
+        recheck request is filtered as a duplicate of this one)."""
+        if self.state is not None and self.state.pending(url) is not None:
+            self.resolved.add(url)
+
     def _again(self, urls: set[str], reason: str, shown: str) -> bool:
         """A pending page failing again: counted on its own, logged with the date it first
         failed; the run that first met it already judged it."""
