@@ -147,6 +147,7 @@ NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO = 0.5  # answers that are 401/403/429 (a bot
 NEWSSPIDER_HEALTH_MAX_MOVED_RATIO = 0.5  # requests redirected to another origin (the site moved)
 NEWSSPIDER_HEALTH_MIN_BAD = 2  # a ratio threshold only trips with at least this many bad ones
 NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS = 0  # items failing the JSON Schema (counted only with spidermon on)
+NEWSSPIDER_HEALTH_MIN_SITE_COVERAGE = 0.99  # of the posts the sitemaps list, in the dataset (a full run's end)
 
 # --- spidermon: the same verdict as monitors, notifications by settings (docs/cron.md) ---------
 # Off by default: the verdict is already in the exit status and the Summary: line.  On

@@ -274,7 +274,10 @@ def test_the_failed_share_counts_each_request_once_in_a_real_crawl(tmp_path: Pat
     assert distinct == len({r.path for r in requests}), "only the victims were asked twice"
     line = summary_line(out.with_suffix(".log"))
     assert result.returncode == 1, line
-    assert f'health=unhealthy problems="3 of {distinct} requests failed after all retries (> 5%)"' in line, line
+    # the three posts the sitemap lists are missing from the dataset too: 17/20 is under 99 %
+    assert (f'health=unhealthy problems="3 of {distinct} requests failed after all retries (> 5%); site coverage '
+            '17/20 (< 99.0%): posts the sitemaps list are missing from the dataset (newsspider coverage lists them)"'
+            ) in line, line
     assert f" failed_requests=3 dead_links=0 requests={distinct} " in line, line
     log = log_text(out.with_suffix(".log"))
     assert f"'{S.SCRAPY_RETRIES}': 6," in log and f"'{S.SCRAPY_REQUESTS}': {len(requests)}," in log

@@ -200,7 +200,13 @@ class GeorgiaTodaySpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         sitemaps = robots_sitemaps(response.body, response.url) or [self.origins.canonical + DEFAULT_SITEMAP_INDEX]
-        yield from self._follow_all(sitemaps, self.parse_sitemap, validate=True, priority=-10)
+        yield from self._ask_sitemaps(sitemaps)
+
+    def _ask_sitemaps(self, urls: list[str]) -> list[Request]:
+        """Requests for sitemaps, each one the run must read to know every post."""
+        requests = list(self._follow_all(urls, self.parse_sitemap, validate=True, priority=-10))
+        self.ledger.sitemaps_asked(r.url for r in requests)
+        return requests
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         ledger, policy = self.ledger, self.policy
@@ -214,12 +220,16 @@ class GeorgiaTodaySpider(scrapy.Spider):
             self._inc(S.skipped("bad_sitemap"))
             return
         site = [(url, e.lastmod) for e in entries if (url := self._canonical(e.url)) is not None]
+        read = response.meta.get("validate", response.url)
         if kind == "sitemapindex":
-            children = [url for url, lastmod in site if is_post_sitemap(url)
-                        and child_sitemap_changed(policy, ledger, url, lastmod)]
+            posts = [(url, lastmod) for url, lastmod in site if is_post_sitemap(url)]
+            ledger.sitemaps_asked(url for url, _ in posts)
+            ledger.sitemap_read(read)
+            children = [url for url, lastmod in posts if child_sitemap_changed(policy, ledger, url, lastmod)]
             yield from self._follow_all(children, self.parse_sitemap, validate=True, priority=-10)
             return
         self._inc(S.SITEMAP_ENTRIES, len(entries))
+        ledger.sitemap_read(read, (url for url, _ in site))
         # Thousands of posts per sitemap: they wait in the run's scratch file, not as
         # Request objects in the scheduler; each article read pulls the next ones.
         wanted = []
@@ -327,8 +337,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         its rules): read the default sitemap index instead of its ``Sitemap:`` lines."""
         logger.warning("robots.txt unavailable (%s): using the default sitemap index", failure.getErrorMessage())
         self._inc(S.skipped("robots_unavailable"))
-        yield from self._follow_all([self.origins.canonical + DEFAULT_SITEMAP_INDEX], self.parse_sitemap,
-                                    validate=True, priority=-10)
+        yield from self._ask_sitemaps([self.origins.canonical + DEFAULT_SITEMAP_INDEX])
 
     def on_feed_error(self, failure: Failure) -> None:
         feed_error(self.ledger, self.policy, failure)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from scrapy.settings import BaseSettings
@@ -30,6 +31,7 @@ class Facts:
     archive_problem: str | None
     home: str | None  # what the home page answered: ok / http_<status> / error:<message> / robots
     home_url: str  # the home page as fetched (under base_url for a mirror): what the operator configured
+    since: date | None = None  # the run's -a since (a full run then leaves older posts out on purpose)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Limits:
     max_moved_ratio: float
     min_bad: int
     max_invalid_items: int
+    min_site_coverage: float
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Limits:
@@ -58,6 +61,7 @@ class Limits:
             max_moved_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_MOVED_RATIO"),
             min_bad=settings.getint("NEWSSPIDER_HEALTH_MIN_BAD"),
             max_invalid_items=settings.getint("NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS"),
+            min_site_coverage=settings.getfloat("NEWSSPIDER_HEALTH_MIN_SITE_COVERAGE"),
         )
 
     def too_many(self, bad: int, total: int, limit: float) -> bool:
@@ -261,13 +265,28 @@ def check_invalid_items(facts: Facts, stats: Mapping[str, Any], limits: Limits) 
             + (f" ({', '.join(fields)})" if fields else ""))
 
 
+def check_site_coverage(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
+    """A full run that ran to its end, without ``since``: the posts its sitemaps list that
+    are not in the dataset (pending, dead, not articles, never fetched), or that it could
+    not tell (a post sitemap not read)."""
+    if facts.finish_reason != "finished" or facts.stopped or facts.since is not None:
+        return None
+    if _int(stats, S.COVERAGE_UNKNOWN):
+        return "site coverage unknown: the post sitemaps were not all read"
+    listed, present = _int(stats, S.coverage("listed")), _int(stats, S.coverage("in_dataset"))
+    if limits.too_many(listed - present, listed, round(1 - limits.min_site_coverage, 9)):
+        return (f"site coverage {present}/{listed} (< {limits.min_site_coverage:.1%}): posts the sitemaps list are "
+                "missing from the dataset (newsspider coverage lists them)")
+    return None
+
+
 Check = Callable[[Facts, Mapping[str, Any], Limits], "str | None"]
 
 #: Every check, in the order the summary names the problems.
 CHECKS: tuple[Check, ...] = (
     check_stopped, check_archive, check_finish_reason, check_unreachable, check_moved, check_blocked,
     check_wrong_base, check_robots, check_no_articles, check_errors, check_spider_exceptions, check_empty_listings,
-    check_dropped, check_coverage, check_failed_requests, check_invalid_items,
+    check_dropped, check_coverage, check_failed_requests, check_invalid_items, check_site_coverage,
 )
 
 

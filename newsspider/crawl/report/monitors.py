@@ -134,6 +134,10 @@ class HealthMonitor(Monitor):
     def test_invalid_items(self) -> None:
         self.judge(health.check_invalid_items)
 
+    @monitors.name("site coverage")
+    def test_site_coverage(self) -> None:
+        self.judge(health.check_site_coverage)
+
 
 class HealthMonitorSuite(MonitorSuite):
     """The health verdict of the run, one monitor per check; actions from settings."""

@@ -37,6 +37,9 @@ EXPORTED_UPDATED = f"{STAT}/state/updated"
 COMMITTED = f"{STAT}/state/committed"
 RECOVERED = f"{STAT}/state/recovered"
 
+# --- the post sitemaps against the dataset (a full run, after its commit point) -------------
+COVERAGE_UNKNOWN = f"{STAT}/coverage/unknown"  # a full run that could not read every post sitemap
+
 # --- pages tried again (pending in the state after a transient failure) --------------------
 PENDING_RETRIED = f"{STAT}/pending/retried"
 PENDING_RESOLVED = f"{STAT}/pending/resolved"
@@ -93,6 +96,12 @@ def failed(reason: str) -> str:
 def with_field(name: str) -> str:
     """Judged items with a non-empty ``name`` (title, published, body, authors)."""
     return f"{STAT}/items/with_{name}"
+
+
+def coverage(kind: str) -> str:
+    """Posts the post sitemaps list (``listed``), those in the dataset (``in_dataset``),
+    and those missing, by why (``pending``, ``dead``, ``not_article``, ``never_fetched``)."""
+    return f"{STAT}/coverage/{kind}"
 
 
 def listing_stopped(reason: str) -> str:

@@ -9,6 +9,7 @@ finished files, and — only for a run that did its job — the incremental hori
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -17,6 +18,8 @@ from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.ledger import Ledger
 from newsspider.crawl.run.policy import Policy
 from newsspider.crawl.run.state import Commit, StateError
+
+logger = logging.getLogger(__name__)
 
 
 def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) -> None:
@@ -36,8 +39,14 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
     if ledger.state is None:
         ledger.kinds["new"] += count
         return
+    unread = ledger.sitemaps_unread
+    if policy.mode == "full" and unread != set():
+        ledger.inc(S.COVERAGE_UNKNOWN)
+        logger.warning("Site coverage unknown: %s", "post sitemaps not read: " + ", ".join(sorted(unread))
+                       if unread else "no sitemap was asked")
     # The verdict as the state transaction is built; RunExtension.finish judges the run again
-    # for the exit status, and must: this transaction may still fail.
+    # for the exit status, and must: this transaction may still fail, and the site coverage
+    # is counted after it (what it made durable).
     healthy = finished(ledger) and judge().ok
     batch = Commit(
         exported=exported,
@@ -47,12 +56,16 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
         given_up=ledger.given_up,
         resolved=ledger.resolved,
         outputs_done=ledger.journal_done,
+        aliases=ledger.aliases,
+        duplicates=ledger.duplicates,
         meta=meta_changes(ledger, policy, healthy),
     )
     if count and policy.base_url and ledger.state.get_meta("base_url") is None:
         batch.meta["base_url"] = policy.base_url  # the dataset's first articles bind the state to their site
     if healthy:  # only a run that did its job saves validators: the next one trusts them
         batch.validators = ledger.validators
+    if policy.mode == "full" and unread == set():  # a full run that read every post sitemap
+        batch.sitemap = ledger.scratch.listed()
     try:
         ledger.state.check_same_file()
         counts = ledger.state.commit(batch)
@@ -64,6 +77,24 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
     ledger.inc(S.COMMITTED, count)
     ledger.inc(S.EXPORTED_NEW, counts["new"])
     ledger.inc(S.EXPORTED_UPDATED, counts["updated"])
+    if batch.sitemap is not None:
+        report_coverage(ledger)
+
+
+def report_coverage(ledger: Ledger) -> None:
+    """The post sitemaps against the dataset, as the state now holds it (``State.coverage``):
+    in the stats (the ``Summary:`` line and the health check read them) and one INFO line."""
+    assert ledger.state is not None
+    coverage = ledger.state.coverage()
+    assert coverage is not None  # the commit just wrote the sitemap's list
+    counts = coverage.counts()
+    for kind, number in counts.items():
+        ledger.stats.set_value(S.coverage(kind), number)
+    reasons = ", ".join(f"{reason} {n}" for reason, n in coverage.pending_reasons().items())
+    logger.info("Site coverage: %d of the %d posts the sitemaps list are in the dataset; missing: pending %d%s, "
+                "dead %d, not articles %d, never fetched %d (`newsspider coverage` lists them)",
+                coverage.in_dataset, coverage.listed, counts["pending"], f" ({reasons})" if reasons else "",
+                counts["dead"], counts["not_article"], counts["never_fetched"])
 
 
 def finished(ledger: Ledger) -> bool:
@@ -119,6 +150,8 @@ def summary_line(ledger: Ledger, policy: Policy, verdict: health.Verdict, stats:
         "failed_requests": health.failed_count(stats),
         "dead_links": health.dead_count(stats),
         "requests": health.requests_count(stats),
+        **({"coverage": f"{int(stats[S.coverage('in_dataset')])}/{int(stats[S.coverage('listed')])}"}
+           if S.coverage("listed") in stats else {}),
         "finish_reason": ledger.stop_reason or ledger.finish_reason or "forced",
         "health": "ok" if verdict.ok else "unhealthy",
     }

@@ -175,7 +175,8 @@ class RunExtension:
     def judge(self, checks: tuple[health.Check, ...] = health.CHECKS) -> health.Verdict:
         """The health verdict of the run as it stands."""
         settings = self.crawler.settings
-        return health.judge(self.ledger.facts(self.run.policy.mode), self.crawler.stats.get_stats(),
+        policy = self.run.policy
+        return health.judge(self.ledger.facts(policy.mode, policy.since), self.crawler.stats.get_stats(),
                             health.Limits.from_settings(settings), checks)
 
     def finish(self) -> None:

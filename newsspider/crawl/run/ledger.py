@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,13 @@ class Ledger:
     resolved: set[str] = field(default_factory=set)  # pending URLs answered for good
     given_up: set[str] = field(default_factory=set)
     unchanged: set[str] = field(default_factory=set)  # recorded articles fetched again, unchanged
+    duplicates: dict[str, int] = field(default_factory=dict)  # URL of an item dropped as a duplicate -> post id
     start_pages: dict[str, str] = field(default_factory=dict)  # "home" -> ok / http_404 / error:… / robots
     home_url: str = ""
     validators: dict[str, Validators] = field(default_factory=dict)
     feed_ok: bool | None = None
+    sitemaps_named: set[str] = field(default_factory=set)  # sitemaps asked, and post sitemaps an index names
+    sitemaps_read: set[str] = field(default_factory=set)
     # exported, waiting for the commit point
     export_cap: int | None = None  # items written before the output failed
     durable: list[int] = field(default_factory=list)  # per output: items durably stored
@@ -77,10 +80,27 @@ class Ledger:
     def stopping(self) -> bool:
         return self.stop_reason is not None
 
-    def facts(self, mode: str) -> Facts:
+    def facts(self, mode: str, since: date | None = None) -> Facts:
         """What the health verdict needs besides the stats."""
         return Facts(mode=mode, finish_reason=self.finish_reason, stopped=self.stop_detail,
-                     archive_problem=self.archive_problem, home=self.start_pages.get("home"), home_url=self.home_url)
+                     archive_problem=self.archive_problem, home=self.start_pages.get("home"), home_url=self.home_url,
+                     since=since)
+
+    # --- sitemaps ---------------------------------------------------------------------------
+    def sitemaps_asked(self, urls: Iterable[str]) -> None:
+        """Sitemaps the run must read to know every post (asked, or named by the index)."""
+        self.sitemaps_named.update(urls)
+
+    def sitemap_read(self, url: str, posts: Iterable[str] = ()) -> None:
+        """A sitemap read whole, and the posts it lists."""
+        self.sitemaps_read.add(url)
+        self.scratch.list_posts(posts)
+
+    @property
+    def sitemaps_unread(self) -> set[str] | None:
+        """The named sitemaps not read (empty: the run knows every post the sitemaps list);
+        None when no sitemap was even asked."""
+        return self.sitemaps_named - self.sitemaps_read if self.sitemaps_named else None
 
     # --- pages ------------------------------------------------------------------------------
     def led_to(self, item_url: str | None, urls: set[str]) -> None:
@@ -204,6 +224,11 @@ class Ledger:
 
     def item_dropped(self, item: Any, reason: str) -> None:
         if reason == "duplicate":
+            # Its URLs led to an article of the run (same URL or post id): aliases of it.
+            data = ItemAdapter(item)
+            url, post_id = data.get("url"), data.get("post_id")
+            if url and post_id is not None:
+                self.duplicates.update(dict.fromkeys({url, *self.aliases.get(url, ())}, post_id))
             return
         self._judge_item(data := ItemAdapter(item))
         self.inc(S.ITEMS_DROPPED_BY_PIPELINE)

@@ -62,3 +62,49 @@ class Commit:
     meta: dict[str, str | None] = field(default_factory=dict)  # None deletes the key
     # url -> (ETag, Last-Modified, sitemap-index lastmod): saved only by a run that did its job
     validators: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
+    # URLs that led to articles, learnt after their export was recorded: url -> aliases, and
+    # the URLs of items dropped as duplicates -> their post id (aliases of the article kept)
+    aliases: dict[str, set[str]] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    sitemap: Iterable[tuple[str, str | None]] | None = None  # (url, lastmod) of every listed post: replaces the list
+
+
+#: Why a post listed in the sitemaps is not in the dataset (``Coverage.missing``).
+MISSING_KINDS = ("pending", "dead", "not_article", "never_fetched")
+
+
+@dataclass(frozen=True)
+class MissingPost:
+    """A post the sitemaps list that is not in the dataset: ``why`` is one of
+    ``MISSING_KINDS``; ``detail`` the pending reason or the dead page's status."""
+
+    url: str
+    why: str
+    detail: str
+    lastmod: str | None
+    given_up: bool = False  # a pending page later runs no longer ask (a full run still does)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The post sitemaps (as the last full run that read them all listed them) against
+    the dataset the state describes."""
+
+    read: str  # when the sitemaps were read
+    listed: int
+    in_dataset: int
+    missing: list[MissingPost]
+
+    def counts(self) -> dict[str, int]:
+        """``listed``, ``in_dataset`` and the missing posts per ``MISSING_KINDS``."""
+        counts = {"listed": self.listed, "in_dataset": self.in_dataset, **dict.fromkeys(MISSING_KINDS, 0)}
+        for post in self.missing:
+            counts[post.why] += 1
+        return counts
+
+    def pending_reasons(self) -> dict[str, int]:
+        reasons: dict[str, int] = {}
+        for post in self.missing:
+            if post.why == "pending":
+                reasons[post.detail] = reasons.get(post.detail, 0) + 1
+        return dict(sorted(reasons.items()))

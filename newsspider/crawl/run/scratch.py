@@ -23,6 +23,7 @@ CREATE TABLE seen (kind INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (kind, 
 CREATE TABLE lastmod (url TEXT PRIMARY KEY, lastmod TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE exported (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL);
+CREATE TABLE listed (url TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 #: Page cache of the scratch file, in KiB (SQLite's negative cache_size).
 CACHE_KIB = 1024
@@ -65,6 +66,14 @@ class Scratch:
     def lastmod(self, url: str) -> str | None:
         row = self.db.execute("SELECT lastmod FROM lastmod WHERE url = ?", (url,)).fetchone()
         return row[0] if row else None
+
+    # --- the posts the post sitemaps list --------------------------------------------------
+    def list_posts(self, urls: Iterable[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO listed (url) VALUES (?)", ((u,) for u in urls))
+
+    def listed(self) -> Iterator[tuple[str, str | None]]:
+        """(url, its sitemap ``lastmod``) of every listed post."""
+        return iter(self.db.execute("SELECT url, lastmod FROM listed LEFT JOIN lastmod USING (url)"))
 
     # --- URLs to request later (a post sitemap lists thousands at once) ----------------------
     def push(self, urls: Iterable[str]) -> None:

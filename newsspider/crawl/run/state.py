@@ -9,7 +9,8 @@ Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
 
 * ``articles`` — per exported article: canonical url, post_id, published, modified, the
   sitemap ``lastmod`` last seen for it, a content hash, first/last seen.
-* ``aliases`` — other URLs (as requested, before redirects …) that led to an article.
+* ``aliases`` — other URLs (as requested, before redirects …) that led to an article,
+  and those of pages dropped as its duplicates (same post id).
 * ``outcomes`` — final answers without an article: ``dead:404``/``dead:410``,
   ``not_article``.  Never fetched again by incremental runs (unless their sitemap
   ``lastmod`` moves).
@@ -21,6 +22,9 @@ Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
   is opened and when its final name is chosen, deleted in the commit transaction.  A row
   left behind names an output whose items may not be in ``articles`` yet: the next run
   recovers it (``newsspider.crawl.output.feedstorage.recover_outputs``) before deciding anything.
+* ``sitemap`` — every post the post sitemaps listed (url, ``lastmod``), replaced whole by
+  each ``mode=full`` run that read them all, at its commit point (``sitemap_read`` in
+  ``meta`` says when); ``coverage`` reconciles it with the tables above.
 * ``meta`` — ``horizon`` (the oldest publication date the state covers, '' = everything),
   ``open_run_started`` (a run that never finished), ``feed_failing_since``.
 
@@ -38,10 +42,19 @@ from pathlib import Path
 from typing import Any
 
 from newsspider.crawl.run.lock import StateLock
-from newsspider.crawl.run.records import ArticleRecord, Commit, ExportRecord, PendingPage, content_hash
+from newsspider.crawl.run.records import (
+    ArticleRecord,
+    Commit,
+    Coverage,
+    ExportRecord,
+    MissingPost,
+    PendingPage,
+    content_hash,
+)
 from newsspider.normalize import newer
 
-__all__ = ["ArticleRecord", "Commit", "PendingPage", "State", "StateError", "StateLock", "content_hash", "utcnow"]
+__all__ = ["ArticleRecord", "Commit", "Coverage", "PendingPage", "State", "StateError", "StateLock", "content_hash",
+           "coverage", "utcnow"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -68,6 +81,7 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE TABLE IF NOT EXISTS outputs (part TEXT PRIMARY KEY, final TEXT, opened TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, lastmod TEXT);
+CREATE TABLE IF NOT EXISTS sitemap (url TEXT PRIMARY KEY, lastmod TEXT);
 """
 
 #: State files of earlier versions: ``failed`` rows are pending pages.
@@ -88,8 +102,44 @@ COMMIT;
 """
 
 
+#: Each listed post with what the state knows of it (the aliases' lookups use their keys).
+COVERAGE_QUERY = """
+SELECT s.url, s.lastmod,
+       EXISTS (SELECT 1 FROM articles a WHERE a.url = s.url)
+       OR EXISTS (SELECT 1 FROM aliases x JOIN articles a ON a.url = x.url WHERE x.alias = s.url),
+       p.reason, p.given_up, o.outcome
+FROM sitemap s LEFT JOIN pending p ON p.url = s.url LEFT JOIN outcomes o ON o.url = s.url
+ORDER BY s.url
+"""
+
+
 class StateError(Exception):
     """The state could not be read or written (the path and the OS/SQLite error say why)."""
+
+
+def coverage(db: sqlite3.Connection) -> Coverage | None:
+    """The post sitemaps of the last full run that read them all against the dataset: in
+    it (an exported article, under its URL or an alias), else pending (its reason), dead
+    (404/410), not an article, or never fetched (no answer kept: skipped by ``since``, a
+    run stopped first …).  None when no such run has read them into this state."""
+    read = db.execute("SELECT value FROM meta WHERE key = 'sitemap_read'").fetchone()
+    if read is None:
+        return None
+    listed = in_dataset = 0
+    missing = []
+    for url, lastmod, present, reason, given_up, outcome in db.execute(COVERAGE_QUERY):
+        listed += 1
+        if present:
+            in_dataset += 1
+        elif reason is not None:
+            missing.append(MissingPost(url, "pending", reason, lastmod, bool(given_up)))
+        elif outcome is not None and outcome.startswith("dead:"):
+            missing.append(MissingPost(url, "dead", outcome.removeprefix("dead:"), lastmod))
+        elif outcome is not None:
+            missing.append(MissingPost(url, "not_article", "", lastmod))
+        else:
+            missing.append(MissingPost(url, "never_fetched", "", lastmod))
+    return Coverage(read[0], listed, in_dataset, missing)
 
 
 def utcnow() -> str:
@@ -212,6 +262,21 @@ class State:
             return "updated"
         return "unchanged"
 
+    def coverage(self) -> Coverage | None:
+        return coverage(self.db)
+
+    @staticmethod
+    def read_only(path: str | os.PathLike[str]) -> sqlite3.Connection:
+        """A read-only connection to the state at ``path`` (``sqlite3.Error`` when it
+        cannot be opened or is not a state)."""
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            db.execute("SELECT 1 FROM meta LIMIT 1")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -271,6 +336,14 @@ class State:
                 self.db.executemany("UPDATE pending SET given_up = 1 WHERE url = ?", [(u,) for u in batch.given_up])
                 for record in batch.exported:  # after the failures: an export clears its pending row
                     counts[self._record(record, now)] += 1
+                # aliases only of articles in the state (this transaction's exports included)
+                self.db.executemany(
+                    "INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles WHERE url = ?",
+                    [(alias, url) for url, names in batch.aliases.items() for alias in names if alias != url])
+                self.db.executemany(
+                    "INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles WHERE post_id = ?"
+                    " AND NOT EXISTS (SELECT 1 FROM articles WHERE url = ?) LIMIT 1",
+                    [(url, post_id, url) for url, post_id in batch.duplicates.items()])
                 self.db.executemany("DELETE FROM outputs WHERE part = ?", [(p,) for p in batch.outputs_done])
                 self.db.executemany(
                     "INSERT INTO validators (url, etag, last_modified, lastmod) VALUES (?, ?, ?, ?)"
@@ -278,6 +351,10 @@ class State:
                     " last_modified=COALESCE(excluded.last_modified, last_modified),"
                     " lastmod=COALESCE(excluded.lastmod, lastmod)",
                     [(url, *v) for url, v in batch.validators.items()])
+                if batch.sitemap is not None:
+                    self.db.execute("DELETE FROM sitemap")
+                    self.db.executemany("INSERT OR REPLACE INTO sitemap (url, lastmod) VALUES (?, ?)", batch.sitemap)
+                    self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sitemap_read', ?)", (now,))
                 for key, value in batch.meta.items():
                     if value is None:
                         self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
