@@ -6,6 +6,7 @@
     newsspider extract FILE_OR_URL [--url URL] [--page FILE …]
     newsspider reextract PATH… -O FILE [--all-versions] [-j N]   # = scrapy reextract
     newsspider compact PATH… -O FILE                             # = scrapy compact
+    newsspider coverage [--json]                                 # = scrapy coverage
     newsspider --version
 
 ``crawl`` runs the project's own crawl command (``newsspider/commands/crawl.py``) with the
@@ -36,6 +37,7 @@ commands:
   extract   print the item of one saved page (or URL) as one JSON line
   reextract rebuild the dataset offline from WARC archives (`newsspider reextract -h`)
   compact   merge the dated outputs into one line per article (`newsspider compact -h`)
+  coverage  the posts the sitemaps list against the dataset, and the missing ones (from the state)
 
 Relative paths (output/, state/) are under the current directory."""
 
@@ -49,7 +51,7 @@ def crawl(args: Sequence[str]) -> int:
 
 
 def scrapy(*args: str) -> int:
-    """A project command (``scrapy crawl|reextract|compact …``) with the project's settings."""
+    """A project command (``scrapy crawl|reextract|compact|coverage …``) with the project's settings."""
     from scrapy.cmdline import execute
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
@@ -79,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command == "crawl":
         return crawl(rest)
-    if command in ("reextract", "compact"):
+    if command in ("reextract", "compact", "coverage"):
         return scrapy(command, *rest)
     if command == "demo":
         from newsspider.dev import demo
