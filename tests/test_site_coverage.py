@@ -94,8 +94,10 @@ def test_every_listed_post_in_the_dataset(tmp_path: Path) -> None:
                                    "never_fetched")} == {
         "coverage": f"{N_ARTICLES}/{N_ARTICLES}", "listed": N_ARTICLES, "in_dataset": N_ARTICLES,
         "pending": 0, "dead": 0, "not_article": 0, "never_fetched": 0}
-    # the TSV: the counts line, the header, no row
+    # the TSV: the counts line, the header, no row; the state is only read
+    before = (tmp_path / "state.sqlite3").read_bytes()
     tsv = coverage_command(tmp_path / "state.sqlite3")
+    assert (tmp_path / "state.sqlite3").read_bytes() == before
     assert tsv.returncode == 0, tsv.stderr
     first, *rows = tsv.stdout.splitlines()
     assert first.startswith(f"# coverage={N_ARTICLES}/{N_ARTICLES} listed={N_ARTICLES} in_dataset={N_ARTICLES} ")
@@ -173,6 +175,19 @@ def test_an_export_later_counts_at_once(broken_site: dict[str, Any]) -> None:
     counts, missing = report(state)
     assert missing == {url: why for url, why in broken_site["expected"].items() if why[0] != "pending"}
     assert counts["in_dataset"] == len(broken_site["listed"]) - 3
+
+
+def test_an_incremental_run_keeps_no_list(tmp_path: Path) -> None:
+    """Even one that read every post sitemap (the first, on an empty state): it is not a
+    full run, the list is not its business."""
+    site = generate_site(tmp_path / "site", n_articles=N_ARTICLES, seed=5, term_archives=False)
+    with MirrorServer(site.root) as server:
+        status, summary, _ = crawl(server, tmp_path, "first", mode="incremental")
+        sitemaps = {r.path for r in server.requests.snapshot() if r.path.startswith("/post-sitemap")}
+    assert sitemaps == {"/post-sitemap.xml"}
+    assert status == 0, summary
+    assert "coverage" not in summary
+    assert coverage_command(tmp_path / "state.sqlite3").returncode == 1
 
 
 # --- never fetched: a full run with since ------------------------------------------------------
