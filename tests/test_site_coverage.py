@@ -24,10 +24,12 @@ from typing import Any
 import pytest
 from conftest import REPO, crawl_command, crawl_env, read_jsonl, summary_fields, summary_line
 from scrapy.utils.project import get_project_settings
+from scrapy.utils.test import get_crawler
 from sitegen import SITE, SiteManifest, disk_path, generate_site, local_path
 
 from newsspider.crawl.report import health
 from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.ledger import Ledger
 from newsspider.crawl.run.records import Commit
 from newsspider.crawl.run.state import State
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
@@ -277,6 +279,29 @@ def test_a_post_listed_under_an_alias_of_an_exported_article_is_in_the_dataset(t
     assert (found.listed, found.in_dataset) == (3, 1)
     assert {(m.url, m.why, m.detail) for m in found.missing} == {(f"{SITE}/broken/", "pending", "http_503"),
                                                                 (f"{SITE}/unknown/", "never_fetched", "")}
+
+
+def test_a_page_dropped_as_a_duplicate_is_an_alias_of_the_article_kept(tmp_path: Path) -> None:
+    """A sitemap URL whose page gave an item dropped as a duplicate (a copy naming another
+    canonical URL, an old slug with the same post id) is in the dataset: the ledger notes
+    it, the commit makes it an alias of the article in the state (by URL first, then post
+    id), never of one that is not there, and never a URL recorded as an article itself."""
+    ledger = Ledger(settings=get_project_settings(), stats=get_crawler().stats)
+    ledger.led_to(f"{SITE}/a/", {f"{SITE}/copy-of-a/"})
+    ledger.item_dropped({"url": f"{SITE}/a/", "post_id": 2}, "duplicate")  # a's post id is 1: a wins
+    ledger.item_dropped({"url": f"{SITE}/old-b/", "post_id": 2}, "duplicate")
+    ledger.item_dropped({"url": f"{SITE}/gone/", "post_id": 9}, "duplicate")
+    ledger.item_dropped({"url": f"{SITE}/c-too/", "post_id": 3}, "duplicate")
+    state = State(tmp_path / "state.sqlite3")
+    for url, post_id in (("b", 2), ("a", 1), ("c-too", 30), ("c", 3)):
+        state.record_article({"url": f"{SITE}/{url}/", "post_id": post_id, "title": url, "body": url})
+    listed = ["a", "copy-of-a", "old-b", "gone", "c-too"]
+    state.commit(Commit(duplicates=ledger.duplicates, sitemap=[(f"{SITE}/{u}/", None) for u in listed]))
+    aliases = dict(state.db.execute("SELECT alias, url FROM aliases"))
+    found = state.coverage()
+    state.close()
+    assert aliases == {f"{SITE}/copy-of-a/": f"{SITE}/a/", f"{SITE}/old-b/": f"{SITE}/b/"}
+    assert found is not None and (found.listed, found.in_dataset) == (5, 4)
 
 
 LIMITS = health.Limits.from_settings(get_project_settings())

@@ -56,7 +56,6 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
         given_up=ledger.given_up,
         resolved=ledger.resolved,
         outputs_done=ledger.journal_done,
-        aliases=ledger.aliases,
         duplicates=ledger.duplicates,
         meta=meta_changes(ledger, policy, healthy),
     )

@@ -51,7 +51,8 @@ class Ledger:
     resolved: set[str] = field(default_factory=set)  # pending URLs answered for good
     given_up: set[str] = field(default_factory=set)
     unchanged: set[str] = field(default_factory=set)  # recorded articles fetched again, unchanged
-    duplicates: dict[str, int] = field(default_factory=dict)  # URL of an item dropped as a duplicate -> post id
+    # URL that led to an item dropped as a duplicate -> (the item's URL, post id)
+    duplicates: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     start_pages: dict[str, str] = field(default_factory=dict)  # "home" -> ok / http_404 / error:… / robots
     home_url: str = ""
     validators: dict[str, Validators] = field(default_factory=dict)
@@ -226,9 +227,9 @@ class Ledger:
         if reason == "duplicate":
             # Its URLs led to an article of the run (same URL or post id): aliases of it.
             data = ItemAdapter(item)
-            url, post_id = data.get("url"), data.get("post_id")
-            if url and post_id is not None:
-                self.duplicates.update(dict.fromkeys({url, *self.aliases.get(url, ())}, post_id))
+            url = data.get("url")
+            if url:
+                self.duplicates.update(dict.fromkeys({url, *self.aliases.get(url, ())}, (url, data.get("post_id"))))
             return
         self._judge_item(data := ItemAdapter(item))
         self.inc(S.ITEMS_DROPPED_BY_PIPELINE)

@@ -62,10 +62,9 @@ class Commit:
     meta: dict[str, str | None] = field(default_factory=dict)  # None deletes the key
     # url -> (ETag, Last-Modified, sitemap-index lastmod): saved only by a run that did its job
     validators: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
-    # URLs that led to articles, learnt after their export was recorded: url -> aliases, and
-    # the URLs of items dropped as duplicates -> their post id (aliases of the article kept)
-    aliases: dict[str, set[str]] = field(default_factory=dict)
-    duplicates: dict[str, int] = field(default_factory=dict)
+    # URLs that led to items dropped as duplicates -> (item URL, post id): aliases of the
+    # article recorded under that URL, else under that post id
+    duplicates: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     sitemap: Iterable[tuple[str, str | None]] | None = None  # (url, lastmod) of every listed post: replaces the list
 
 

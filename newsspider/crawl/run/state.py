@@ -10,7 +10,7 @@ Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
 * ``articles`` — per exported article: canonical url, post_id, published, modified, the
   sitemap ``lastmod`` last seen for it, a content hash, first/last seen.
 * ``aliases`` — other URLs (as requested, before redirects …) that led to an article,
-  and those of pages dropped as its duplicates (same post id).
+  and those of pages dropped as its duplicates (same URL or post id).
 * ``outcomes`` — final answers without an article: ``dead:404``/``dead:410``,
   ``not_article``.  Never fetched again by incremental runs (unless their sitemap
   ``lastmod`` moves).
@@ -338,12 +338,10 @@ class State:
                     counts[self._record(record, now)] += 1
                 # aliases only of articles in the state (this transaction's exports included)
                 self.db.executemany(
-                    "INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles WHERE url = ?",
-                    [(alias, url) for url, names in batch.aliases.items() for alias in names if alias != url])
-                self.db.executemany(
-                    "INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles WHERE post_id = ?"
-                    " AND NOT EXISTS (SELECT 1 FROM articles WHERE url = ?) LIMIT 1",
-                    [(url, post_id, url) for url, post_id in batch.duplicates.items()])
+                    "INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles"
+                    " WHERE (url = ? OR post_id = ?) AND NOT EXISTS (SELECT 1 FROM articles WHERE url = ?)"
+                    " ORDER BY url = ? DESC LIMIT 1",
+                    [(url, item_url, post_id, url, item_url) for url, (item_url, post_id) in batch.duplicates.items()])
                 self.db.executemany("DELETE FROM outputs WHERE part = ?", [(p,) for p in batch.outputs_done])
                 self.db.executemany(
                     "INSERT INTO validators (url, etag, last_modified, lastmod) VALUES (?, ?, ?, ?)"
