@@ -29,7 +29,9 @@ from sitegen import SITE, SiteManifest, disk_path, generate_site, local_path
 
 from newsspider.crawl.report import health
 from newsspider.crawl.report import stats as S
+from newsspider.crawl.run.commit import commit
 from newsspider.crawl.run.ledger import Ledger
+from newsspider.crawl.run.policy import Policy
 from newsspider.crawl.run.records import Commit
 from newsspider.crawl.run.state import State
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
@@ -237,7 +239,7 @@ def test_a_post_sitemap_not_read_keeps_the_last_list_and_is_unhealthy(tmp_path: 
         assert len(items) == N_ARTICLES + 3  # the listings still lead to every post
         assert status == 1, summary
         assert "coverage" not in summary
-        assert summary["problems"] == "site coverage unknown: the post sitemaps were not all read"
+        assert summary["problems"] == "site coverage unknown: a post sitemap was not read"
         assert report(tmp_path / "state.sqlite3")[0] == first  # the list of the last complete read
         # read whole again: the list is replaced
         faults.rules[:] = []
@@ -302,6 +304,27 @@ def test_a_page_dropped_as_a_duplicate_is_an_alias_of_the_article_kept(tmp_path:
     state.close()
     assert aliases == {f"{SITE}/copy-of-a/": f"{SITE}/a/", f"{SITE}/old-b/": f"{SITE}/b/"}
     assert found is not None and (found.listed, found.in_dataset) == (5, 4)
+
+
+@pytest.mark.parametrize(("asked", "read", "unknown"), [([], [], False), (["a", "b"], ["a"], True)],
+                         ids=["none-asked", "one-unread"])
+def test_coverage_is_unknown_only_when_an_asked_sitemap_was_not_read(
+        tmp_path: Path, asked: list[str], read: list[str], unknown: bool) -> None:
+    """A full run resumed from a JOBDIR whose first part read robots.txt asks no sitemap
+    itself: no list, and nothing to judge.  One that asked a post sitemap and did not get
+    it cannot tell: unknown (judged), and the last list is kept."""
+    stats = get_crawler().stats
+    assert stats is not None
+    ledger = Ledger(settings=get_project_settings(), stats=stats, state=State(tmp_path / "state.sqlite3"))
+    ledger.finish_reason = "finished"
+    ledger.sitemaps_asked(f"{SITE}/{name}.xml" for name in asked)
+    for name in read:
+        ledger.sitemap_read(f"{SITE}/{name}.xml", [f"{SITE}/post/"])
+    commit(ledger, Policy(mode="full"), health.Verdict)
+    assert ledger.state is not None and ledger.state.coverage() is None
+    ledger.state.close()
+    assert (stats.get_value(S.COVERAGE_UNKNOWN) == 1) == unknown
+    assert stats.get_value(S.coverage("listed")) is None
 
 
 LIMITS = health.Limits.from_settings(get_project_settings())

@@ -268,11 +268,11 @@ def check_invalid_items(facts: Facts, stats: Mapping[str, Any], limits: Limits) 
 def check_site_coverage(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
     """A full run that ran to its end, without ``since``: the posts its sitemaps list that
     are not in the dataset (pending, dead, not articles, never fetched), or that it could
-    not tell (a post sitemap not read)."""
+    not tell (a post sitemap it asked was not read)."""
     if facts.finish_reason != "finished" or facts.stopped or facts.since is not None:
         return None
     if _int(stats, S.COVERAGE_UNKNOWN):
-        return "site coverage unknown: the post sitemaps were not all read"
+        return "site coverage unknown: a post sitemap was not read"
     listed, present = _int(stats, S.coverage("listed")), _int(stats, S.coverage("in_dataset"))
     if limits.too_many(listed - present, listed, round(1 - limits.min_site_coverage, 9)):
         return (f"site coverage {present}/{listed} (< {limits.min_site_coverage:.1%}): posts the sitemaps list are "

@@ -40,10 +40,9 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
         ledger.kinds["new"] += count
         return
     unread = ledger.sitemaps_unread
-    if policy.mode == "full" and unread != set():
+    if policy.mode == "full" and unread:  # (none asked: a run resumed from a JOBDIR that had read them)
         ledger.inc(S.COVERAGE_UNKNOWN)
-        logger.warning("Site coverage unknown: %s", "post sitemaps not read: " + ", ".join(sorted(unread))
-                       if unread else "no sitemap was asked")
+        logger.warning("Site coverage unknown: post sitemaps not read: %s", ", ".join(sorted(unread)))
     # The verdict as the state transaction is built; RunExtension.finish judges the run again
     # for the exit status, and must: this transaction may still fail, and the site coverage
     # is counted after it (what it made durable).

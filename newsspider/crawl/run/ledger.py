@@ -100,7 +100,8 @@ class Ledger:
     @property
     def sitemaps_unread(self) -> set[str] | None:
         """The named sitemaps not read (empty: the run knows every post the sitemaps list);
-        None when no sitemap was even asked."""
+        None when this run asked none (a run resumed from a ``JOBDIR`` whose first part had
+        read robots.txt)."""
         return self.sitemaps_named - self.sitemaps_read if self.sitemaps_named else None
 
     # --- pages ------------------------------------------------------------------------------
