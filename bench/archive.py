@@ -192,7 +192,7 @@ def section(res: dict[str, Any], goals: list[str]) -> list[str]:
     out = ["## 4. WARC archive\n",
            f"Synthetic mirror: {res['n_articles']} articles; real `scrapy crawl georgiatoday -a mode=full` "
            "in a subprocess, politeness off (16 concurrent, robots.txt obeyed), archiving on "
-           "(`NEWSSPIDER_CRAWL_COMMAND=True`, `NEWSSPIDER_ARCHIVE_DIR=<dir>`, default gzip level) vs off "
+           "(`NEWSSPIDER_CRAWL_COMMAND=True`, `NEWSSPIDER_ARCHIVE_DIR=<dir>`) vs off "
            f"(`NEWSSPIDER_ARCHIVE_DIR=`), {len(res['rounds'])} rounds of one each, which runs first "
            "alternating; pages/s = responses "
            "/ wall time (process start-up included), peak RSS sampled every 50 ms. "
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra scrapy setting for both crawls (e.g. NEWSSPIDER_ARCHIVE_GZIP_LEVEL=3)")
+                        help="extra scrapy setting for both crawls (e.g. CONCURRENT_REQUESTS=8)")
     args = parser.parse_args(argv)
     extra = tuple(arg for setting in args.settings for arg in ("-s", setting))
     res = run(args.articles or (300 if args.quick else 1000), args.rounds or (1 if args.quick else 3), extra)

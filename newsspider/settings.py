@@ -103,12 +103,10 @@ NEWSSPIDER_OPTIONAL_RETRY_TIMES = 1
 NEWSSPIDER_CRAWL_COMMAND = False
 
 # --- WARC archive of every parsed response (newsspider/crawl/archive/, docs/archive.md) ---
-# One <UTC time>.warc.gz per run in this directory; empty turns archiving off.  Only a real
-# crawl archives: the project's crawl command sets NEWSSPIDER_CRAWL_COMMAND (not scrapy
-# shell/parse/check, not tests that leave it unset).
+# One <UTC time>.warc.gz per run in this directory, and its CDXJ index <UTC time>.cdxj;
+# empty turns archiving off.  Only a real crawl archives: the project's crawl command sets
+# NEWSSPIDER_CRAWL_COMMAND (not scrapy shell/parse/check, not tests that leave it unset).
 NEWSSPIDER_ARCHIVE_DIR = "archive/georgiatoday/"
-NEWSSPIDER_ARCHIVE_GZIP_LEVEL = 1  # ISA-L gzip: 0 (fastest) … 3 (smallest); one gzip member per record
-NEWSSPIDER_ARCHIVE_STALL_TIMEOUT = 300  # seconds pages may wait on a writer that writes nothing; then archiving stops
 SPIDER_MIDDLEWARES = {
     # after HttpErrorMiddleware (50): exactly the responses that reach a callback
     "newsspider.crawl.archive.middleware.WarcArchiveMiddleware": 950,

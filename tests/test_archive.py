@@ -1,4 +1,4 @@
-"""Issue 10: the WARC archive of a crawl, ``scrapy reextract`` and ``scrapy compact``.
+"""The WARC archive of a crawl, ``scrapy reextract`` and ``scrapy compact``.
 
 The real ``scrapy crawl georgiatoday`` runs in a subprocess against a generated site served
 on 127.0.0.1 under a path prefix (a mirror at ``base_url=http://host/mirror/georgiatoday``):
@@ -9,15 +9,19 @@ version 2 (3 new posts, 1 edited), and a fresh full crawl of version 2 to compar
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import random
 import re
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -35,6 +39,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 from sitegen import SiteManifest, disk_path, generate_site
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import iso_date_to_timestamp
 from warcio.warcwriter import WARCWriter
 
 from newsspider import offline
@@ -45,6 +50,7 @@ from newsspider.crawl.archive import (
     POST_PAGE_HEADER,
     complete_members,
     http_response_headers,
+    index_path,
     payload_digest,
 )
 from newsspider.crawl.archive.format import _Fetch
@@ -89,6 +95,15 @@ def archives(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.warc.gz"))
 
 
+def read_index(warc: Path) -> list[dict[str, str]]:
+    """The lines of ``warc``'s CDXJ index: each its JSON plus ``urlkey`` and ``timestamp``."""
+    lines = []
+    for line in index_path(warc).read_text("utf-8").splitlines():
+        urlkey, timestamp, data = line.split(" ", 2)
+        lines.append({"urlkey": urlkey, "timestamp": timestamp, **json.loads(data)})
+    return lines
+
+
 def crawl(base_url: str, tmp: Path, name: str, *extra: str, mode: str = "full", state: Path,
           archive: Path | None, wait: bool = True, output: bool = True) -> Any:
     command = crawl_command(
@@ -126,6 +141,7 @@ class Crawls:
     v1: SiteManifest
     v2: SiteManifest
     served_v1: dict[str, bytes]  # article URL -> bytes the server sent in version 1
+    home_v1: bytes  # the home page in version 1 (unchanged in the incremental run 2)
     archive: Path
     runs: dict[str, list[Path]] = field(default_factory=dict)  # run -> archive files it wrote
 
@@ -141,7 +157,7 @@ def crawls(tmp_path_factory: pytest.TempPathFactory) -> Crawls:
     served = {url: (root / disk_path(url)).read_bytes() for url in v1.article_urls}
     archive = tmp / "archive"
     state = tmp / "state.sqlite3"
-    result = Crawls(tmp, v1, v1, served, archive)
+    result = Crawls(tmp, v1, v1, served, (root / "index.html").read_bytes(), archive)
     with MirrorServer(tmp / "www") as server:
         base = server.base_url + PREFIX
         for name, mode in (("run1", "full"), ("run2", "incremental"), ("run3", "incremental")):
@@ -220,6 +236,69 @@ def test_unchanged_rerun_writes_revisits_not_copies(crawls: Crawls) -> None:
     run3 = read_warc(crawls.runs["run3"][0])
     stored = {r.headers[CANONICAL_HEADER] for r in run3 if r.type == "response"}
     assert set(crawls.v2.new_urls + crawls.v2.edited_urls) <= stored
+
+
+def test_each_archive_has_the_cdxj_index_cdxj_indexer_writes(crawls: Crawls) -> None:
+    files = archives(crawls.archive)
+    assert len(files) == 3
+    assert sorted(crawls.archive.glob("*.cdxj")) == [index_path(path) for path in files]
+    assert not list(crawls.archive.glob("*.part"))
+    for path in files:
+        indexer = subprocess.run([sys.executable, "-m", "cdxj_indexer.main", "--sort", str(path)],
+                                 capture_output=True, text=True, timeout=60, check=True)
+        assert index_path(path).read_text("utf-8") == indexer.stdout
+        lines = read_index(path)
+        records = [r for r in read_warc(path) if r.type in ("response", "revisit")]
+        assert len(lines) == len(records) and {line["filename"] for line in lines} == {path.name}
+        with path.open("rb") as fh:  # each line points at its record
+            for line in lines:
+                fh.seek(int(line["offset"]))
+                record = next(iter(ArchiveIterator(BytesIO(fh.read(int(line["length"]))))))
+                assert record.rec_headers.get_header("WARC-Target-URI") == line["url"]
+                assert record.rec_type == ("revisit" if line["mime"] == "warc/revisit" else "response")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_pywb_replays_archived_pages_from_the_archive_directory(crawls: Crawls, tmp_path: Path) -> None:
+    """pywb's ``wayback`` on the archive directory as the crawl left it (WARC files and
+    their CDXJ indexes): an article (a response record) and the home page fetched again
+    unchanged by run 2 (a revisit of run 1's) replay byte-identical to what was served."""
+    [run1], [run2] = crawls.runs["run1"], crawls.runs["run2"]
+    article = next(r for r in read_warc(run1) if r.type == "response"
+                   and r.headers[CANONICAL_HEADER] == crawls.v1.article_urls[0])
+    home = next(r for r in read_warc(run2) if r.type == "revisit"
+                and r.headers[CANONICAL_HEADER] == crawls.v1.home_url)
+    collection = {"index_paths": str(crawls.archive), "archive_paths": f"{crawls.archive}/"}
+    (tmp_path / "config.yaml").write_text(json.dumps({"collections": {"georgiatoday": collection}}))  # JSON is YAML
+    port, log = _free_port(), tmp_path / "wayback.log"
+    wayback = Path(sys.executable).with_name("wayback")
+    with log.open("wb") as stderr:
+        server = subprocess.Popen([str(wayback), "-b", "127.0.0.1", "-p", str(port)], cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        for record, served in ((article, crawls.served_v1[crawls.v1.article_urls[0]]), (home, crawls.home_v1)):
+            stamp = iso_date_to_timestamp(record.headers["WARC-Date"])
+            url = f"http://127.0.0.1:{port}/georgiatoday/{stamp}id_/{record.headers['WARC-Target-URI']}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(url, timeout=30) as replay:
+                        assert replay.status == 200
+                        assert replay.read() == served
+                    break
+                except urllib.error.HTTPError:
+                    raise
+                except (urllib.error.URLError, ConnectionError):  # wayback still starting
+                    assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+                    time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_reextract_reproduces_the_crawl_exactly(crawls: Crawls, schema_validator: Any) -> None:
@@ -462,6 +541,7 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     assert not list(archive.glob("*.part"))
     files = archives(archive)
     assert len(files) == 2
+    assert sorted(archive.glob("*.cdxj")) == [index_path(path) for path in files]  # the recovered one too
     archived: set[str] = set()
     for path in files:
         records = read_warc(path)  # every record complete, digests right
@@ -481,40 +561,89 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     assert sorted(i["url"] for i in read_jsonl(rebuilt)) == sorted(site.article_urls)
 
 
-def _writer_of(log: Path) -> int | None:
-    """PID of the archive's writer process, as the crawl's log names it."""
-    found = re.search(r"Archiving into \S+ \(writer process (\d+)\)", log.read_text("utf-8")) if log.is_file() else None
-    return int(found.group(1)) if found else None
+# --- a slow page; the order of things ---------------------------------------------------------
+#: Seconds the test server takes to serve one article page: more than the old archive
+#: writer's watchdog waited (NEWSSPIDER_ARCHIVE_STALL_TIMEOUT, set to 1 s below).
+SLOW_SECONDS = 4
 
 
-def test_no_item_is_exported_while_its_page_is_not_written(tmp_path: Path) -> None:
-    """The writer process stopped (SIGSTOP) from early in the run: the crawl goes on
-    fetching, but not one item reaches the output until the writer writes again."""
-    site = generate_site(tmp_path / "site", n_articles=12, per_page=PER_PAGE, term_archives=False)
-    archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
-    feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
-    with MirrorServer(site.root, faults=FaultPlan([FaultRule("/*", delay=0.1)])) as server:
-        proc = crawl(server.base_url, tmp_path, "stopped", "-s", f"FEEDS={feeds}", state=state, archive=archive,
-                     wait=False, output=False)
-        deadline, writer = time.monotonic() + 30, None
-        while writer is None and time.monotonic() < deadline and proc.poll() is None:
-            writer = _writer_of(tmp_path / "stopped.log")
-            time.sleep(0.005)
-        assert writer is not None, "no writer process seen"
-        os.kill(writer, signal.SIGSTOP)
-        try:
-            time.sleep(3)  # ~30 requests' time: articles fetched and parsed meanwhile
-            parts = list(out.glob("*.part")) if out.is_dir() else []
-            assert not any(part.read_bytes().strip() for part in parts), "items passed an unwritten page"
-            assert proc.poll() is None
-        finally:
-            os.kill(writer, signal.SIGCONT)
-        assert proc.wait(timeout=120) == 0
-    [output] = out.glob("*.jsonl")
-    exported = {i["url"] for i in read_jsonl(output)}
-    archived = {r.headers[CANONICAL_HEADER] for path in archives(archive) for r in read_warc(path)
-                if r.type == "response"}
-    assert exported == set(site.article_urls) and exported <= archived
+@dataclass
+class SlowCrawl:
+    tmp: Path
+    site: SiteManifest
+    slow: str  # canonical URL of the slow article
+    slow_path: str  # its path on the test server
+    archive: Path
+    returncode: int
+    seconds: float
+    events: list[list[Any]]  # archive_helpers.ArchiveWatch
+
+
+@pytest.fixture(scope="module")
+def slow_crawl(tmp_path_factory: pytest.TempPathFactory) -> SlowCrawl:
+    """One real crawl of a small site whose one article page takes ``SLOW_SECONDS``,
+    watched by ``archive_helpers.ArchiveWatch``."""
+    tmp = tmp_path_factory.mktemp("slow")
+    site = generate_site(tmp / "site", n_articles=8, per_page=PER_PAGE, term_archives=False)
+    slow = site.articles[-1]
+    archive, events = tmp / "archive", tmp / "events.jsonl"
+    extensions = {**project_settings.EXTENSIONS, "archive_helpers.ArchiveWatch": 900}
+    with MirrorServer(site.root, faults=FaultPlan([FaultRule(slow.path, delay=SLOW_SECONDS)])) as server:
+        started = time.monotonic()
+        proc = crawl(server.base_url, tmp, "slow", "-s", f"EXTENSIONS={json.dumps(extensions)}",
+                     "-s", f"ARCHIVE_TEST_EVENTS={events}", "-s", "NEWSSPIDER_ARCHIVE_STALL_TIMEOUT=1",
+                     state=tmp / "state.sqlite3", archive=archive, wait=False)
+        proc.communicate(timeout=120)
+        seconds = time.monotonic() - started
+    lines = events.read_text("utf-8").splitlines() if events.is_file() else []
+    return SlowCrawl(tmp, site, slow.url, slow.path, archive, proc.returncode, seconds,
+                     [json.loads(line) for line in lines])
+
+
+def test_a_slow_page_is_archived_and_the_run_stays_healthy(slow_crawl: SlowCrawl) -> None:
+    log = log_text(slow_crawl.tmp / "slow.log")
+    assert slow_crawl.returncode == 0, log[-3000:]
+    assert slow_crawl.seconds >= SLOW_SECONDS
+    assert "WARC archive" not in log  # no archive WARNING
+    exported = {i["url"] for i in read_jsonl(slow_crawl.tmp / "out" / "slow.jsonl")}
+    assert exported == set(slow_crawl.site.article_urls) and slow_crawl.slow in exported
+    [path] = archives(slow_crawl.archive)
+    archived = {r.headers[CANONICAL_HEADER] for r in read_warc(path) if r.type == "response"}
+    assert exported <= archived
+    assert [line for line in read_index(path) if line["url"].endswith(slow_crawl.slow_path)]
+
+
+def test_no_item_reaches_the_output_before_its_page_is_in_the_archive(slow_crawl: SlowCrawl) -> None:
+    """At the moment each item is scraped (and exported), its page's records are in the
+    archive's ``.part`` on disk."""
+    items = [event for event in slow_crawl.events if event[0] == "item"]
+    assert len(items) == len(slow_crawl.site.article_urls)
+    assert [url for _, url, archived in items if not archived] == []
+
+
+def test_the_archive_is_fsynced_renamed_indexed_then_the_directory_fsynced_before_the_state_commit(
+        slow_crawl: SlowCrawl) -> None:
+    """The crawl's own ``os.fsync``/``os.replace``/``os.rename`` calls on the archive's
+    files, in order: WARC fsync → rename → index written atomically → directory fsync, all
+    before the state transaction."""
+    directory = os.path.realpath(slow_crawl.archive)
+    [path] = archives(slow_crawl.archive)
+    warc = os.path.realpath(path)
+    index = os.path.realpath(index_path(path))
+
+    seen = []
+    for event in slow_crawl.events:
+        if event == ["checkpoint", "before_commit"]:
+            seen.append(event)
+        elif event[0] in ("fsync", "replace", "rename") and \
+                any(os.path.realpath(p).startswith(directory) for p in event[1:]):
+            seen.append([event[0], *map(os.path.realpath, event[1:])])
+    commit = seen.index(["checkpoint", "before_commit"])
+    assert seen[:commit] == [
+        ["fsync", f"{warc}.part"], ["replace", f"{warc}.part", warc],
+        ["fsync", f"{index}.part"], ["replace", f"{index}.part", index],
+        ["fsync", directory],
+    ]
 
 
 def _records(count: int) -> tuple[bytes, list[int]]:
@@ -546,6 +675,29 @@ def test_recover_part_drops_a_cut_off_record(tmp_path: Path, cut: str) -> None:
     assert recovered.read_bytes() == data[: ends[complete - 1]]
     records = read_warc(recovered)
     assert [r.headers["WARC-Target-URI"] for r in records] == [f"http://127.0.0.1/p{n}/" for n in range(complete)]
+    assert sorted(line["url"] for line in read_index(recovered)) == [r.headers["WARC-Target-URI"] for r in records]
+
+
+def test_recovery_writes_the_index_a_killed_run_was_writing(tmp_path: Path) -> None:
+    """A run killed after renaming its WARC, while writing its index: the next run writes
+    the index; one whose WARC is gone is removed; one whose run still holds its WARC's lock
+    is left alone."""
+    data, _ = _records(3)
+    warc = tmp_path / "2026-01-01T00-00-00.warc.gz"
+    warc.write_bytes(data)
+    (tmp_path / "2026-01-01T00-00-00.cdxj.part").write_text("ge,georgiatoday)/ 2026")
+    gone = tmp_path / "2026-01-02T00-00-00.cdxj.part"
+    gone.write_text("")
+    live = tmp_path / "2026-01-03T00-00-00.warc.gz"
+    live.write_bytes(data)
+    (tmp_path / "2026-01-03T00-00-00.cdxj.part").write_text("")
+    with live.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        assert recover_archive_parts(tmp_path, patience=0.1) == []
+    assert [line["url"] for line in read_index(warc)] == [f"http://127.0.0.1/p{n}/" for n in range(3)]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "2026-01-01T00-00-00.cdxj", "2026-01-01T00-00-00.warc.gz",
+        "2026-01-03T00-00-00.cdxj.part", "2026-01-03T00-00-00.warc.gz"]
 
 
 def test_recover_removes_a_part_without_any_complete_record(tmp_path: Path) -> None:
@@ -600,18 +752,37 @@ def test_finish_is_idempotent_and_revisits_repeat_payloads(tmp_path: Path) -> No
     assert [r.type for r in read_warc(last)] == ["warcinfo", "response", "request"]
 
 
+def test_every_revisit_refers_to_the_original_response(tmp_path: Path) -> None:
+    """Three fetches of one payload in a run, two more in the next run: each revisit
+    points at the first response record (its URI and date), never at another revisit."""
+    first = _archive(tmp_path)
+    for name in "abc":
+        first.record(_response(f"http://127.0.0.1/{name}/", b"<html>same</html>"), None)
+    path = first.finish()
+    assert path is not None
+    second = _archive(tmp_path)
+    for name in "de":
+        second.record(_response(f"http://127.0.0.1/{name}/", b"<html>same</html>"), None)
+    later = second.finish()
+    assert later is not None
+    [original, *revisits] = [r for p in (path, later) for r in read_warc(p) if r.type in ("response", "revisit")]
+    assert original.type == "response" and original.headers["WARC-Target-URI"] == "http://127.0.0.1/a/"
+    assert [r.headers["WARC-Target-URI"] for r in revisits] == [f"http://127.0.0.1/{n}/" for n in "bcde"]
+    assert len({r.headers["WARC-Date"] for r in (original, *revisits)}) == 5  # each capture its own date
+    for revisit in revisits:
+        assert revisit.type == "revisit"
+        assert revisit.headers["WARC-Refers-To-Target-URI"] == "http://127.0.0.1/a/"
+        assert revisit.headers["WARC-Refers-To-Date"] == original.headers["WARC-Date"]
+
+
 def test_an_unreadable_digest_index_means_whole_records_not_a_failed_archive(tmp_path: Path) -> None:
     first = _archive(tmp_path)
     first.record(_response("http://127.0.0.1/a/", b"<html>same</html>"), None)
     assert first.finish() is not None
     second = _archive(tmp_path)
-    page = second.record(_response("http://127.0.0.1/b/", b"<html>other</html>"), None)
-    assert page is not None
-    second.wait_for(page)  # the writer process has the index open
-    (tmp_path / "digests.sqlite3").write_bytes(b"not a database" * 100)
-    again = second.record(_response("http://127.0.0.1/c/", b"<html>same</html>"), None)
-    assert again is not None
-    second.wait_for(again)
+    second.record(_response("http://127.0.0.1/b/", b"<html>other</html>"), None)
+    (tmp_path / "digests.sqlite3").write_bytes(b"not a database" * 100)  # mid-run, the index open
+    second.record(_response("http://127.0.0.1/c/", b"<html>same</html>"), None)
     assert second.failed is None
     path = second.finish()
     assert path is not None
@@ -629,112 +800,31 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
         unwritable.finish()
     assert "WARC archive cannot open the archive directory" in caplog.text
 
-    # the disk fills up under the writer process: a real file size limit, which it
-    # inherits when it starts with the run's first page (EFBIG, as a full disk's ENOSPC)
+    # the disk fills up under the crawl: a real file size limit on this process (EFBIG, as
+    # a full disk's ENOSPC; CPython ignores SIGXFSZ, so the write fails instead of killing it)
+    assert signal.getsignal(signal.SIGXFSZ) == signal.SIG_IGN
     archive = _archive(tmp_path / "full")
+    archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    assert archive.failed is None and archive.part_path is not None
+    noise = random.Random(3).randbytes(60_000)  # incompressible: past the limit
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, hard))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (archive.part_path.stat().st_size + 20_000, hard))
     try:
-        first = archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+        archive.record(_response("http://127.0.0.1/b/", b"<html>" + noise + b"</html>"), None)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, previous)
-    assert first is not None
-    archive.wait_for(first)
-    assert archive.failed is None
-    noise = random.Random(3).randbytes(60_000)  # incompressible: past the limit
-    second = archive.record(_response("http://127.0.0.1/b/", b"<html>" + noise + b"</html>"), None)
-    assert second is not None
-    archive.wait_for(second)
     assert isinstance(archive.failed, OSError) and archive.failed.errno == errno.EFBIG
     assert "WARC archive write failed: [Errno 27] File too large" in caplog.text
-    assert archive.record(_response("http://127.0.0.1/c/", b"<html>c</html>"), None) is None  # archiving stopped
+    archive.record(_response("http://127.0.0.1/c/", b"<html>c</html>"), None)  # archiving stopped
     assert archive.crawler.stats is not None
     assert archive.crawler.stats.get_value("newsspider/archive/failed") == 1
+    assert archive.crawler.stats.get_value("newsspider/archive/responses") == 1
     with pytest.raises(OSError):
         archive.finish()
-    [kept] = archives(tmp_path / "full")  # what was written before, finished and readable
+    [kept] = archives(tmp_path / "full")  # what was written before, finished, readable, indexed
     assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
         ["http://127.0.0.1/a/"]
-
-
-def test_a_dead_writer_process_stops_the_archive_not_the_crawl(tmp_path: Path,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
-    archive = _archive(tmp_path)
-    first = archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
-    assert first is not None and archive._writer is not None
-    archive.wait_for(first)
-    os.kill(archive._writer.process.pid, signal.SIGKILL)
-    archive._writer.process.wait()
-    second = archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
-    if second is not None:  # handed over before the crawl noticed: waiting for it tells
-        archive.wait_for(second)
-    assert isinstance(archive.failed, OSError)
-    assert "WARC archive write failed: the archive's writer process exited with status -9" in caplog.text
-    with pytest.raises(OSError):
-        archive.finish()
-    [kept] = archives(tmp_path)
-    assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
-        ["http://127.0.0.1/a/"]
-
-
-def test_a_writer_process_that_cannot_start_stops_the_archive_not_the_crawl(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsspider.crawl.archive import process
-
-    monkeypatch.setattr(process.sys, "executable", str(tmp_path / "no-python"))
-    archive = _archive(tmp_path / "archive")
-    assert archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None) is None
-    assert isinstance(archive.failed, FileNotFoundError)
-    assert "WARC archive cannot be created: [Errno 2] No such file or directory" in caplog.text
-    assert archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None) is None
-    with pytest.raises(OSError):
-        archive.finish()
-    assert not list((tmp_path / "archive").glob("*.part"))  # finished as far as it went: readable
-    assert [r.type for path in archives(tmp_path / "archive") for r in read_warc(path)] == ["warcinfo"]
-
-
-def test_a_hung_writer_process_is_stopped_and_the_crawl_goes_on(tmp_path: Path,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    crawler = project_crawler(NEWSSPIDER_CRAWL_COMMAND=True, NEWSSPIDER_ARCHIVE_DIR=str(tmp_path),
-                              NEWSSPIDER_ARCHIVE_STALL_TIMEOUT=1.5)
-    crawler.stats = MemoryStatsCollector(crawler)
-    archive = WarcArchive.from_crawler(crawler)
-    first = archive.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
-    assert first is not None and archive._writer is not None
-    archive.wait_for(first)
-    os.kill(archive._writer.process.pid, signal.SIGSTOP)  # a hung disk, as far as the crawl can tell
-    second = archive.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
-    assert second is not None
-    started = time.monotonic()
-    archive.wait_for(second)  # would block for good without the watchdog
-    assert 1.5 <= time.monotonic() - started < 30
-    assert isinstance(archive.failed, OSError)
-    assert "WARC archive write failed: the archive's writer process wrote nothing for 1.5 s and was stopped" \
-        in caplog.text
-    with pytest.raises(OSError):
-        archive.finish()
-    [kept] = archives(tmp_path)
-    assert [r.headers.get("WARC-Target-URI") for r in read_warc(kept) if r.type == "response"] == \
-        ["http://127.0.0.1/a/"]
-
-
-@pytest.mark.parametrize(("setting", "used"), [(0, 0), (3, 3), (6, 3), (-1, 0)])
-def test_gzip_level_outside_isa_l_levels_is_said_and_clamped(tmp_path: Path, caplog: pytest.LogCaptureFixture,
-                                                            setting: int, used: int) -> None:
-    crawler = project_crawler(NEWSSPIDER_CRAWL_COMMAND=True, NEWSSPIDER_ARCHIVE_DIR=str(tmp_path),
-                              NEWSSPIDER_ARCHIVE_GZIP_LEVEL=setting)
-    crawler.stats = MemoryStatsCollector(crawler)
-    archive = WarcArchive.from_crawler(crawler)
-    assert archive.gzip_level == used
-    assert ("is not a level of ISA-L's gzip" in caplog.text) == (setting != used)
-    body = b"<html>" + b"same words again " * 2000 + b"</html>"
-    archive.record(_response("http://127.0.0.1/a/", body), None)
-    path = archive.finish()
-    assert path is not None
-    [response] = [r for r in read_warc(path) if r.type == "response"]
-    assert response.payload == body
+    assert [line["url"] for line in read_index(kept)] == ["http://127.0.0.1/a/"]
 
 
 def test_decoded_body_headers_say_so() -> None:

@@ -3,9 +3,10 @@
 ``WarcArchive`` (an extension) and ``WarcArchiveMiddleware`` (a spider middleware that hands
 it exactly the responses reaching a callback) write one ``<UTC timestamp>.warc.gz`` per run
 into ``NEWSSPIDER_ARCHIVE_DIR`` — only in a real crawl (``NEWSSPIDER_CRAWL_COMMAND`` true)
-and only when that directory setting is not empty.
+and only when that directory setting is not empty — and beside it its CDXJ index
+``<UTC timestamp>.cdxj`` (``cdxj-indexer``'s, the index pywb reads).
 
-Format (WARC/1.1, written with warcio, one gzip member per record):
+Format (WARC/1.1, written with warcio's ``WARCWriter(gzip=True)``: one gzip member per record):
 
 * one ``warcinfo`` record: software and versions, spider arguments, settings that matter;
 * per parsed response a ``request`` record and a ``response`` record: the HTTP status line
@@ -22,22 +23,18 @@ Format (WARC/1.1, written with warcio, one gzip member per record):
   that parsed it: ``parse_article``, ``parse_listing`` …) and ``X-Newsspider-Post-Page``
   (``2``, ``3`` … for the further pages of a multi-page post).
 
-Writing: a writer process (``child``, started with the run's first page; ``process`` is
-the crawl's side) hashes each body, chooses response or revisit, builds the records
-(warcio), gzips each (ISA-L, ``isal``) and appends them to the ``.part`` with one
-unbuffered ``write``, then acknowledges the page.  The crawl's thread only sends the page
-(about a tenth of the work), and the middleware holds a callback's items until their
-page is acknowledged — almost always already, since the writer works while the callback
-parses.  (Writing on the crawl's thread cost it 10–12% of its throughput; a writer thread,
-more: its Python work competes with the crawl for the GIL.)
+Writing happens in the crawl's thread, before the callback runs: the middleware hands the
+response to ``WarcArchive.record``, which appends its records to the ``.part`` with
+unbuffered writes.  Once that returns they are in the OS: ``kill -9`` loses nothing
+written, and no item of the page can have reached the output before.
 
-Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (in the
-OS after every record: ``kill -9`` loses at most the record being written, and never one
-whose item was exported; locked with ``flock`` while the run lives), and ``finish()``
-fsyncs and renames it — the lead's commit point calls it before committing the state.
-``recover_archive_parts()`` turns the ``.part`` of a dead run into a readable ``.warc.gz``,
-dropping a cut-off last record.  A write error is a WARNING, ``newsspider/archive/failed``
-and ``WarcArchive.failed``; the crawl goes on without archiving.
+Crash safety, as for the JSON Lines output: the run writes ``<name>.warc.gz.part`` (locked
+with ``flock`` while the run lives), and ``finish()`` — the commit point calls it before
+committing the state — seals it (``files.seal``): fsync, rename, the CDXJ index written
+atomically, directory fsync.  ``recover_archive_parts()`` turns the ``.part`` of a dead
+run into a readable, indexed ``.warc.gz``, dropping a cut-off last record.  A write error
+is a WARNING, ``newsspider/archive/failed`` and ``WarcArchive.failed``; the crawl goes on
+without archiving and the run exits 1.
 
 Digest index: ``<archive dir>/digests.sqlite3`` maps each archived payload digest to the
 first response record holding it (URI, date, file).  It is only a cache of the archives:
@@ -46,16 +43,16 @@ scanned when the extension starts, files gone from the directory forgotten; a fi
 file's digests are added by ``finish()``.
 
 Modules: ``writer`` (the ``WarcArchive`` extension: the run's file, what each page's
-records say, ``finish()``), ``process`` and ``child`` (the writer process),
-``middleware`` (``WarcArchiveMiddleware``), ``format`` (header names and the WARC records
-of a fetch), ``files`` (file names), ``recovery`` (``recover_archive_parts``), ``digests``
-(``DigestIndex``), ``reading`` (the complete gzip members of a file and the next one
-from any byte, for recovery and ``scrapy reextract``).  The settings name
+records say, the writes, ``finish()``), ``middleware`` (``WarcArchiveMiddleware``),
+``format`` (header names and the gzipped WARC records of a fetch), ``files`` (file names,
+the CDXJ index, ``seal``), ``recovery`` (``recover_archive_parts``), ``digests``
+(``DigestIndex``), ``reading`` (the complete gzip members of a file and the next one from
+any byte, for recovery and ``scrapy reextract``).  The settings name
 ``newsspider.crawl.archive.writer.WarcArchive`` and
 ``newsspider.crawl.archive.middleware.WarcArchiveMiddleware``.
 """
 
-from newsspider.crawl.archive.files import PART_SUFFIX
+from newsspider.crawl.archive.files import INDEX_SUFFIX, PART_SUFFIX, index_path
 from newsspider.crawl.archive.format import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
@@ -69,11 +66,11 @@ from newsspider.crawl.archive.format import (
 from newsspider.crawl.archive.reading import complete_members
 
 #: What the spider, the offline rebuild and the tests use; the rest (``WarcArchive``,
-#: ``WarcArchiveMiddleware``, ``recover_archive_parts``) is imported from its own module:
-#: this package stays importable without Scrapy, as the writer process needs.
+#: ``WarcArchiveMiddleware``, ``recover_archive_parts``) is imported from its own module.
 __all__ = [
     "CALLBACK_HEADER",
     "CANONICAL_HEADER",
+    "INDEX_SUFFIX",
     "INFO_BASE_URL",
     "INFO_CANONICAL",
     "PART_SUFFIX",
@@ -81,5 +78,6 @@ __all__ = [
     "complete_members",
     "fetched_at",
     "http_response_headers",
+    "index_path",
     "payload_digest",
 ]

@@ -1,7 +1,8 @@
 """The WARC records of a fetch: the project's header names, payload digests and dates,
 the HTTP status line and headers as received (marked where the stored body differs from
-the wire), the bytes of the response (or revisit) and request records, and their gzip
-members.  Pure functions of their arguments: no file, no crawler."""
+the wire), and the gzipped bytes of the response (or revisit) and request records, as
+warcio's ``WARCWriter(gzip=True)`` writes them: one gzip member per record.  Pure
+functions of their arguments: no file, no crawler."""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from isal import isal_zlib
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
-if TYPE_CHECKING:  # Scrapy is not imported at run time: the writer process does without
+if TYPE_CHECKING:
     from scrapy.http import Request, Response
 
 CANONICAL_HEADER = "X-Newsspider-Canonical-URI"
@@ -32,20 +32,6 @@ _FETCH = "newsspider_fetch"
 #: warcinfo fields naming the run's origins (``reextract`` maps URLs back with them).
 INFO_BASE_URL = "base-url"
 INFO_CANONICAL = "canonical-origin"
-
-
-#: gzip levels of ISA-L (``NEWSSPIDER_ARCHIVE_GZIP_LEVEL``): 0 fastest … 3 smallest.
-GZIP_LEVELS = range(isal_zlib.ISAL_BEST_SPEED, isal_zlib.ISAL_BEST_COMPRESSION + 1)
-#: Default level.  On Georgia Today pages (bench/archive.py) level 1 gzips a page in
-#: 0.08 ms to 13.0 KiB; zlib (Python's gzip) takes 0.34 ms at its fastest level, 0.39 ms
-#: for 12.5 KiB at level 3.
-GZIP_LEVEL = 1
-
-
-def gzip_member(data: bytes, level: int = GZIP_LEVEL) -> bytes:
-    """``data`` as one complete gzip member (RFC 1952: any gzip reader, warcio included)."""
-    compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS)
-    return compressor.compress(data) + compressor.flush()
 
 
 def payload_digest(body: bytes) -> str:
@@ -66,19 +52,23 @@ def warc_date(moment: datetime) -> str:
     return str(datetime_to_iso_date(moment.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True))
 
 
-def _record_bytes(writer: WARCWriter, record: Any) -> bytes:
-    """One record, uncompressed."""
+def gzipped(*records: Any) -> bytes:
+    """``records`` (made by ``WARCWriter``'s ``create_*`` methods) as warcio writes them
+    with ``gzip=True``: one gzip member each, so a reader can start at any record."""
     buffer = BytesIO()
-    writer.out = buffer
-    writer.write_record(record)
+    writer = WARCWriter(buffer, gzip=True, warc_version="WARC/1.1")
+    for record in records:
+        writer.write_record(record)
     return buffer.getvalue()
 
 
-def _pair_bytes(url: str, body: bytes, digest: str, date: str, http: StatusAndHeaders,
-                request_http: StatusAndHeaders, fields: dict[str, str],
-                original: tuple[str, str] | None) -> list[bytes]:
-    """The response (or revisit of ``original``) and request records of one fetch."""
-    writer = WARCWriter(None, gzip=False, warc_version="WARC/1.1")
+def fetch_records(url: str, body: bytes, digest: str, date: str, http: StatusAndHeaders,
+                  request_http: StatusAndHeaders, fields: dict[str, str],
+                  original: tuple[str, str] | None) -> bytes:
+    """The response (or, when ``original`` = (URI, date) of the first record of the same
+    payload, a revisit of it) and request records of one fetch, gzipped."""
+    writer = WARCWriter(None, warc_version="WARC/1.1")
+    fields = {**fields, "WARC-Payload-Digest": digest}
     if original is not None:
         record = writer.create_revisit_record(url, digest, original[0], original[1], http_headers=http,
                                               warc_headers_dict=fields)
@@ -87,7 +77,7 @@ def _pair_bytes(url: str, body: bytes, digest: str, date: str, http: StatusAndHe
                                            http_headers=http, warc_headers_dict=fields)
     request = writer.create_warc_record(url, "request", http_headers=request_http, warc_headers_dict={
         "WARC-Date": date, "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID")})
-    return [_record_bytes(writer, record), _record_bytes(writer, request)]
+    return gzipped(record, request)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``WarcArchive``, the extension writing the run's WARC file (see the package docstring):
 captures the fetch of each response, writes its records (response or revisit, and request)
-before the spider's callback sees it, and ``finish()`` (the commit point) fsyncs and
-renames the ``.part``."""
+before the spider's callback sees it, and ``finish()`` (the commit point) seals the
+``.part``: fsync, rename, CDXJ index, directory fsync."""
 
 from __future__ import annotations
 
@@ -22,29 +22,26 @@ from scrapy.http import Request, Response
 from scrapy.http.request import NO_CALLBACK
 from warcio.warcwriter import WARCWriter
 
-from newsspider.crawl.archive.child import append
 from newsspider.crawl.archive.digests import DigestIndex
-from newsspider.crawl.archive.files import WARC_SUFFIX, free_name
+from newsspider.crawl.archive.files import WARC_SUFFIX, free_name, seal
 from newsspider.crawl.archive.format import (
     _FETCH,
     CALLBACK_HEADER,
     CANONICAL_HEADER,
     FETCHED_AT,
-    GZIP_LEVEL,
-    GZIP_LEVELS,
     INFO_BASE_URL,
     INFO_CANONICAL,
     POST_PAGE_HEADER,
     _Fetch,
     _header_pairs,
-    _record_bytes,
+    fetch_records,
+    gzipped,
     http_request_headers,
     http_response_headers,
+    payload_digest,
     warc_date,
 )
-from newsspider.crawl.archive.process import STALL_SECONDS, WriterProcess
 from newsspider.crawl.archive.recovery import recover_archive_parts
-from newsspider.crawl.output.feedstorage import fsync_directory
 from newsspider.crawl.report.stats import STAT
 
 try:  # POSIX: a live run's .part is locked; elsewhere the run lock alone protects it
@@ -56,17 +53,25 @@ logger = logging.getLogger(__name__)
 
 #: Settings recorded in the warcinfo record.
 INFO_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY", "CONCURRENT_REQUESTS_PER_DOMAIN",
-                 "AUTOTHROTTLE_ENABLED", "NEWSSPIDER_ARCHIVE_DIR", "NEWSSPIDER_ARCHIVE_GZIP_LEVEL")
+                 "AUTOTHROTTLE_ENABLED", "NEWSSPIDER_ARCHIVE_DIR")
 STAT_PREFIX = f"{STAT}/archive"
 
 
-def _gzip_level(level: int) -> int:
-    if level in GZIP_LEVELS:
-        return level
-    used = min(max(level, GZIP_LEVELS[0]), GZIP_LEVELS[-1])
-    logger.warning("NEWSSPIDER_ARCHIVE_GZIP_LEVEL=%d is not a level of ISA-L's gzip (%d fastest … %d smallest): "
-                   "using %d", level, GZIP_LEVELS[0], GZIP_LEVELS[-1], used)
-    return used
+def append(fd: int, data: bytes) -> OSError | None:
+    """Append ``data`` to ``fd`` with unbuffered ``write``s: in the OS once this returns,
+    safe from ``kill -9``.  A failed write is cut off again, leaving no cut-off record;
+    returns its error."""
+    start = os.lseek(fd, 0, os.SEEK_CUR)
+    blob = memoryview(data)
+    try:
+        while blob:
+            blob = blob[os.write(fd, blob):]
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+            os.lseek(fd, start, os.SEEK_SET)
+        return exc
+    return None
 
 
 class WarcArchive:
@@ -77,14 +82,12 @@ class WarcArchive:
         self.crawler = crawler
         self.directory = directory
         self.failed: OSError | None = None
-        self.gzip_level = _gzip_level(crawler.settings.getint("NEWSSPIDER_ARCHIVE_GZIP_LEVEL", GZIP_LEVEL))
         self.path: Path | None = None  # the finished file
         self.part_path: Path | None = None
         self._fh: IO[bytes] | None = None
         self._finished = False
-        self._writer: WriterProcess | None = None
         self._robots: dict[str, _Fetch] = {}  # robots.txt fetched by the robots middleware
-        self._written: list[tuple[str, str, str]] = []  # (digest, uri, date) of written responses
+        self._originals: dict[str, tuple[str, str]] = {}  # this run's digest -> (URI, date) of its response record
         self.index: DigestIndex | None = None
         self.records = 0
         try:
@@ -100,7 +103,7 @@ class WarcArchive:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcArchive:
         settings = crawler.settings
-        directory = settings.get("NEWSSPIDER_ARCHIVE_DIR", "archive/georgiatoday/") or ""
+        directory = settings.get("NEWSSPIDER_ARCHIVE_DIR") or ""
         if not settings.getbool("NEWSSPIDER_CRAWL_COMMAND") or not str(directory).strip():
             raise NotConfigured  # only real crawls archive (a message would be a WARNING per run)
         return cls(crawler, Path(directory))
@@ -133,15 +136,20 @@ class WarcArchive:
         request.meta[_FETCH] = fetch
         request.meta[FETCHED_AT] = fetch.at
 
-    def record(self, response: Response, spider: Spider | None) -> int | None:
-        """Archive a response that reaches a spider callback (its request and response or
-        revisit records): hands it to the writer process and returns its number; the
-        records are in the file — in the OS, safe from ``kill -9`` — once ``wait_for``
-        that number returns.  A failure is a WARNING and ``failed`` (the crawl goes on
-        without archiving)."""
-        self.check_writer()
+    def record(self, response: Response, spider: Spider | None) -> None:
+        """Archive a response that reaches a spider callback: its response (or revisit)
+        and request records are in the file — in the OS, safe from ``kill -9`` — when this
+        returns.  A failure is a WARNING and ``failed`` (the crawl goes on without
+        archiving)."""
         if self.failed is not None or self._finished:
-            return None
+            return
+        if self._fh is None:
+            try:
+                self._open()
+            except OSError as exc:
+                self._fail(exc, "cannot be created")
+                return
+        assert self._fh is not None
         request = response.request
         assert request is not None
         fetch = request.meta.get(_FETCH) or self._robots.pop(response.url, None)
@@ -152,7 +160,7 @@ class WarcArchive:
         decoded = any(n.lower() == b"content-encoding" for n, _ in fetch.headers) and \
             b"Content-Encoding" not in response.headers
         date = warc_date(fetch.at)
-        fields = {"WARC-Date": date}  # the writer process adds the payload digest
+        fields = {"WARC-Date": date}
         origins = getattr(spider, "origins", None)
         if origins is not None:
             with contextlib.suppress(ValueError):
@@ -162,30 +170,30 @@ class WarcArchive:
             fields[CALLBACK_HEADER] = callback
         if request.meta.get("post_page"):
             fields[POST_PAGE_HEADER] = str(request.meta["post_page"])
-        if self._writer is None:
-            try:
-                self._open()
-            except OSError as exc:
-                self._fail(exc, "cannot be created")
-                return None
-            if self._writer is None:  # its warcinfo record could not be written
-                return None
+        digest = payload_digest(body)
+        original = self._originals.get(digest) or self._earlier(digest)
         http = http_response_headers(fetch, body, decoded, response.status)
         sent = http_request_headers(response.url, fetch, request)
+        error = append(self._fh.fileno(), fetch_records(response.url, body, digest, date, http, sent, fields, original))
+        if error is not None:
+            self._fail(error, "write failed")
+            return
         self.records += 1
-        return self._writer.send(response.url, body, date, http, sent, fields)
+        if original is None:
+            self._originals[digest] = (response.url, date)
+            self._stat("responses")
+        else:
+            self._stat("revisits")
 
-    def wait_for(self, seq: int) -> None:
-        """Block until page ``seq`` (``record``'s number) is in the file, or the writer
-        failed (then a WARNING and ``failed``)."""
-        if self._writer is not None:
-            self._writer.wait_for(seq)
-            self.check_writer()
-
-    def check_writer(self) -> None:
-        """Report a failure the writer process met (WARNING, stat, ``failed``)."""
-        if self._writer is not None and self._writer.error is not None and self.failed is None:
-            self._fail(self._writer.error, "write failed")
+    def _earlier(self, digest: str) -> tuple[str, str] | None:
+        """The first record of ``digest`` in an earlier run's archive; an unreadable index
+        (only a cache) means none: a whole response record, never a wrong revisit."""
+        if self.index is None:
+            return None
+        try:
+            return self.index.lookup(digest)
+        except sqlite3.Error:
+            return None
 
     def _open(self) -> None:
         name = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
@@ -200,14 +208,10 @@ class WarcArchive:
         if fcntl is not None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fh = fh
-        error = append(fh.fileno(), [self._warcinfo(final.name)], self.gzip_level)  # before the writer starts
+        logger.info("Archiving into %s", self.part_path)
+        error = append(fh.fileno(), self._warcinfo(final.name))
         if error is not None:
             self._fail(error, "write failed")
-        else:
-            index = self.index.path if self.index is not None else None
-            stall = self.crawler.settings.getfloat("NEWSSPIDER_ARCHIVE_STALL_TIMEOUT", STALL_SECONDS)
-            self._writer = WriterProcess(fh, self.gzip_level, index, stall)
-            logger.info("Archiving into %s (writer process %d)", self.part_path, self._writer.process.pid)
 
     def _warcinfo(self, filename: str) -> bytes:
         from importlib.metadata import version
@@ -237,42 +241,33 @@ class WarcArchive:
             info["spider-since"] = str(getattr(spider, "since", "") or "")
         for name in INFO_SETTINGS:
             info[f"setting-{name}"] = str(settings.get(name))
-        writer = WARCWriter(None, gzip=False, warc_version="WARC/1.1")
-        return _record_bytes(writer, writer.create_warcinfo_record(filename, info))
+        return gzipped(WARCWriter(None, warc_version="WARC/1.1").create_warcinfo_record(filename, info))
 
     # --- commit -------------------------------------------------------------------------
     def finish(self) -> Path | None:
-        """Flush, fsync, rename the ``.part`` to its final name, fsync the directory.
-        Returns the archive (None when nothing was archived).  Raises ``OSError`` when
-        that fails or an earlier write failed (the archive then misses pages).
-        Idempotent: later calls return the same path (or raise the same error)."""
+        """Seal the ``.part`` (``files.seal``: fsync, rename to its final name, CDXJ index,
+        directory fsync), then add its payloads to the digest index.  Returns the archive
+        (None when nothing was archived).  Raises ``OSError`` when that fails or an
+        earlier write failed (the archive then misses pages).  Idempotent: later calls
+        return the same path (or raise the same error)."""
         if not self._finished:
             self._finished = True
-            if self._writer is not None:
-                try:
-                    self._written = self._writer.finish()
-                except OSError as exc:
-                    self._fail(exc, "write failed")
-                self._stat("responses", self._writer.kinds["response"])
-                self._stat("revisits", self._writer.kinds["revisit"])
             if self._fh is not None and self.part_path is not None:
                 fh, self._fh = self._fh, None
-                try:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                    final = free_name(self.part_path.with_name(self.part_path.name[: -len(".part")]))
-                    os.replace(self.part_path, final)  # still locked: no recovery takes it meanwhile
-                    fh.close()
-                    fsync_directory(self.directory)
+                final = free_name(self.part_path.with_name(self.part_path.name[: -len(".part")]))
+                try:  # still locked until closed: no recovery takes the file or its index meanwhile
+                    seal(fh.fileno(), self.part_path, final)
                     self.path = final
                     self._stat("bytes", final.stat().st_size)
                 except OSError as exc:
+                    self._fail(exc, "could not be finished")
+                finally:
                     with contextlib.suppress(OSError):
                         fh.close()
-                    self._fail(exc, "could not be finished")
                 if self.path is not None and self.index is not None:
                     try:
-                        self.index.add_file(self.path.name, self._written)
+                        self.index.add_file(self.path.name, ((digest, uri, date) for digest, (uri, date)
+                                                             in self._originals.items()))
                     except sqlite3.Error as exc:  # only a cache: the next run rebuilds it
                         logger.warning("Digest index %s not updated (%s)", self.index.path, exc)
             if self.index is not None:
