@@ -6,7 +6,7 @@ into ``NEWSSPIDER_ARCHIVE_DIR`` — only in a real crawl (``NEWSSPIDER_CRAWL_COM
 and only when that directory setting is not empty — and beside it its CDXJ index
 ``<UTC timestamp>.cdxj`` (``cdxj-indexer``'s, the index pywb reads).
 
-Format (WARC/1.1, written with warcio's ``WARCWriter(gzip=True)``: one gzip member per record):
+Format (WARC/1.1, written with warcio's ``WARCWriter``, one gzip member per record):
 
 * one ``warcinfo`` record: software and versions, spider arguments, settings that matter;
 * per parsed response a ``request`` record and a ``response`` record: the HTTP status line
