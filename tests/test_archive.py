@@ -826,6 +826,20 @@ def test_write_failure_is_counted_not_fatal(tmp_path: Path, caplog: pytest.LogCa
         ["http://127.0.0.1/a/"]
     assert [line["url"] for line in read_index(kept)] == ["http://127.0.0.1/a/"]
 
+    # the limit hit by the run's first write, its warcinfo record: no page written after it
+    early = _archive(tmp_path / "early")
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100, hard))
+    try:
+        early.record(_response("http://127.0.0.1/a/", b"<html>a</html>"), None)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert isinstance(early.failed, OSError) and early.failed.errno == errno.EFBIG
+    assert early.crawler.stats is not None and early.crawler.stats.get_value("newsspider/archive/failed") == 1
+    early.record(_response("http://127.0.0.1/b/", b"<html>b</html>"), None)
+    with pytest.raises(OSError):
+        early.finish()
+    assert [path.stat().st_size for path in archives(tmp_path / "early")] == [0]
+
 
 def test_decoded_body_headers_say_so() -> None:
     raw = ((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip"), (b"Content-Length", b"120"),
@@ -840,6 +854,23 @@ def test_decoded_body_headers_say_so() -> None:
     chunked = _Fetch(fetch.at, "HTTP/1.1", ((b"Transfer-Encoding", b"chunked"),), "GET", ())
     assert http_response_headers(chunked, b"abc", decoded_encoding=False, status=404).to_str().splitlines() == [
         "HTTP/1.1 404 Not Found", "X-Crawler-Transfer-Encoding: chunked", "Content-Length: 3"]
+
+
+def test_header_bytes_beyond_ascii_are_archived_percent_encoded(tmp_path: Path) -> None:
+    """HTTP allows any byte in a header value; warcio writes ASCII only: such bytes are
+    percent-encoded, and the page is archived like any other."""
+    archive = _archive(tmp_path)
+    response = _response("http://127.0.0.1/a/", b"<html>a</html>")
+    response.headers["X-Served-By"] = "café 100%".encode()
+    response.headers["Link"] = '<http://127.0.0.1/ა/>; rel="shortlink"'.encode()
+    archive.record(response, None)
+    path = archive.finish()
+    assert path is not None and archive.failed is None
+    [record] = [r for r in read_warc(path) if r.type == "response"]
+    assert record.http is not None and record.payload == b"<html>a</html>"
+    assert record.http.get_header("X-Served-By") == "caf%C3%A9 100%"
+    assert record.http.get_header("Link") == '<http://127.0.0.1/%E1%83%90/>; rel="shortlink"'
+    assert record.http.get_header("Content-Type") == "text/html; charset=utf-8"
 
 
 # --- multi-page posts and progress ------------------------------------------------------------

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -58,7 +59,7 @@ def warc_date(moment: datetime) -> str:
     return str(datetime_to_iso_date(moment.astimezone(timezone.utc).replace(tzinfo=None), use_micros=True))
 
 
-def gzipped(*records: Any) -> bytes:
+def gzipped(*records: Any) -> list[bytes]:
     """``records`` (made by ``WARCWriter``'s ``create_*`` methods) as warcio writes them,
     each its own gzip member (a reader can start at any record) at level ``GZIP_LEVEL``."""
     writer = WARCWriter(None, gzip=False, warc_version="WARC/1.1")
@@ -68,14 +69,15 @@ def gzipped(*records: Any) -> bytes:
         writer.write_record(record)
         compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
         members.append(compressor.compress(buffer.getvalue()) + compressor.flush())
-    return b"".join(members)
+    return members
 
 
 def fetch_records(url: str, body: bytes, digest: str, date: str, http: StatusAndHeaders,
                   request_http: StatusAndHeaders, fields: dict[str, str],
-                  original: tuple[str, str] | None) -> bytes:
+                  original: tuple[str, str] | None) -> tuple[ArcWarcRecord, list[bytes]]:
     """The response (or, when ``original`` = (URI, date) of the first record of the same
-    payload, a revisit of it) and request records of one fetch, gzipped."""
+    payload, a revisit of it) and request records of one fetch: the first record (for
+    the file's index) and the gzip members of both."""
     writer = WARCWriter(None, warc_version="WARC/1.1")
     fields = {**fields, "WARC-Payload-Digest": digest}
     if original is not None:
@@ -86,7 +88,7 @@ def fetch_records(url: str, body: bytes, digest: str, date: str, http: StatusAnd
                                            http_headers=http, warc_headers_dict=fields)
     request = writer.create_warc_record(url, "request", http_headers=request_http, warc_headers_dict={
         "WARC-Date": date, "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID")})
-    return gzipped(record, request)
+    return record, gzipped(record, request)
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,14 @@ def _header_pairs(headers: Any) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((bytes(name), bytes(value)) for name, values in headers.items() for value in values)
 
 
+#: What a header keeps as it is: tab and printable ASCII (warcio writes header blocks in ASCII).
+_HEADER_SAFE = "\t" + "".join(map(chr, range(0x20, 0x7F)))
+
+
 def _text(value: bytes) -> str:
-    return value.decode("latin-1")
+    """A header name or value as text; bytes beyond ASCII (which HTTP allows in values)
+    percent-encoded."""
+    return value.decode("ascii") if value.isascii() else quote(value, safe=_HEADER_SAFE)
 
 
 def http_response_headers(fetch: _Fetch, body: bytes, decoded_encoding: bool, status: int) -> StatusAndHeaders:

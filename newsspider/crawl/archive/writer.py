@@ -23,7 +23,7 @@ from scrapy.http.request import NO_CALLBACK
 from warcio.warcwriter import WARCWriter
 
 from newsspider.crawl.archive.digests import DigestIndex
-from newsspider.crawl.archive.files import WARC_SUFFIX, free_name, seal
+from newsspider.crawl.archive.files import WARC_SUFFIX, IndexLines, free_name, seal
 from newsspider.crawl.archive.format import (
     _FETCH,
     CALLBACK_HEADER,
@@ -88,6 +88,7 @@ class WarcArchive:
         self._finished = False
         self._robots: dict[str, _Fetch] = {}  # robots.txt fetched by the robots middleware
         self._originals: dict[str, tuple[str, str]] = {}  # this run's digest -> (URI, date) of its response record
+        self._lines: IndexLines | None = None  # the file's CDXJ index, as it is written
         self.index: DigestIndex | None = None
         self.records = 0
         try:
@@ -148,6 +149,7 @@ class WarcArchive:
                 self._open()
             except OSError as exc:
                 self._fail(exc, "cannot be created")
+            if self.failed is not None:  # not created, or its warcinfo record not written
                 return
         assert self._fh is not None
         request = response.request
@@ -174,10 +176,14 @@ class WarcArchive:
         original = self._originals.get(digest) or self._earlier(digest)
         http = http_response_headers(fetch, body, decoded, response.status)
         sent = http_request_headers(response.url, fetch, request)
-        error = append(self._fh.fileno(), fetch_records(response.url, body, digest, date, http, sent, fields, original))
+        record, members = fetch_records(response.url, body, digest, date, http, sent, fields, original)
+        offset = self._fh.tell()
+        error = append(self._fh.fileno(), b"".join(members))
         if error is not None:
             self._fail(error, "write failed")
             return
+        assert self._lines is not None
+        self._lines.add(record, offset, len(members[0]))
         self.records += 1
         if original is None:
             self._originals[digest] = (response.url, date)
@@ -208,12 +214,13 @@ class WarcArchive:
         if fcntl is not None:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fh = fh
+        self._lines = IndexLines(final.name)
         logger.info("Archiving into %s", self.part_path)
-        error = append(fh.fileno(), self._warcinfo(final.name))
+        error = append(fh.fileno(), b"".join(self._warcinfo(final.name)))
         if error is not None:
             self._fail(error, "write failed")
 
-    def _warcinfo(self, filename: str) -> bytes:
+    def _warcinfo(self, filename: str) -> list[bytes]:
         from importlib.metadata import version
 
         def _version(dist: str) -> str:
@@ -255,8 +262,10 @@ class WarcArchive:
             if self._fh is not None and self.part_path is not None:
                 fh, self._fh = self._fh, None
                 final = free_name(self.part_path.with_name(self.part_path.name[: -len(".part")]))
+                # the lines name the file: read it again only if it could not take its planned name
+                lines = self._lines.sorted() if self._lines is not None and self._lines.filename == final.name else None
                 try:  # still locked until closed: no recovery takes the file or its index meanwhile
-                    seal(fh.fileno(), self.part_path, final)
+                    seal(fh.fileno(), self.part_path, final, lines)
                     self.path = final
                     self._stat("bytes", final.stat().st_size)
                 except OSError as exc:
