@@ -54,6 +54,7 @@ from newsspider.crawl.archive import (
     payload_digest,
 )
 from newsspider.crawl.archive.format import _Fetch
+from newsspider.crawl.archive.middleware import WarcArchiveMiddleware
 from newsspider.crawl.archive.recovery import recover_archive_parts
 from newsspider.crawl.archive.writer import WarcArchive
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
@@ -750,6 +751,19 @@ def test_finish_is_idempotent_and_revisits_repeat_payloads(tmp_path: Path) -> No
     last = third.finish()
     assert last is not None
     assert [r.type for r in read_warc(last)] == ["warcinfo", "response", "request"]
+
+
+def test_the_middleware_writes_a_page_to_the_file_before_its_callback_runs(tmp_path: Path) -> None:
+    """Spider input, before the callback: the page's records are in the ``.part`` on disk
+    (a 304 revalidation has nothing to archive)."""
+    archive = _archive(tmp_path)
+    middleware = WarcArchiveMiddleware(archive)
+    middleware.process_spider_input(_response("http://127.0.0.1/a/", b"<html>a</html>"))
+    middleware.process_spider_input(HtmlResponse(url="http://127.0.0.1/b/", status=304,
+                                                 request=Request("http://127.0.0.1/b/")))
+    [part] = tmp_path.glob("*.warc.gz.part")
+    assert [(r.type, r.headers.get("WARC-Target-URI")) for r in read_warc(part)] == [
+        ("warcinfo", None), ("response", "http://127.0.0.1/a/"), ("request", "http://127.0.0.1/a/")]
 
 
 def test_every_revisit_refers_to_the_original_response(tmp_path: Path) -> None:
