@@ -68,8 +68,8 @@ with open(sys.argv[1], "rb") as fh:
 @pytest.mark.parametrize(("held", "recovered"), [(0.3, True), (30.0, False)])
 def test_a_part_still_locked_for_a_moment_is_recovered_a_live_runs_is_not(tmp_path: Path, held: float,
                                                                           recovered: bool) -> None:
-    """A killed run's writer process lets the lock go a few milliseconds after the crawl
-    died: recovery waits that long (``patience``), not for a live run."""
+    """A lock let go a moment after its run died (a process that inherited the file):
+    recovery waits that long (``patience``), not for a live run."""
     part = tmp_path / "2026-01-01T00-00-00.warc.gz.part"
     part.write_bytes(gzip.compress(_record(0)) + gzip.compress(_record(1)))
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(part), str(held)], stdout=subprocess.PIPE, text=True)

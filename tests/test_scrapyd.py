@@ -228,7 +228,7 @@ def test_healthy_job_items_and_summary(scrapyd: Scrapyd, jobs: dict[str, dict[st
     assert "'finish_reason': 'finished'" in log
     assert "] ERROR:" not in log
     assert jobs["healthy"]["items_url"].endswith("/items/newsspider/georgiatoday/healthy.jl")
-    # archived too, by the writer process started from the deployed egg
+    # archived too, from the deployed egg
     assert "WARC archive" not in log and "Archived 11 responses in archive/georgiatoday/" in log
 
 
