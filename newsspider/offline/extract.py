@@ -12,9 +12,9 @@ from newsspider.extraction import ArticlePage, NotAnArticle
 from newsspider.extraction.loader import load_article
 from newsspider.extraction.post import article_page, next_page_of_post
 from newsspider.items import ArticleItem
+from newsspider.normalize import canonical_url, is_site_url
 from newsspider.offline.index import Archive, Entry
 from newsspider.offline.reader import Reader
-from newsspider.urls import OriginMap
 
 
 @dataclass
@@ -53,25 +53,25 @@ def _later_page(archive: Archive, canonical: str, after: Entry, number: int) -> 
     return min(options, key=lambda e: abs((e.date - after.date).total_seconds()))
 
 
-def _first_page(response: Response | None, origins: OriginMap, result: Result) -> ArticlePage | None:
+def _first_page(response: Response | None, result: Result) -> ArticlePage | None:
     """Page 1 of a post as the crawl's article callback takes it (``article_page``), or
     None with the reason in ``result.skipped``."""
     if response is None:
         result.skipped = "missing_revisit_original"
         return None
     try:
-        return article_page(response, origins.to_canonical(response.url), first=True)
+        return article_page(response, result.entry.canonical, first=True)
     except NotAnArticle as exc:
         result.skipped = exc.reason
         return None
 
 
-def extract_page(entry: Entry, response: Response | None, origins: OriginMap) -> Result:
+def extract_page(entry: Entry, response: Response | None) -> Result:
     """The item of a single-page post whose page 1 is ``entry`` (its ``response``: None
     for a revisit whose original is not in the inputs); a multi-page post is ``deferred``
     to ``extract_post`` (its further pages may be anywhere in the archive)."""
     result = Result(entry)
-    page = _first_page(response, origins, result)
+    page = _first_page(response, result)
     if page is None:
         return result
     if next_page_of_post([page]) is not None:
@@ -84,20 +84,16 @@ def extract_page(entry: Entry, response: Response | None, origins: OriginMap) ->
 def extract_post(reader: Reader, archive: Archive, entry: Entry) -> Result:
     """The item of the post whose page 1 is ``entry``, further pages joined from the
     archive (``_later_page``: the record archived as that page of the post)."""
-    origins = archive.origins[entry.slot.file]
     result = Result(entry)
     first = reader.read(entry.slot)
-    page = _first_page(reader.response(first) if first is not None else None, origins, result)
+    page = _first_page(reader.response(first) if first is not None else None, result)
     if page is None:
         return result
     pages = [page]
     last = entry
     while (href := next_page_of_post(pages)) is not None:
-        if not origins.is_site(href):
-            break
-        try:
-            canonical = origins.to_canonical(href)
-        except ValueError:
+        canonical = canonical_url(href) if is_site_url(href) else None
+        if canonical is None:
             break
         following = _later_page(archive, canonical, last, len(pages) + 1)
         record = reader.read(following.slot) if following is not None else None
@@ -105,7 +101,7 @@ def extract_post(reader: Reader, archive: Archive, entry: Entry) -> Result:
         try:
             if following is None or more is None:
                 raise NotAnArticle("multipage_incomplete")
-            pages.append(article_page(more, origins.to_canonical(more.url), first=False))  # as the crawl takes it
+            pages.append(article_page(more, following.canonical, first=False))  # as the crawl takes it
         except NotAnArticle:
             result.skipped = "multipage_incomplete"
             return result

@@ -6,8 +6,7 @@ slots: from the ``<name>.cdxj`` the crawl writes beside each finished ``<name>.w
 or, for a file without one (older archives, a lost index, a ``.part``), from
 ``cdxj-indexer`` run over the file there and then.  Only the file's complete records count
 (``complete_members``, as the crawl's recovery of a ``.part``): a finished file cut off or
-damaged says where (``FileIndex.broken``).  Its ``warcinfo`` gives the run's origins and
-mode."""
+damaged says where (``FileIndex.broken``).  Its ``warcinfo`` gives the run's mode."""
 
 from __future__ import annotations
 
@@ -23,9 +22,8 @@ from typing import IO, NamedTuple
 from cdxj_indexer.main import CDXJIndexer
 from warcio.archiveiterator import ArchiveIterator
 
-from newsspider.crawl.archive import INFO_BASE_URL, INFO_CANONICAL, complete_members
+from newsspider.crawl.archive import complete_members, index_path
 from newsspider.offline.files import UnreadableInput, unfinished
-from newsspider.urls import OriginMap
 
 GZIP_MAGIC = b"\x1f\x8b"
 NO_INDEX = "no index"
@@ -56,7 +54,6 @@ class FileIndex:
 
     path: Path
     lines: list[Line]  # its complete response and revisit records, in file order
-    origins: OriginMap
     incremental: bool  # written by an incremental run (warcinfo ``spider-mode``)
     indexed_here: str | None  # why it was indexed here (None: by its ``.cdxj``)
     complete: int  # where its complete records end
@@ -66,15 +63,6 @@ class FileIndex:
     def broken(self) -> bool:
         """A finished file whose complete records end before the file does: cut off or damaged."""
         return self.complete < self.size and not unfinished(self.path)
-
-
-def index_path(warc: Path) -> Path:
-    """``<name>.cdxj`` beside ``<name>.warc.gz``."""
-    name = warc.name
-    for suffix in (".warc.gz", ".warc"):
-        if name.endswith(suffix):
-            return warc.with_name(name[: -len(suffix)] + ".cdxj")
-    return warc.with_name(name + ".cdxj")
 
 
 def index_file(path: Path) -> FileIndex:
@@ -91,7 +79,7 @@ def index_file(path: Path) -> FileIndex:
         info = _info_fields(first.content_stream().read()) if first is not None and first.rec_type == "warcinfo" else {}
         lines, indexed_here = _index_lines(path, fh, complete)
     return FileIndex(path, sorted(line for line in lines if line.offset + line.length <= complete),
-                     _origins(info), info.get("spider-mode") == "incremental", indexed_here, complete, size)
+                     info.get("spider-mode") == "incremental", indexed_here, complete, size)
 
 
 def _index_lines(path: Path, fh: IO[bytes], complete: int) -> tuple[list[Line], str | None]:
@@ -136,14 +124,6 @@ def _info_fields(payload: bytes) -> dict[str, str]:
     return fields
 
 
-def _origins(info: dict[str, str]) -> OriginMap:
-    try:
-        return OriginMap(info.get(INFO_CANONICAL) or OriginMap.canonical,
-                         info.get(INFO_BASE_URL) or info.get(INFO_CANONICAL) or OriginMap.fetch)
-    except ValueError:
-        return OriginMap()
-
-
 class _Prefix:
     """The first ``limit`` bytes of a file, for warcio (the complete records of a file)."""
 
@@ -183,11 +163,10 @@ class Entry:
 
 @dataclass
 class Archive:
-    """What ``reextract`` knows of its inputs: the files, their runs' origins and modes,
+    """What ``reextract`` knows of its inputs: the files, their runs' modes,
     the originals of revisits (from the indexes) and, once read, every record."""
 
     files: list[Path] = field(default_factory=list)
-    origins: list[OriginMap] = field(default_factory=list)  # per file
     incremental: set[int] = field(default_factory=set)  # files of incremental runs
     originals: dict[str, Slot] = field(default_factory=dict)  # payload digest -> its first response record
     by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
@@ -198,7 +177,6 @@ class Archive:
     def add_file(self, index: FileIndex) -> int:
         number = len(self.files)
         self.files.append(index.path)
-        self.origins.append(index.origins)
         if index.incremental:
             self.incremental.add(number)
         self.indexed_here += index.indexed_here is not None

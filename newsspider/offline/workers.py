@@ -16,7 +16,6 @@ from newsspider.offline.extract import Result, extract_page, extract_post
 from newsspider.offline.files import UNFINISHED, WARC_NAMES, input_files, unfinished
 from newsspider.offline.index import NO_INDEX, Archive, Entry, FileIndex, Slot, index_file
 from newsspider.offline.reader import Reader
-from newsspider.urls import OriginMap
 
 if TYPE_CHECKING:
     from newsspider.offline.progress import Progress
@@ -35,7 +34,6 @@ class Job:
 
     file: int
     slots: list[tuple[int, int]]  # (offset, length)
-    origins: OriginMap  # of the file's run
     files: dict[int, Path]  # its file, and those holding the originals of its revisits
     originals: dict[str, Slot]  # payload digest -> original record, for its revisits
 
@@ -49,7 +47,7 @@ def read_job(job: Job) -> list[tuple[Entry, Result | None]]:
         for offset, length in job.slots:
             record = reader.read(Slot(job.file, offset, length))
             if record is not None:
-                result = extract_page(record.entry, reader.response(record), job.origins) if record.candidate else None
+                result = extract_page(record.entry, reader.response(record)) if record.candidate else None
                 read.append((record.entry, result))
         return read
     finally:
@@ -63,7 +61,7 @@ def _jobs(archive: Archive, indexes: list[FileIndex]) -> Iterator[Job]:
             originals = {line.digest: archive.originals[line.digest] for line in lines
                          if line.revisit and line.digest in archive.originals}
             files = {number: index.path} | {slot.file: archive.files[slot.file] for slot in originals.values()}
-            yield Job(number, [(line.offset, line.length) for line in lines], index.origins, files, originals)
+            yield Job(number, [(line.offset, line.length) for line in lines], files, originals)
 
 
 def _quiet() -> None:

@@ -28,8 +28,11 @@ def free_name(path: Path, *, also: str = "") -> Path:
 
 
 def index_path(warc: Path) -> Path:
-    """``<stem>.cdxj`` beside ``<stem>.warc.gz``."""
-    return warc.with_name(warc.name[: -len(WARC_SUFFIX)] + INDEX_SUFFIX)
+    """``<stem>.cdxj`` beside ``<stem>.warc.gz`` (or a plain ``<stem>.warc``)."""
+    for suffix in (WARC_SUFFIX, ".warc"):
+        if warc.name.endswith(suffix):
+            return warc.with_name(warc.name[: -len(suffix)] + INDEX_SUFFIX)
+    return warc.with_name(warc.name + INDEX_SUFFIX)
 
 
 def _cdxj_indexer(output: Any, inputs: Sequence[Any], **options: Any) -> Any:

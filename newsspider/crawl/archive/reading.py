@@ -74,39 +74,3 @@ def complete_members(fh: IO[bytes], chunk: int = 1 << 16) -> Iterator[int]:
             data = fh.read(chunk)
             if not data:
                 return  # EOF inside a member
-
-
-#: The first bytes of a gzip member as written by any deflate gzip writer (magic, CM=8).
-GZIP_MAGIC = b"\x1f\x8b\x08"
-
-
-def member_at_or_after(fh: IO[bytes], start: int, end: int, chunk: int = 1 << 16) -> int | None:
-    """Offset of the first gzip member of ``fh`` starting in ``[start, end)`` that holds a
-    WARC record (it inflates and begins with ``WARC/``), or None.  Lets a file of one gzip
-    member per record be cut into spans read in parallel: each reader starts at the first
-    member of its span and stops before the first member of the next."""
-    if start <= 0:
-        return 0
-    position = start
-    while position < end:
-        fh.seek(position)
-        window = fh.read(chunk + len(GZIP_MAGIC) - 1)
-        if not window:
-            return None
-        found = window.find(GZIP_MAGIC)
-        while 0 <= found < chunk and position + found < end:
-            if _opens_a_record(fh, position + found):
-                return position + found
-            found = window.find(GZIP_MAGIC, found + 1)
-        position += chunk
-    return None
-
-
-def _opens_a_record(fh: IO[bytes], offset: int) -> bool:
-    fh.seek(offset)
-    decomp = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    try:
-        head = decomp.decompress(fh.read(1024), len(b"WARC/"))
-    except zlib.error:
-        return False
-    return head == b"WARC/"
