@@ -226,6 +226,7 @@ def test_healthy_job_items_and_summary(scrapyd: Scrapyd, jobs: dict[str, dict[st
     assert "finish_reason=finished health=ok" in summary
     assert f"items=4 output={feed} " in summary
     assert "'finish_reason': 'finished'" in log
+    assert log.index("Dumping Scrapy stats") < log.index("Summary:"), "docs/deploy.md: the stats dump, then the Summary"
     assert "] ERROR:" not in log
     assert jobs["healthy"]["items_url"].endswith("/items/newsspider/georgiatoday/healthy.jl")
     # archived too, from the deployed egg
