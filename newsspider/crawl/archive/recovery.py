@@ -4,6 +4,7 @@ writing is written again (see the package docstring)."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
@@ -19,11 +20,6 @@ from newsspider.crawl.archive.files import (
 )
 from newsspider.crawl.archive.reading import complete_members
 from newsspider.crawl.output.feedstorage import fsync_directory
-
-try:  # POSIX: a live run's .part is locked; elsewhere the run lock alone protects it
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +57,7 @@ def recover_archive_parts(directory: str | Path, patience: float = LOCK_PATIENCE
         except FileNotFoundError:
             continue  # its run finished it meanwhile
         with fh:  # the lock is held until the file is finished: one recoverer at a time
-            if fcntl is not None and not _lock(fh.fileno(), patience):
+            if not _lock(fh.fileno(), patience):
                 continue  # a live run is writing it
             if not _same_file(part, fh.fileno()):
                 continue  # its run renamed it while we waited: finished, not dead
@@ -86,7 +82,7 @@ def recover_archive_parts(directory: str | Path, patience: float = LOCK_PATIENCE
             index_part.unlink(missing_ok=True)
             continue
         with indexed:  # a run holds its file's lock until its index is written
-            if (fcntl is not None and not _lock(indexed.fileno(), patience)) or not index_part.exists():
+            if not _lock(indexed.fileno(), patience) or not index_part.exists():
                 continue  # a live run is indexing it, or has just done so
             write_index(warc)
             fsync_directory(directory)

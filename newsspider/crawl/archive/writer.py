@@ -6,6 +6,7 @@ before the spider's callback sees it, and ``finish()`` (the commit point) seals 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import socket
@@ -43,11 +44,6 @@ from newsspider.crawl.archive.format import (
 )
 from newsspider.crawl.archive.recovery import recover_archive_parts
 from newsspider.crawl.report.stats import STAT
-
-try:  # POSIX: a live run's .part is locked; elsewhere the run lock alone protects it
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -211,8 +207,7 @@ class WarcArchive:
                 break
             except FileExistsError:
                 continue
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live run's .part: recovery leaves it
         self._fh = fh
         self._lines = IndexLines(final.name)
         logger.info("Archiving into %s", self.part_path)
