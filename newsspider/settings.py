@@ -60,8 +60,8 @@ NEWSSPIDER_MAX_LISTING_PAGES = 5000  # hard cap of pages per category chain (0 =
 
 # --- items --------------------------------------------------------------------------------
 ITEM_PIPELINES = {
-    "newsspider.crawl.output.pipelines.RequireFields": 100,
-    "newsspider.crawl.output.pipelines.DropDuplicates": 200,
+    "newsspider.crawl.export.pipelines.RequireFields": 100,
+    "newsspider.crawl.export.pipelines.DropDuplicates": 200,
     # JSON Schema validation of each exported item against newsspider/schema/
     # article.schema.json (spidermon; ~1 ms per item): only with SPIDERMON_ENABLED, a
     # pass-through otherwise.  Invalid items are counted, exported all the same, and
@@ -72,15 +72,15 @@ ITEM_PIPELINES = {
 # --- output -------------------------------------------------------------------------------
 # -O/-o on the command line replace this default.
 # The default feed is atomic (written as *.part, renamed when the run ends) and not stored
-# when empty; see newsspider/crawl/output/feedstorage.py and docs/cron.md.
+# when empty; see newsspider/crawl/export/feedstorage.py and docs/cron.md.
 FEEDS = {
     "output/%(name)s/%(time)s.jsonl": {
         "format": "jsonlines", "encoding": "utf-8", "atomic": True, "store_empty": False,
     },
 }
 FEED_STORAGES = {
-    "": "newsspider.crawl.output.feedstorage.AtomicFileFeedStorage",
-    "file": "newsspider.crawl.output.feedstorage.AtomicFileFeedStorage",
+    "": "newsspider.crawl.export.feedstorage.AtomicFileFeedStorage",
+    "file": "newsspider.crawl.export.feedstorage.AtomicFileFeedStorage",
 }
 FEED_EXPORT_ENCODING = "utf-8"
 
@@ -163,7 +163,7 @@ NEWSSPIDER_MONITOR_FINISHED_ACTIONS: list[str] = []  # after every run
 
 # --- Scrapy ---------------------------------------------------------------------------------
 LOG_LEVEL = "INFO"
-LOG_FORMATTER = "newsspider.crawl.output.logformatter.ConciseLogFormatter"
+LOG_FORMATTER = "newsspider.crawl.export.logformatter.ConciseLogFormatter"
 TELNETCONSOLE_ENABLED = False
 # Scrapy 2.19's remote control opens a code-executing endpoint on localhost and leaves a
 # token file per run under ~/.local/state/scrapy/: never for a cron crawler.

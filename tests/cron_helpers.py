@@ -15,7 +15,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from newsspider.crawl.output.feedstorage import AtomicFileFeedStorage, GuardedFile
+from newsspider.crawl.export.feedstorage import AtomicFileFeedStorage, GuardedFile
 
 
 class BlankFields:

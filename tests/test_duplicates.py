@@ -21,7 +21,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 from sitegen import SITE, SiteManifest, generate_site, local_path
 
-from newsspider.crawl.output.pipelines import DropDuplicates
+from newsspider.crawl.export.pipelines import DropDuplicates
 from newsspider.crawl.report import stats as S
 from newsspider.dev.devserver import MirrorServer
 from newsspider.dev.extract import extract_html

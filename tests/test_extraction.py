@@ -20,7 +20,7 @@ import pytest
 from conftest import FIXTURES
 from scrapy.exceptions import DropItem
 
-from newsspider.crawl.output.pipelines import RequireFields
+from newsspider.crawl.export.pipelines import RequireFields
 from newsspider.dev.extract import extract_html
 from newsspider.extraction import NotAnArticle
 

@@ -20,7 +20,7 @@ from warcio.warcwriter import WARCWriter
 
 from newsspider import offline
 from newsspider.crawl.archive import CALLBACK_HEADER, CANONICAL_HEADER, POST_PAGE_HEADER, payload_digest
-from newsspider.crawl.output.feedstorage import read_items
+from newsspider.crawl.export.feedstorage import read_items
 from newsspider.offline import workers
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 

@@ -6,7 +6,7 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from newsspider.crawl.output.pipelines import DropDuplicates
+from newsspider.crawl.export.pipelines import DropDuplicates
 from newsspider.items import ArticleItem
 
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
 
-from newsspider.crawl.output.pipelines import RequireFields
+from newsspider.crawl.export.pipelines import RequireFields
 from newsspider.dev.extract import extract_html
 from newsspider.extraction import NotAnArticle
 from newsspider.items import ArticleItem

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newsspider.crawl.output.feedstorage import BadLine, read_items
+from newsspider.crawl.export.feedstorage import BadLine, read_items
 from newsspider.offline.files import JSONL_NAMES, UNFINISHED, UnreadableInput, input_files, unfinished, write_jsonl
 from newsspider.offline.versions import moment_key
 

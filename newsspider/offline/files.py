@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from newsspider.crawl.output.feedstorage import PART, fsync_directory
+from newsspider.crawl.export.feedstorage import PART, fsync_directory
 
 WARC_NAMES = (".warc.gz", ".warc")
 JSONL_NAMES = (".jsonl",)

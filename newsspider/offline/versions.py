@@ -13,7 +13,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
 
-from newsspider.crawl.output.pipelines import DropDuplicates, RequireFields
+from newsspider.crawl.export.pipelines import DropDuplicates, RequireFields
 from newsspider.items import ArticleItem, content_hash
 from newsspider.normalize import newer, parse_moment
 from newsspider.offline.extract import Result

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from newsspider.crawl.output.feedstorage import free_name as _free_name
-from newsspider.crawl.output.feedstorage import fsync_directory
+from newsspider.crawl.export.feedstorage import free_name as _free_name
+from newsspider.crawl.export.feedstorage import fsync_directory
 
 WARC_SUFFIX = ".warc.gz"
 PART_SUFFIX = ".warc.gz.part"

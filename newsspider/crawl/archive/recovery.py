@@ -19,7 +19,7 @@ from newsspider.crawl.archive.files import (
     write_index,
 )
 from newsspider.crawl.archive.reading import complete_members
-from newsspider.crawl.output.feedstorage import fsync_directory
+from newsspider.crawl.export.feedstorage import fsync_directory
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from newsspider.crawl.archive.writer import WarcArchive
-from newsspider.crawl.output.feedstorage import AtomicFileFeedStorage, recover_outputs
+from newsspider.crawl.export.feedstorage import AtomicFileFeedStorage, recover_outputs
 from newsspider.crawl.report import health
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.commit import commit, summary_line

@@ -21,7 +21,7 @@ Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
 * ``outputs`` — the journal of atomic output files of runs: written when a ``.part`` file
   is opened and when its final name is chosen, deleted in the commit transaction.  A row
   left behind names an output whose items may not be in ``articles`` yet: the next run
-  recovers it (``newsspider.crawl.output.feedstorage.recover_outputs``) before deciding anything.
+  recovers it (``newsspider.crawl.export.feedstorage.recover_outputs``) before deciding anything.
 * ``sitemap`` — every post the post sitemaps listed (url, ``lastmod``), replaced whole by
   each ``mode=full`` run that read them all, at its commit point (``sitemap_read`` in
   ``meta`` says when); ``coverage`` reconciles it with the tables above.
