@@ -48,7 +48,6 @@ NEWSSPIDER_RETRY_AFTER_MAX = 60.0  # cap on a server's Retry-After
 NEWSSPIDER_ROBOTS_RETRY_TIMES = 2  # robots.txt blocks every request: give up on it sooner
 # While nothing of the site has answered: retries of a connection that cannot be made at all
 # (unknown host, refused); once one request gave up that way, none (the site is unreachable).
-NEWSSPIDER_UNREACHABLE_RETRY_TIMES = 2
 NEWSSPIDER_CRAWL_DELAY_MAX = 30.0  # cap on robots.txt Crawl-delay
 NEWSSPIDER_SLOWDOWN_WINDOW = 10  # last N responses of the site considered ...
 NEWSSPIDER_SLOWDOWN_RATIO = 0.5  # ... slow down when this share of them is 429/503
@@ -142,7 +141,6 @@ NEWSSPIDER_HEALTH_MAX_DROPPED_RATIO = 0.10  # of article pages (duplicates not c
 NEWSSPIDER_HEALTH_MIN_COVERAGE = {"title": 0.99, "published": 0.99, "body": 0.99, "authors": 0.90}
 NEWSSPIDER_HEALTH_MAX_FAILED_RATIO = 0.05  # requests failing after all retries (404 = dead link, not failed)
 NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO = 0.5  # answers that are 401/403/429 (a bot wall)
-NEWSSPIDER_HEALTH_MAX_MOVED_RATIO = 0.5  # requests redirected to another origin (the site moved)
 NEWSSPIDER_HEALTH_MIN_BAD = 2  # a ratio threshold only trips with at least this many bad ones
 NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS = 0  # items failing the JSON Schema (counted only with spidermon on)
 NEWSSPIDER_HEALTH_MIN_SITE_COVERAGE = 0.99  # of the posts the sitemaps list, in the dataset (a full run's end)

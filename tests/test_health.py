@@ -31,7 +31,7 @@ def test_the_documented_defaults() -> None:
     assert LIMITS.max_dropped_ratio == 0.10
     assert LIMITS.max_failed_ratio == 0.05
     assert LIMITS.max_blocked_ratio == 0.5
-    assert LIMITS.max_moved_ratio == 0.5
+    assert health.MOVED_RATIO == 0.5
     assert LIMITS.min_bad == 2
     assert dict(LIMITS.min_coverage) == {"title": 0.99, "published": 0.99, "body": 0.99, "authors": 0.90}
 
@@ -172,7 +172,7 @@ def test_other_refusals_are_not_blocked() -> None:
     assert health.check_blocked(a_run(home="ok"), stats, LIMITS) is None
 
 
-# --- moved (NEWSSPIDER_HEALTH_MAX_MOVED_RATIO = 0.5) ---------------------------------------------
+# --- moved (health.MOVED_RATIO = 0.5) ---------------------------------------------
 def moved_stats(moved: int, requests: int, home: bool = False, to: str = "https://www.example.org") -> dict[str, Any]:
     return {S.SCRAPY_REQUESTS: requests, S.OFF_ORIGIN_REDIRECTS: moved, S.OFF_ORIGIN_TO: to,
             **({S.OFF_ORIGIN_HOME: 1} if home else {})}

@@ -115,13 +115,13 @@ def test_first_try_failures_do_not_slow_the_site_but_failed_retries_do(monkeypat
 @pytest.mark.parametrize("error", [DownloadConnectionRefusedError("refused"), CannotResolveHostError("no such host")])
 def test_connection_failures_lose_their_retries_only_while_nothing_of_the_site_answered(error: Exception) -> None:
     """An unreachable site is reported within seconds: while nothing answered, a request
-    that cannot connect gets NEWSSPIDER_UNREACHABLE_RETRY_TIMES retries; once one gave up,
+    that cannot connect gets two retries; once one gave up,
     the home page gets one try and no other request is sent.  After the site's first
     answer every request is sent, and one that cannot connect is retried RETRY_TIMES
     times, as always."""
     import asyncio
 
-    crawler = project_crawler(NEWSSPIDER_RETRY_BASE_DELAY=0.0, RETRY_TIMES=5, NEWSSPIDER_UNREACHABLE_RETRY_TIMES=2)
+    crawler = project_crawler(NEWSSPIDER_RETRY_BASE_DELAY=0.0, RETRY_TIMES=5)
     crawler.spider = GeorgiaTodaySpider.from_crawler(crawler)  # get_retry_request reads its settings and stats
     mw = BackoffRetryMiddleware(crawler)
 

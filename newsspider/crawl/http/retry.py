@@ -14,7 +14,7 @@
 * tells ``SitePoliteness`` about every answer, so repeated 429/503 slow the whole site;
 * an unreachable site is reported within seconds, not after minutes of backoff: while
   nothing of the site has answered in this run, a connection that cannot be made at all
-  (unknown host, refused) gets ``NEWSSPIDER_UNREACHABLE_RETRY_TIMES`` retries; once one
+  (unknown host, refused) gets ``UNREACHABLE_RETRY_TIMES`` retries; once one
   request has given up that way the site is unreachable (one WARNING): the home page
   still gets one try, no other request is sent (``IgnoreRequest``: pending pages stay
   pending, untouched).  The first answer of the site ends this: a page failing on its own
@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger(__name__)
+
+#: Retries of a connection that cannot be made at all while nothing of the site has answered.
+UNREACHABLE_RETRY_TIMES = 2
 
 THROTTLE_STATUSES = frozenset({429, 503})
 #: No connection at all: the host name does not resolve, or nothing listens there.
@@ -103,7 +106,7 @@ class BackoffRetryMiddleware:
         self.max_delay = settings.getfloat("NEWSSPIDER_RETRY_MAX_DELAY")
         self.jitter = min(1.0, max(0.0, settings.getfloat("NEWSSPIDER_RETRY_JITTER")))
         self.retry_after_max = settings.getfloat("NEWSSPIDER_RETRY_AFTER_MAX")
-        self.unreachable_retries = settings.getint("NEWSSPIDER_UNREACHABLE_RETRY_TIMES")
+        self.unreachable_retries = UNREACHABLE_RETRY_TIMES
         self.politeness = SitePoliteness.of(crawler)
         self.answered = False  # the site answered something in this run
         self.unreachable: str | None = None  # ... not yet, and a request gave up connecting: why

@@ -18,6 +18,9 @@ from scrapy.settings import BaseSettings
 from newsspider.crawl.report import stats as S
 from newsspider.site import ORIGIN
 
+#: A site whose home page or more than this share of requests redirect to another origin moved.
+MOVED_RATIO = 0.5
+
 COVERAGE_FIELDS = ("title", "published", "body", "authors")
 
 
@@ -44,7 +47,6 @@ class Limits:
     min_coverage: Mapping[str, float]
     max_failed_ratio: float
     max_blocked_ratio: float
-    max_moved_ratio: float
     min_bad: int
     max_invalid_items: int
     min_site_coverage: float
@@ -58,7 +60,6 @@ class Limits:
             min_coverage={k: float(v) for k, v in settings.getdict("NEWSSPIDER_HEALTH_MIN_COVERAGE").items()},
             max_failed_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_FAILED_RATIO"),
             max_blocked_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_BLOCKED_RATIO"),
-            max_moved_ratio=settings.getfloat("NEWSSPIDER_HEALTH_MAX_MOVED_RATIO"),
             min_bad=settings.getint("NEWSSPIDER_HEALTH_MIN_BAD"),
             max_invalid_items=settings.getint("NEWSSPIDER_HEALTH_MAX_INVALID_ITEMS"),
             min_site_coverage=settings.getfloat("NEWSSPIDER_HEALTH_MIN_SITE_COVERAGE"),
@@ -161,12 +162,12 @@ def check_unreachable(facts: Facts, stats: Mapping[str, Any], limits: Limits) ->
 
 
 def check_moved(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    """The site (or the mirror) moved: the home page, or more than ``max_moved_ratio`` of
+    """The site (or the mirror) moved: the home page, or more than ``MOVED_RATIO`` of
     the requests, answered with a redirect to another origin (``newsspider.crawl.http.offsite``)."""
     target = stats.get(S.OFF_ORIGIN_TO)
     moved, requests = _int(stats, S.OFF_ORIGIN_REDIRECTS), requests_count(stats)
     home = bool(stats.get(S.OFF_ORIGIN_HOME))
-    if not target or not (home or limits.too_many(moved, requests, limits.max_moved_ratio)):
+    if not target or not (home or limits.too_many(moved, requests, MOVED_RATIO)):
         return None
     configured = facts.home_url.rstrip("/")
     fix = (f"if the mirror moved, crawl -a base_url={target} (with a state of its own once this one holds "
