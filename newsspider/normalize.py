@@ -12,12 +12,11 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.html import replace_entities
 
-from newsspider.site import ORIGIN, SITE_TIMEZONE
-from newsspider.urls import normalize_url
+from newsspider.site import SITE_TIMEZONE
+from newsspider.urls import SITE, normalize_url
 
 #: Invisible characters dropped from text: zero-width space, BOM, soft hyphen, word joiner.
 _INVISIBLE = re.compile("[\u200b\ufeff\u00ad\u2060\x00]")
@@ -53,8 +52,6 @@ _MONTHS = {
 _WORDY_DATE = re.compile(r"^(?:(?P<d1>\d{1,2})\s+(?:de\s+)?(?P<m1>[^\W\d_]+)\.?,?\s+(?:de\s+)?(?P<y1>\d{4})"
                          r"|(?P<m2>[^\W\d_]+)\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4}))")
 _LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
-_ORIGIN = urlsplit(ORIGIN)
-_SITE_HOST = (_ORIGIN.hostname or "").removeprefix("www.")
 
 
 def normalize_text(text: str) -> str:
@@ -186,14 +183,7 @@ def parse_language(value: Any) -> str | None:
 
 def is_site_url(value: Any) -> bool:
     """An http(s) URL on the canonical site: ``site.ORIGIN``'s host, with or without www."""
-    if not isinstance(value, str):
-        return False
-    try:
-        parts = urlsplit(value.strip())
-        host = parts.hostname or ""
-    except ValueError:  # a broken IPv6 literal
-        return False
-    return parts.scheme in ("http", "https") and host.removeprefix("www.") == _SITE_HOST
+    return isinstance(value, str) and SITE.is_site(value.strip())
 
 
 def canonical_url(value: Any) -> str | None:
@@ -203,13 +193,9 @@ def canonical_url(value: Any) -> str | None:
     if not text or not text.lower().startswith(("http://", "https://")):
         return None
     try:
-        url = normalize_url(text)
+        return SITE.to_canonical(text) if SITE.is_site(text) else normalize_url(text)
     except ValueError:  # unparseable host (bad IPv6 literal, IDNA error …)
         return None
-    if is_site_url(url):
-        parts = urlsplit(url)
-        return urlunsplit((_ORIGIN.scheme, _ORIGIN.netloc, parts.path, parts.query, ""))
-    return url
 
 
 def absolute_http_url(value: Any) -> str | None:

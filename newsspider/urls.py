@@ -15,6 +15,8 @@ from urllib.parse import SplitResult, parse_qsl, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string, url_query_cleaner
 
+from newsspider.site import ORIGIN
+
 #: Query parameters that only track the visitor; never part of a canonical URL.
 TRACKING_PARAM = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|igshid|ref|ref_src|"
@@ -135,3 +137,7 @@ class OriginMap:
         parts = urlsplit(normalize_url(url))
         base = urlsplit(self.canonical)
         return urlunsplit((base.scheme, base.netloc, self._site_path(parts), parts.query, ""))
+
+
+#: The canonical site itself (no mirror): its URLs in any form → canonical form.
+SITE = OriginMap(ORIGIN, ORIGIN)
