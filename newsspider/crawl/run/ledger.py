@@ -24,6 +24,7 @@ from scrapy.statscollectors import StatsCollector
 
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.report.health import COVERAGE_FIELDS, Facts
+from newsspider.crawl.run.policy import BEFORE_SINCE, UNCHANGED
 from newsspider.crawl.run.records import ExportRecord, PendingPage
 from newsspider.crawl.run.scratch import Scratch
 from newsspider.crawl.run.state import State, StateError
@@ -112,12 +113,12 @@ class Ledger:
 
     def article_read(self, url: str | None, first_urls: set[str], decision: str) -> None:
         """An article read whole, and what the policy decided (``policy.decide``)."""
-        if decision == "before_since":
-            self.inc(S.skipped("before_since"))
+        if decision == BEFORE_SINCE:
+            self.inc(S.skipped(BEFORE_SINCE))
             return
         self.inc(S.PAGES_ARTICLE)
         self.led_to(url, first_urls)
-        if decision == "unchanged" and url:
+        if decision == UNCHANGED and url:
             self.unchanged.add(url)
             self.resolved.update(self.rechecks.keys() & {url})
             self.inc(S.UNCHANGED_SKIPPED)
