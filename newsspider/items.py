@@ -1,4 +1,5 @@
-"""The output contract: one ``ArticleItem`` per article, one JSON object per line.
+"""The output contract: one ``ArticleItem`` per article, one JSON object per line; and one
+``Tombstone`` per article the site took down or moved, in an output of its own.
 
 The field docstrings are the documentation of the format; ``newsspider/schema/
 article.schema.json`` says the same in JSON Schema and every test item is checked
@@ -80,6 +81,40 @@ class ArticleItem:
 
     crawled_at: str | None = None
     """When the article was fetched: ISO 8601 UTC (``2026-11-26T21:00:00+00:00``)."""
+
+
+#: Why an article left the dataset (``Tombstone.reason``).
+TOMBSTONE_REASONS = ("http_404", "http_410", "redirected", "not_an_article", "moved")
+
+
+@dataclass
+class Tombstone:
+    """An article of the dataset that the site took down or moved: one line of the
+    ``tombstones/`` output (``newsspider/schema/tombstone.schema.json``), never of the
+    article files.  A later article line for the same ``url`` (the article came back)
+    supersedes it."""
+
+    url: str | None = None
+    """The article's canonical URL, as the dataset has it."""
+
+    post_id: int | None = None
+    """Its WordPress post id as the dataset has it, or null."""
+
+    detected_at: str | None = None
+    """When the crawl found it gone: ISO 8601 UTC (``2026-12-07T18:00:00+00:00``)."""
+
+    reason: str | None = None
+    """``http_404`` / ``http_410`` (the page answers so), ``redirected`` (it redirects to a
+    page that is not an article: the home page, a category), ``not_an_article`` (the URL
+    now serves a page that is not an article), or ``moved``: not a deletion — it redirects
+    to another article, the same post (``post_id``) under the URL ``moved_to``, whose
+    article line is in the article files."""
+
+    modified: str | None = None
+    """The article's last ``modified`` in the dataset, or null."""
+
+    moved_to: str | None = None
+    """For ``moved``: the canonical URL the article now has; null otherwise."""
 
 
 #: The fields that make up an article's content (not ``modified``, ``crawled_at``, nor what is
