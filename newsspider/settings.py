@@ -69,12 +69,19 @@ ITEM_PIPELINES = {
 }
 
 # --- output -------------------------------------------------------------------------------
-# -O/-o on the command line replace this default.
-# The default feed is atomic (written as *.part, renamed when the run ends) and not stored
-# when empty; see newsspider/crawl/export/feedstorage.py and docs/cron.md.
+# -O/-o on the command line replace the articles' output (the tombstones' stays, with
+# --with-state).  Both are atomic (written as *.part, renamed when the run ends) and not
+# stored when empty; see newsspider/crawl/export/feedstorage.py and docs/cron.md.  The
+# tombstones (articles the site took down or moved) have their own directory: a read of
+# the article files never meets one.
 FEEDS = {
     "output/%(name)s/%(time)s.jsonl": {
         "format": "jsonlines", "encoding": "utf-8", "atomic": True, "store_empty": False,
+        "item_classes": ["newsspider.items.ArticleItem"],
+    },
+    "output/%(name)s/tombstones/%(time)s.jsonl": {
+        "format": "jsonlines", "encoding": "utf-8", "atomic": True, "store_empty": False,
+        "item_classes": ["newsspider.items.Tombstone"],
     },
 }
 FEED_STORAGES = {

@@ -273,8 +273,9 @@ def test_a_post_listed_under_an_alias_of_an_exported_article_is_in_the_dataset(t
     article = {"url": f"{SITE}/new-slug/", "post_id": 7, "title": "T", "body": "B"}
     state.record_article(article, aliases=[f"{SITE}/old-slug/"])
     state.record_failed(f"{SITE}/broken/", "http_503")
-    state.commit(Commit(sitemap=[(f"{SITE}/old-slug/", "2026-01-01T00:00:00+00:00"),
-                                 (f"{SITE}/broken/", None), (f"{SITE}/unknown/", None)]))
+    state.commit(Commit(sitemaps={f"{SITE}/post-sitemap.xml": [
+        (f"{SITE}/old-slug/", "2026-01-01T00:00:00+00:00"), (f"{SITE}/broken/", None), (f"{SITE}/unknown/", None)]},
+        sitemaps_complete=True))
     found = state.coverage()
     state.close()
     assert found is not None
@@ -298,7 +299,8 @@ def test_a_page_dropped_as_a_duplicate_is_an_alias_of_the_article_kept(tmp_path:
     for url, post_id in (("b", 2), ("a", 1), ("c-too", 30), ("c", 3)):
         state.record_article({"url": f"{SITE}/{url}/", "post_id": post_id, "title": url, "body": url})
     listed = ["a", "copy-of-a", "old-b", "gone", "c-too"]
-    state.commit(Commit(duplicates=ledger.duplicates, sitemap=[(f"{SITE}/{u}/", None) for u in listed]))
+    state.commit(Commit(duplicates=ledger.duplicates, sitemaps={f"{SITE}/post-sitemap.xml": [
+        (f"{SITE}/{u}/", None) for u in listed]}, sitemaps_complete=True))
     aliases = dict(state.db.execute("SELECT alias, url FROM aliases"))
     found = state.coverage()
     state.close()

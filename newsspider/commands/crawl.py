@@ -37,6 +37,7 @@ from newsspider.crawl.report.quiet import quiet_loggers, quiet_settings
 from newsspider.crawl.run.commit import summary
 from newsspider.crawl.run.extension import RunExtension
 from newsspider.crawl.run.state import State, StateLock
+from newsspider.items import ArticleItem
 from newsspider.spiders.arguments import ARGUMENTS
 from newsspider.urls import OriginMap
 
@@ -51,6 +52,8 @@ KNOWN_SETTINGS = sorted(name for name in vars(project_settings) if name.startswi
 #: Prefixes of the project's settings as typed, right or wrong (Scrapy's NEWSPIDER_MODULE aside).
 SETTING_PREFIXES = ("NEWSSPIDER_", "NEWSPIDER_")
 SCRAPY_SETTINGS = {"NEWSPIDER_MODULE"}
+#: The ``item_classes`` of the project's tombstone output.
+TOMBSTONES = "newsspider.items.Tombstone"
 SETTINGS_HINT = "hint: settings are given with -s NAME=VALUE; newsspider/settings.py lists the project's, with defaults"
 
 
@@ -131,9 +134,13 @@ class Command(ScrapyCrawlCommand):
         quiet_settings(self.settings)
         if opts.output or opts.overwrite_output:
             # Scrapy merges the project's FEEDS into -o/-O; here -o/-O replace the default
-            # dated output, as the README promises.
+            # dated output of the articles, as the README promises, and take articles only.
             feeds = self.settings.getdict("FEEDS")
-            cli = {uri: options for uri, options in feeds.items() if uri not in project_feeds}
+            cli = {uri: {"item_classes": [ArticleItem], **options} for uri, options in feeds.items()
+                   if uri not in project_feeds}
+            if opts.with_state:  # the run may find deletions: their output stays
+                cli.update({uri: options for uri, options in feeds.items()
+                            if uri in project_feeds and options.get("item_classes") == [TOMBSTONES]})
             self.settings.set("FEEDS", cli or feeds, priority="cmdline")
             if not opts.with_state:
                 # A one-off export (a trial, `mode=full -O all.jsonl`): the dataset's state and

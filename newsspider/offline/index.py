@@ -54,7 +54,7 @@ class FileIndex:
 
     path: Path
     lines: list[Line]  # its complete response and revisit records, in file order
-    incremental: bool  # written by an incremental run (warcinfo ``spider-mode``)
+    incremental: bool  # by an incremental or check run (warcinfo ``spider-mode``): unchanged not emitted
     indexed_here: str | None  # why it was indexed here (None: by its ``.cdxj``)
     complete: int  # where its complete records end
     size: int
@@ -79,7 +79,7 @@ def index_file(path: Path) -> FileIndex:
         info = _info_fields(first.content_stream().read()) if first is not None and first.rec_type == "warcinfo" else {}
         lines, indexed_here = _index_lines(path, fh, complete)
     return FileIndex(path, sorted(line for line in lines if line.offset + line.length <= complete),
-                     info.get("spider-mode") == "incremental", indexed_here, complete, size)
+                     info.get("spider-mode") in ("incremental", "check"), indexed_here, complete, size)
 
 
 def _index_lines(path: Path, fh: IO[bytes], complete: int) -> tuple[list[Line], str | None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
+from itertools import chain
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,14 +27,15 @@ from twisted.python.failure import Failure
 
 from newsspider import site
 from newsspider.crawl.archive import fetched_at
-from newsspider.crawl.http.conditional import child_sitemap_changed, conditional, not_modified
+from newsspider.crawl.http.conditional import child_sitemap_changed, conditional, not_modified, recheck
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.extension import RunExtension
 from newsspider.crawl.run.failures import feed_error, request_error
-from newsspider.crawl.run.ledger import Ledger
+from newsspider.crawl.run.ledger import BROKEN_PAGE_REASONS, Ledger
 from newsspider.crawl.run.paging import ListingWalk
 from newsspider.crawl.run.policy import EMIT, Policy
 from newsspider.crawl.run.run import Run
+from newsspider.crawl.run.state import utcnow
 from newsspider.extraction import ArticlePage, NotAnArticle, page_selector
 from newsspider.extraction.feed import parse_feed
 from newsspider.extraction.kind import page_kind
@@ -41,6 +43,7 @@ from newsspider.extraction.listing import parse_listing
 from newsspider.extraction.loader import load_article
 from newsspider.extraction.post import LaterPage, NotHtml, article_page, next_page_of_post
 from newsspider.extraction.sitemap import is_post_sitemap, parse_sitemap, robots_sitemaps
+from newsspider.items import Tombstone
 from newsspider.spiders.arguments import check_arguments, relax_for_local_mirror
 from newsspider.urls import OriginMap
 
@@ -135,6 +138,23 @@ class GeorgiaTodaySpider(scrapy.Spider):
     def _follow_all(self, urls: list[str], callback: Any, **kwargs: Any) -> Iterator[Request]:
         return (r for url in urls if (r := self._follow(url, callback, **kwargs)) is not None)
 
+    def _check_all(self, urls: list[str]) -> Iterator[Request]:
+        """Articles of the dataset asked again, each once, with a conditional request (a
+        304 costs no body); not filtered as duplicates, so that a redirect to a page
+        already fetched (the home page) still answers."""
+        for url in urls:
+            if self.ledger.scratch.first_time("check", url):
+                request = self._follow(url, self.parse_article, dont_filter=True,
+                                       **recheck(self.policy, self.ledger, url))
+                if request is not None:
+                    yield request
+
+    def _gone(self, urls: set[str], reason: str) -> list[Tombstone]:
+        """Tombstones of the articles of the dataset among ``urls`` (the page answered
+        ``reason``)."""
+        now = utcnow()
+        return [t for url in sorted(urls) if (t := self.ledger.gone(self.policy.gone(url, reason, now)))]
+
     def _redirected_from(self, response: Response) -> set[str]:
         """The site URLs this response was redirected from (canonical)."""
         return {self.origins.to_canonical(u) for u in response.meta.get("redirect_urls", ())
@@ -163,6 +183,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
                                         errback=self.on_feed_error, meta={"max_retry_times": tries})
         for url in policy.rechecks:
             yield from self._follow_all([url], self.parse, meta={"recheck": url})
+        if checks := policy.to_check():
+            self._inc(S.CHECKED_ARTICLES, len(checks))
+            run.ledger.scratch.push(checks)  # with the sitemaps' posts: BACKLOG_IN_FLIGHT at a time
 
     def parse(self, response: Response, **kwargs: Any) -> list[Any]:
         """Route any page by its type: robots.txt, a sitemap, the feed, a listing or an
@@ -230,6 +253,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
             return
         self._inc(S.SITEMAP_ENTRIES, len(entries))
         ledger.sitemap_read(read, (url for url, _ in site))
+        if unlisted := policy.unlisted(read, {url for url, _ in site}):
+            self._inc(S.CHECKED_UNLISTED, len(unlisted))
+            yield from self._check_all(unlisted)  # taken down, or moved?
         # Thousands of posts per sitemap: they wait in the run's scratch file, not as
         # Request objects in the scheduler; each article read pulls the next ones.
         wanted = []
@@ -289,7 +315,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
         return [*self._article_outputs(response, pages), *self._from_backlog(1)]  # a list: see parse_listing
 
     def _from_backlog(self, count: int) -> Iterator[Request]:
-        return self._follow_all(self.ledger.scratch.pop(count), self.parse_article)
+        urls = self.ledger.scratch.pop(count)
+        if self.policy.mode != "check":
+            return self._follow_all(urls, self.parse_article)
+        known = [url for url in urls if self.policy.lookup(url) is not None]  # pushed by to_check
+        return chain(self._check_all(known), self._follow_all([u for u in urls if u not in known], self.parse_article))
 
     def on_idle(self) -> None:
         """Nothing in flight (errors and non-articles pull nothing): the next backlog batch."""
@@ -301,6 +331,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
     def _article_outputs(self, response: Response, pages: tuple[ArticlePage, ...]) -> Iterator[Any]:
         ledger = self.ledger
         url = self.origins.to_canonical(response.url)
+        if not_modified(ledger, response):  # a conditional check: unchanged since we last saw it
+            ledger.still_there(response.meta["validate"])
+            return
         try:
             page = article_page(response, url, first=not pages)
         except LaterPage as later:  # landed on /<slug>/N/: the post starts at its first page
@@ -311,7 +344,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
             ledger.not_html(response.url, response.headers.get("Content-Type"))
             return
         except NotAnArticle as exc:
-            ledger.no_article({url, *self._redirected_from(response)}, exc.reason, str(exc), response.url)
+            redirected = self._redirected_from(response) - {url}
+            ledger.no_article({url, *redirected}, exc.reason, str(exc), response.url)
+            if exc.reason not in BROKEN_PAGE_REASONS:  # an article of the dataset became this page
+                yield from self._gone(redirected, "redirected")
+                yield from self._gone({url}, "not_an_article")
             return
         pages = (*pages, page)
         # URLs that led to page 1 (as linked, before redirects): aliases in the state.
@@ -329,6 +366,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
         decision = self.policy.decide(item)
         ledger.article_read(item.url, first_urls, decision)
         if decision == EMIT:
+            # an article of the dataset under another URL (same post id, or redirected): moved
+            if (moved := ledger.gone(self.policy.moved(item, first_urls, utcnow()))) is not None:
+                yield moved
             yield item
 
     # --- failures -----------------------------------------------------------------------
@@ -342,6 +382,14 @@ class GeorgiaTodaySpider(scrapy.Spider):
     def on_feed_error(self, failure: Failure) -> None:
         feed_error(self.ledger, self.policy, failure)
 
-    def on_error(self, failure: Failure) -> None:
-        """Expected trouble (dead link, refusal, failure after retries): the run records it."""
+    def on_error(self, failure: Failure) -> list[Tombstone]:
+        """Expected trouble (dead link, refusal, failure after retries): the run records it;
+        an article of the dataset that answers 404/410 is gone (its tombstone)."""
         request_error(self.ledger, failure)
+        response = getattr(failure.value, "response", None)
+        request = getattr(failure, "request", None)
+        if response is None or request is None or not S.is_dead_status(response.status):
+            return []
+        urls = {self.origins.to_canonical(u) for u in (request.url, *request.meta.get("redirect_urls", ()))
+                if self.origins.is_site(u)}
+        return self._gone(urls, f"http_{response.status}")

@@ -38,6 +38,7 @@ from typing import Any
 
 from scrapy.extensions.feedexport import FileFeedStorage
 
+from newsspider.crawl.run.records import TombstoneRecord, is_tombstone
 from newsspider.crawl.run.state import Commit, ExportRecord, State
 
 logger = logging.getLogger(__name__)
@@ -243,7 +244,7 @@ def _item(line: bytes) -> dict[str, Any]:
     except ValueError as exc:  # UnicodeDecodeError too
         raise ValueError(f"not a JSON line ({exc})") from exc
     if not isinstance(item, dict) or not item.get("url"):
-        raise ValueError("not an article item")
+        raise ValueError("not an article item or tombstone")
     return item
 
 
@@ -309,7 +310,9 @@ def recover_outputs(state: State) -> list[tuple[Path, int]]:
     for part_name, final_name in state.journal():
         part = Path(part_name)
         path, items = recover_file(part, Path(final_name) if final_name else None)
-        state.commit(Commit(exported=[ExportRecord.of(i) for i in items], outputs_done=[str(part)]))
+        state.commit(Commit(exported=[ExportRecord.of(i) for i in items if not is_tombstone(i)],
+                            tombstones=[TombstoneRecord.of(i) for i in items if is_tombstone(i)],
+                            outputs_done=[str(part)]))
         if path is not None:
             done.append((path, len(items)))
             logger.warning("Recovered %d items of an interrupted run into %s (recorded in the state)",

@@ -3,7 +3,8 @@
 1. ``RequireFields`` — drop items missing a required field (WARNING + stat).
 2. ``DropDuplicates`` — drop a second item for the same canonical URL or post id.
 
-Each counts what it drops under ``newsspider/dropped/<reason>``.
+Each counts what it drops under ``newsspider/dropped/<reason>``; both judge articles only
+(a ``Tombstone`` passes through: the spider emits one per URL and run).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scrapy.statscollectors import StatsCollector
 
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.scratch import Scratch
+from newsspider.items import Tombstone
 
 
 class _CountingPipeline:
@@ -41,6 +43,8 @@ class RequireFields(_CountingPipeline):
     REQUIRED = ("url", "title", "body", "published")
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if isinstance(item, Tombstone):
+            return item
         adapter = ItemAdapter(item)
         for name in self.REQUIRED:
             value = adapter.get(name)
@@ -67,6 +71,8 @@ class DropDuplicates(_CountingPipeline):
         return cls(crawler.stats, RunExtension.of(crawler, default=True).ledger.scratch)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if isinstance(item, Tombstone):
+            return item
         adapter = ItemAdapter(item)
         url, post_id = str(adapter.get("url")), adapter.get("post_id")
         if not self.scratch.first_time("item url", url) or (

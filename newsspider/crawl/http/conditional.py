@@ -5,11 +5,15 @@ with ``If-None-Match`` / ``If-Modified-Since`` from the validators of the last r
 its job (kept in the state's ``validators`` table, written at the commit point only: a
 run that failed never makes a later one skip what it did not read).  A 304 costs no parse.
 Children of the sitemap index are not requested at all while the index's ``<lastmod>`` for
-them has not moved.  A ``mode=full`` run revalidates nothing and reads everything.
+them has not moved.  A ``mode=full`` (or ``check``) run revalidates none of these and reads
+them all; a ``check`` run asks each article of the dataset whether it changed since it
+was last seen (``recheck``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from email.utils import format_datetime
 from typing import Any
 
 from newsspider.crawl.report import stats as S
@@ -55,3 +59,20 @@ def child_sitemap_changed(policy: Policy, run: Ledger, url: str, lastmod: str | 
         run.inc(S.SITEMAP_UNCHANGED)
         return False
     return True
+
+
+def recheck(policy: Policy, ledger: Ledger, url: str) -> dict[str, Any]:
+    """Request arguments that ask an article of the dataset whether it changed: its ETag
+    when a check run saved one, else ``If-Modified-Since`` its ``modified`` (or
+    ``published``) time in the dataset — a 304 says the page is no newer than what we have."""
+    record = policy.lookup(url)
+    etag, last_modified, _ = ledger.state.validators(url) if ledger.state is not None else (None, None, None)
+    since = record.modified or record.published if record is not None else None
+    if etag:
+        headers = {"If-None-Match": etag}
+    elif last_modified or since:
+        headers = {"If-Modified-Since": last_modified or format_datetime(
+            datetime.fromisoformat(str(since)).astimezone(timezone.utc), usegmt=True)}
+    else:
+        return {}
+    return {"headers": headers, "meta": {"validate": url, "handle_httpstatus_list": [304]}}

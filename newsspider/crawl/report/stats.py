@@ -104,6 +104,17 @@ def coverage(kind: str) -> str:
     return f"{STAT}/coverage/{kind}"
 
 
+def tombstone(reason: str) -> str:
+    """Tombstones emitted, by reason (``http_404`` … ``moved``)."""
+    return f"{STAT}/tombstones/{reason}"
+
+
+#: Articles of the dataset asked again: every one in check mode, and in any mode those a
+#: re-read post sitemap no longer lists.
+CHECKED_ARTICLES = f"{STAT}/check/articles"
+CHECKED_UNLISTED = f"{STAT}/check/unlisted"
+
+
 def listing_stopped(reason: str) -> str:
     return f"{STAT}/listing/stopped_{reason}"
 

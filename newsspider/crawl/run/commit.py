@@ -1,8 +1,8 @@
 """The commit point of a run, and the one line that reports it.
 
 ``commit`` writes, in one SQLite transaction, what is durably in every output (the
-pending items up to the smallest count any output stored, and never past an output
-failure), the run's final outcomes and pending failures, the journal rows of the
+pending articles and tombstones, each up to the smallest count any output of its kind
+stored, and never past an output failure), the run's final outcomes and pending failures, the journal rows of the
 finished files, and — only for a run that did its job — the incremental horizon.
 """
 
@@ -30,17 +30,18 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
         return
     ledger.committed = True
     scratch = ledger.scratch
-    # Only what EVERY output holds durably counts: the smallest count, never past a failure.
-    count = min([scratch.exported_count, *ledger.durable]) if ledger.durable else 0
-    if ledger.export_cap is not None:
-        count = min(count, ledger.export_cap)
+    # Only what EVERY output of its kind holds durably counts: the smallest count, never
+    # past a failure (articles and tombstones each have their outputs).
+    count = ledger.durable_count("article")
     ledger.delivered = count
     exported = scratch.exported(count)  # streamed from the scratch file, not held in memory
+    tombstones = ledger.tombstones[:ledger.durable_count("tombstone")]
     if ledger.state is None:
         ledger.kinds["new"] += count
         return
     unread = ledger.sitemaps_unread
-    if policy.mode == "full" and unread:  # (none asked: a run resumed from a JOBDIR that had read them)
+    whole = policy.mode != "incremental"  # a run meant to read every post sitemap
+    if whole and unread:  # (none asked: a run resumed from a JOBDIR that had read them)
         ledger.inc(S.COVERAGE_UNKNOWN)
         logger.warning("Site coverage unknown: post sitemaps not read: %s", ", ".join(sorted(unread)))
     # The verdict as the state transaction is built; RunExtension.finish judges the run again
@@ -49,6 +50,7 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
     healthy = finished(ledger) and judge().ok
     batch = Commit(
         exported=exported,
+        tombstones=tombstones,
         touched={url: (scratch.lastmod(url), frozenset(ledger.aliases.get(url, ()))) for url in ledger.unchanged},
         outcomes=dict(ledger.outcomes),
         failures=dict(ledger.failures),  # an export of the same URL, later in the run, wins
@@ -62,8 +64,12 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
         batch.meta["base_url"] = policy.base_url  # the dataset's first articles bind the state to their site
     if healthy:  # only a run that did its job saves validators: the next one trusts them
         batch.validators = ledger.validators
-    if policy.mode == "full" and unread == set():  # a full run that read every post sitemap
-        batch.sitemap = ledger.scratch.listed()
+    # What each post sitemap read whole listed: kept by a run that did its job (the next
+    # one checks what a re-read sitemap no longer lists against it), and by a full or check
+    # run that read them all (the coverage account)
+    complete = whole and unread == set()
+    if healthy or complete:
+        batch.sitemaps, batch.sitemaps_complete = ledger.scratch.listed(), complete
     try:
         ledger.state.check_same_file()
         counts = ledger.state.commit(batch)
@@ -75,7 +81,7 @@ def commit(ledger: Ledger, policy: Policy, judge: Callable[[], health.Verdict]) 
     ledger.inc(S.COMMITTED, count)
     ledger.inc(S.EXPORTED_NEW, counts["new"])
     ledger.inc(S.EXPORTED_UPDATED, counts["updated"])
-    if batch.sitemap is not None:
+    if complete:
         report_coverage(ledger)
 
 
@@ -139,6 +145,8 @@ def summary_line(ledger: Ledger, policy: Policy, verdict: health.Verdict, stats:
         "new": ledger.kinds["new"],
         "updated": ledger.kinds["updated"],
         "reexported": ledger.kinds["unchanged"],
+        "deleted": ledger.kinds["deleted"],
+        "moved": ledger.kinds["moved"],
         "unchanged_skipped": int(stats.get(S.UNCHANGED_SKIPPED, 0)),
         "dropped": sum(drops.values()),
         **{f"dropped_{reason}": count for reason, count in sorted(drops.items())},
@@ -155,7 +163,7 @@ def summary_line(ledger: Ledger, policy: Policy, verdict: health.Verdict, stats:
     }
     if not verdict.ok:
         fields["problems"] = "; ".join(verdict.problems)
-    fields["items"] = ledger.delivered
+    fields["items"] = ledger.delivered  # articles (tombstones: deleted + moved)
     fields["output"] = ",".join(ledger.outputs) or "none"
     fields["committed"] = "yes" if ledger.committed else "no"
     return summary(fields)

@@ -30,7 +30,7 @@ from newsspider.crawl.export.feedstorage import AtomicFileFeedStorage, recover_o
 from newsspider.crawl.report import health
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.commit import commit, summary_line
-from newsspider.crawl.run.ledger import Ledger
+from newsspider.crawl.run.ledger import ITEM_KINDS, Ledger
 from newsspider.crawl.run.run import Run
 from newsspider.crawl.run.state import State, StateError, StateLock
 
@@ -125,21 +125,24 @@ class RunExtension:
         self.ledger.item_dropped(item, reason)
 
     def feed_slot_closed(self, slot: Any) -> None:
-        storage = slot.storage
-        count = slot.itemcount
+        storage, ledger = slot.storage, self.ledger
         if isinstance(storage, AtomicFileFeedStorage):
-            stored = storage.stored
-            if self.ledger.export_cap is not None:
-                count = min(count, self.ledger.export_cap)
-            self.ledger.durable.append(count if stored is not None else 0)
-            where = stored or storage.part_path or storage.final_path
+            count = slot.itemcount if storage.stored is not None else 0
+            where = storage.stored or storage.part_path or storage.final_path
         else:
             failed = any(k.startswith("feedexport/failed_count/") for k in self.crawler.stats.get_stats())
-            self.ledger.durable.append(0 if failed else slot.itemcount)
+            count = 0 if failed else slot.itemcount
             where = slot.uri
             if failed:
-                self.ledger.stop("export_failed", f"Could not store the output {slot.uri}")
-        self.ledger.outputs.append(str(where))
+                ledger.stop("export_failed", f"Could not store the output {slot.uri}")
+        # Each kind of item is counted per output that takes it (FEEDS item_classes); an
+        # output taking both holds all of each only when it holds all items.
+        kinds = [kind for kind, cls in ITEM_KINDS.items() if slot.filter.accepts(cls())]
+        everything = sum(ledger.exported_count(kind) for kind in kinds)
+        for kind in kinds:
+            ledger.durable.setdefault(kind, []).append(
+                count if len(kinds) == 1 else ledger.exported_count(kind) if count >= everything else 0)
+        ledger.outputs.append(str(where))
 
     def feed_exporter_closed(self) -> None:
         self.feeds_closed = True

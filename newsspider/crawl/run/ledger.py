@@ -25,9 +25,10 @@ from scrapy.statscollectors import StatsCollector
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.report.health import COVERAGE_FIELDS, Facts
 from newsspider.crawl.run.policy import BEFORE_SINCE, UNCHANGED
-from newsspider.crawl.run.records import ExportRecord, PendingPage
+from newsspider.crawl.run.records import ExportRecord, PendingPage, TombstoneRecord
 from newsspider.crawl.run.scratch import Scratch
 from newsspider.crawl.run.state import State, StateError
+from newsspider.items import ArticleItem, Tombstone
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,13 @@ logger = logging.getLogger(__name__)
 BROKEN_PAGE_REASONS = frozenset({"truncated_page", "no_content_container", "no_title_heading", "multipage_incomplete"})
 
 Validators = tuple["str | None", "str | None", "str | None"]  # ETag, Last-Modified, index <lastmod>
+
+#: The kinds of items a run exports, each to outputs of its own (``FEEDS`` ``item_classes``).
+ITEM_KINDS = {"article": ArticleItem, "tombstone": Tombstone}
+
+
+def kind_of(item: Any) -> str:
+    return "tombstone" if isinstance(item, Tombstone) else "article"
 
 
 @dataclass
@@ -60,13 +68,14 @@ class Ledger:
     feed_ok: bool | None = None
     sitemaps_named: set[str] = field(default_factory=set)  # sitemaps asked, and post sitemaps an index names
     sitemaps_read: set[str] = field(default_factory=set)
-    # exported, waiting for the commit point
-    export_cap: int | None = None  # items written before the output failed
-    durable: list[int] = field(default_factory=list)  # per output: items durably stored
+    # exported, waiting for the commit point (articles in the scratch file, tombstones here)
+    tombstones: list[TombstoneRecord] = field(default_factory=list)
+    export_caps: dict[str, int] | None = None  # per kind: items written before an output failed
+    durable: dict[str, list[int]] = field(default_factory=dict)  # per kind, per output: items durably stored
     outputs: list[str] = field(default_factory=list)  # for the summary
     journal_done: list[str] = field(default_factory=list)
-    delivered: int = 0  # items durably in every output (the commit point's count)
-    kinds: Counter[str] = field(default_factory=Counter)  # committed: new / updated
+    delivered: int = 0  # articles durably in every output (the commit point's count)
+    kinds: Counter[str] = field(default_factory=Counter)  # committed: new / updated / deleted / moved
     committed: bool = False
     # how the run ended
     stop_reason: str | None = None  # export_failed / state_failed
@@ -96,7 +105,7 @@ class Ledger:
     def sitemap_read(self, url: str, posts: Iterable[str] = ()) -> None:
         """A sitemap read whole, and the posts it lists."""
         self.sitemaps_read.add(url)
-        self.scratch.list_posts(posts)
+        self.scratch.list_posts(url, posts)
 
     @property
     def sitemaps_unread(self) -> set[str] | None:
@@ -122,6 +131,12 @@ class Ledger:
             self.unchanged.add(url)
             self.resolved.update(self.rechecks.keys() & {url})
             self.inc(S.UNCHANGED_SKIPPED)
+
+    def still_there(self, url: str) -> None:
+        """An article of the dataset answered a conditional check with 304: unchanged."""
+        self.unchanged.add(url)
+        self.resolved.update(self.rechecks.keys() & {url})
+        self.inc(S.UNCHANGED_SKIPPED)
 
     def no_article(self, urls: set[str], reason: str, detail: str, page_url: str) -> None:
         """A page that gave no article: a post we could not read (pending) or not a post."""
@@ -215,10 +230,33 @@ class Ledger:
             if (isinstance(value, str) and value.strip()) or (isinstance(value, list) and value):
                 self.inc(S.with_field(name))
 
+    def exported_count(self, kind: str) -> int:
+        return self.scratch.exported_count if kind == "article" else len(self.tombstones)
+
+    def durable_count(self, kind: str) -> int:
+        """Items of ``kind`` durably in every output of that kind (none without one)."""
+        stored = self.durable.get(kind)
+        count = min([self.exported_count(kind), *stored]) if stored else 0
+        return min(count, self.export_caps[kind]) if self.export_caps is not None else count
+
+    def gone(self, tombstone: TombstoneRecord | None) -> Tombstone | None:
+        """A tombstone to emit (once per URL in a run), counted."""
+        if tombstone is None or not self.scratch.first_time("tombstone", tombstone.url):
+            return None
+        logger.info("Article %s: %s", "moved" if not tombstone.deletion else "gone",
+                    f"{tombstone.url} → {tombstone.moved_to}" if tombstone.moved_to
+                    else f"{tombstone.url} ({tombstone.reason})")
+        self.inc(S.tombstone(tombstone.reason))
+        return tombstone.item()
+
     def item_exported(self, item: Any) -> None:
+        if isinstance(item, Tombstone):
+            if self.export_caps is None:
+                self.tombstones.append(TombstoneRecord.of(item))
+            return
         data = ItemAdapter(item)
         self._judge_item(data)
-        if self.export_cap is not None:
+        if self.export_caps is not None:
             return
         url = data["url"]
         self.scratch.add_exported(ExportRecord.of(data, self.scratch.lastmod(url), self.aliases.get(url, ())))
@@ -226,6 +264,8 @@ class Ledger:
             self.inc(S.PENDING_RESOLVED)
 
     def item_dropped(self, item: Any, reason: str) -> None:
+        if isinstance(item, Tombstone):
+            return
         if reason == "duplicate":
             # Its URLs led to an article of the run (same URL or post id): aliases of it.
             data = ItemAdapter(item)
@@ -255,8 +295,8 @@ class Ledger:
     def output_failed(self, path: Path, exc: OSError) -> None:
         """A write/flush/fsync/rename of an output failed: what was written before counts
         only if the file can still be finished; nothing after it does."""
-        if self.export_cap is None:
-            self.export_cap = self.scratch.exported_count
+        if self.export_caps is None:
+            self.export_caps = {kind: self.exported_count(kind) for kind in ITEM_KINDS}
         self.stop("export_failed", f"Could not write the output {path}: {exc.strerror or exc}")
 
     def state_failed(self, exc: Exception) -> None:

@@ -35,7 +35,7 @@ class ListingWalk:
         if url in self.categories:
             return False
         self.categories.add(url)
-        return not (self.policy.incremental and not self.policy.unseen(url))
+        return not (self.policy.skips_known and not self.policy.unseen(url))
 
     def entries(self, chain: str, entries: list[Any]) -> tuple[list[Any], str | None]:
         """The entries of a page to fetch, and why paging stops here (None: page on)."""
@@ -43,7 +43,7 @@ class ListingWalk:
         new = [e for e in entries if e.url in fresh_urls]
         fresh = [e for e in new if not self.policy.too_old(e.published)]
         known = False
-        if self.policy.incremental:
+        if self.policy.skips_known:
             unseen = [e for e in fresh if self.policy.unseen(e.url)]
             known = len(unseen) < len(fresh)
             fresh = unseen

@@ -15,12 +15,15 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.settings import BaseSettings
 
-from newsspider.crawl.run.records import ArticleRecord, PendingPage
+from newsspider.crawl.run.records import ArticleRecord, PendingPage, TombstoneRecord
 from newsspider.crawl.run.state import State, newer
 
 logger = logging.getLogger(__name__)
 
-MODES = ("full", "incremental")
+#: ``incremental`` (cron): what is new or changed; ``check`` (the weekly job): every
+#: sitemap and listing, every article of the dataset asked again with a conditional
+#: request, only edits, moves and tombstones emitted; ``full``: export everything.
+MODES = ("full", "incremental", "check")
 
 #: What ``Policy.decide`` says of an article read whole.
 EMIT, UNCHANGED, BEFORE_SINCE = "emit", "unchanged", "before_since"
@@ -59,7 +62,7 @@ class Policy:
             elif horizon:
                 self.since = date.fromisoformat(horizon)
         self.feed_failing_since = state.get_meta("feed_failing_since")
-        self.rechecks = {p.url: p for p in state.due_pending(include_given_up=self.mode == "full")}
+        self.rechecks = {p.url: p for p in state.due_pending(include_given_up=not self.incremental)}
 
     def _window(self, settings: BaseSettings) -> None:
         days = settings.getint("NEWSSPIDER_INITIAL_WINDOW_DAYS")
@@ -70,6 +73,11 @@ class Policy:
     @property
     def incremental(self) -> bool:
         return self.mode == "incremental"
+
+    @property
+    def skips_known(self) -> bool:
+        """Listings are followed only to what the dataset does not have (not ``full``)."""
+        return self.mode != "full"
 
     def too_old(self, published: str | None) -> bool:
         """Published before ``since`` (the ``since`` day itself is wanted)."""
@@ -85,13 +93,18 @@ class Policy:
 
         Full mode: every post within ``since``.  Incremental: a recorded article only when
         its ``lastmod`` is newer than what the state holds; an unknown one within ``since``
-        (or one that gave no article, once its ``lastmod`` is newer)."""
+        (or one that gave no article, once its ``lastmod`` is newer).  Check mode: the same,
+        but no recorded article (each is asked anyway: ``to_check``)."""
         state = self.state
-        if not self.incremental or state is None:
+        if self.mode == "full" or state is None:
             return None if self.too_old(lastmod) else "new"
         record = state.lookup(url)
         if record is not None:
+            if self.mode == "check":
+                return None
             return "changed" if newer(lastmod, record.modified, record.lastmod, record.published) else None
+        if state.tombstone(url) is not None:
+            return "listed_again"  # a deleted article the sitemaps list again: back?
         outcome = state.outcome(url)
         if outcome is not None:
             return "changed" if newer(lastmod, outcome[1]) else None
@@ -109,9 +122,47 @@ class Policy:
         A known article whose content has not changed is not emitted again (incremental
         runs; a full run only skips what an interrupted earlier run exported)."""
         data = ItemAdapter(item)
-        record = self.lookup(data.get("url"))
-        if record is None:
-            return BEFORE_SINCE if self.too_old(data.get("published")) else EMIT
-        if not self.incremental and not (self.resume_after and record.last_seen >= self.resume_after):
+        url = data.get("url")
+        record = self.lookup(url)
+        if record is None:  # (a post of the dataset under a new URL, a move, is wanted whatever its age)
+            old = self.too_old(data.get("published"))
+            return BEFORE_SINCE if old and (self.state is None or not self.state.by_post_id(
+                data.get("post_id"), url or "")) else EMIT
+        if self.mode == "full" and not (self.resume_after and record.last_seen >= self.resume_after):
             return EMIT
         return UNCHANGED if State.compare(data, record) == "unchanged" else EMIT
+
+    # --- what left the site ---------------------------------------------------------------
+    def to_check(self) -> list[str]:
+        """Check mode: every article of the dataset, asked again (conditionally)."""
+        return self.state.article_urls() if self.mode == "check" and self.state is not None else []
+
+    def unlisted(self, sitemap: str, listed: set[str]) -> list[str]:
+        """Articles of the dataset that ``sitemap`` no longer lists: each is asked again
+        (a deletion answers 404/410 or redirects)."""
+        return self.state.unlisted(sitemap, listed) if self.state is not None else []
+
+    def gone(self, url: str, reason: str, detected_at: str) -> TombstoneRecord | None:
+        """The tombstone of the article of the dataset at ``url`` (its own URL, not an
+        alias) that answered ``reason`` (``http_404``, ``redirected`` …); None when no
+        article of the dataset has that URL."""
+        record = self.lookup(url)
+        if record is None or record.url != url:
+            return None
+        return TombstoneRecord(record.url, record.post_id, detected_at, reason, record.modified, None)
+
+    def moved(self, item: Any, first_urls: set[str], detected_at: str) -> TombstoneRecord | None:
+        """An article read under a URL the dataset does not have, for a post it has under
+        another URL (same post id) or reached by a redirect from an article it has: the
+        tombstone of the move (the article is emitted under its new URL)."""
+        data = ItemAdapter(item)
+        url = data.get("url")
+        if not url or self.state is None or self.began_empty or self.state.lookup(url) is not None:
+            return None
+        record = self.state.by_post_id(data.get("post_id"), url)
+        if record is None:
+            record = next((r for u in sorted(first_urls - {url}) if (r := self.lookup(u)) is not None
+                           and r.url == u), None)
+        if record is None:
+            return None
+        return TombstoneRecord(record.url, record.post_id, detected_at, "moved", record.modified, url)

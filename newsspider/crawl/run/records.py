@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsspider.items import content_hash
+from newsspider.items import Tombstone, content_hash
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,43 @@ class ExportRecord:
 
 
 @dataclass(frozen=True)
+class TombstoneRecord:
+    """A tombstone written to the output, waiting for the commit point (the state keeps
+    one row per URL: the latest)."""
+
+    url: str
+    post_id: int | None
+    detected_at: str
+    reason: str
+    modified: str | None
+    moved_to: str | None
+
+    @classmethod
+    def of(cls, item: Any) -> TombstoneRecord:
+        data = item if isinstance(item, Mapping) else vars(item)
+        return cls(str(data["url"]), data.get("post_id"), str(data["detected_at"]), str(data["reason"]),
+                   data.get("modified"), data.get("moved_to"))
+
+    def item(self) -> Tombstone:
+        return Tombstone(self.url, self.post_id, self.detected_at, self.reason, self.modified, self.moved_to)
+
+    @property
+    def deletion(self) -> bool:
+        """Taken down (not ``moved``: the article lives on under ``moved_to``)."""
+        return self.reason != "moved"
+
+    @property
+    def outcome(self) -> str:
+        """The final answer the state keeps for the URL of a deletion."""
+        return f"dead:{self.reason.removeprefix('http_')}" if self.reason.startswith("http_") else "not_article"
+
+
+def is_tombstone(line: Mapping[str, Any]) -> bool:
+    """A line of a tombstone output, not an article."""
+    return "detected_at" in line and "reason" in line and "title" not in line
+
+
+@dataclass(frozen=True)
 class PendingPage:
     url: str
     reason: str
@@ -53,6 +90,7 @@ class Commit:
     """Everything a run writes to the state, applied in one transaction."""
 
     exported: Iterable[ExportRecord] = ()
+    tombstones: Iterable[TombstoneRecord] = ()  # applied after the exports (a move renames the row first)
     touched: dict[str, tuple[str | None, frozenset[str]]] = field(default_factory=dict)  # url -> (lastmod, aliases)
     outcomes: dict[str, str] = field(default_factory=dict)  # url -> dead:<status> / not_article
     failures: dict[str, str] = field(default_factory=dict)  # url -> reason (pending)
@@ -65,7 +103,9 @@ class Commit:
     # URLs that led to items dropped as duplicates -> (item URL, post id): aliases of the
     # article recorded under that URL, else under that post id
     duplicates: dict[str, tuple[str, int | None]] = field(default_factory=dict)
-    sitemap: Iterable[tuple[str, str | None]] | None = None  # (url, lastmod) of every listed post: replaces the list
+    # post sitemap -> (url, lastmod) of every post it listed, read whole by this run: replaces its rows
+    sitemaps: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    sitemaps_complete: bool = False  # every post sitemap was read: the others' rows go, coverage is current
 
 
 #: Why a post listed in the sitemaps is not in the dataset (``Coverage.missing``).

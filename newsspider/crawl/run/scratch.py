@@ -23,7 +23,7 @@ CREATE TABLE seen (kind INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (kind, 
 CREATE TABLE lastmod (url TEXT PRIMARY KEY, lastmod TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE exported (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL);
-CREATE TABLE listed (url TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE listed (source TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (source, url)) WITHOUT ROWID;
 """
 #: Page cache of the scratch file, in KiB (SQLite's negative cache_size).
 CACHE_KIB = 1024
@@ -68,12 +68,16 @@ class Scratch:
         return row[0] if row else None
 
     # --- the posts the post sitemaps list --------------------------------------------------
-    def list_posts(self, urls: Iterable[str]) -> None:
-        self.db.executemany("INSERT OR IGNORE INTO listed (url) VALUES (?)", ((u,) for u in urls))
+    def list_posts(self, source: str, urls: Iterable[str]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO listed (source, url) VALUES (?, ?)", ((source, u) for u in urls))
 
-    def listed(self) -> Iterator[tuple[str, str | None]]:
-        """(url, its sitemap ``lastmod``) of every listed post."""
-        return iter(self.db.execute("SELECT url, lastmod FROM listed LEFT JOIN lastmod USING (url)"))
+    def listed(self) -> dict[str, list[tuple[str, str | None]]]:
+        """Post sitemap -> (url, its ``lastmod``) of every post it listed."""
+        by_source: dict[str, list[tuple[str, str | None]]] = {}
+        for source, url, lastmod in self.db.execute(
+                "SELECT source, url, lastmod FROM listed LEFT JOIN lastmod USING (url) ORDER BY source, url"):
+            by_source.setdefault(source, []).append((url, lastmod))
+        return by_source
 
     # --- URLs to request later (a post sitemap lists thousands at once) ----------------------
     def push(self, urls: Iterable[str]) -> None:

@@ -22,9 +22,16 @@ Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
   is opened and when its final name is chosen, deleted in the commit transaction.  A row
   left behind names an output whose items may not be in ``articles`` yet: the next run
   recovers it (``newsspider.crawl.export.feedstorage.recover_outputs``) before deciding anything.
-* ``sitemap`` — every post the post sitemaps listed (url, ``lastmod``), replaced whole by
-  each ``mode=full`` run that read them all, at its commit point (``sitemap_read`` in
-  ``meta`` says when); ``coverage`` reconciles it with the tables above.
+* ``tombstones`` — articles the site took down or moved (``newsspider.items.Tombstone``),
+  the latest per URL, recorded with the commit point that made their output line durable.
+  A deletion takes the article's row (and aliases) out of ``articles`` and gives its URL a
+  final outcome; a move renames the row (the post id is the article's identity); an
+  article exported again under a tombstoned URL (it came back) clears the tombstone.
+* ``sitemap`` — every post the post sitemaps listed (url, ``lastmod``, the post sitemap
+  that listed it): each sitemap's rows are replaced when a run that did its job read it
+  whole, and a ``full``/``check`` run that read them all replaces the whole list
+  (``sitemap_read`` in ``meta`` says when); ``coverage`` reconciles it with the tables
+  above, and a post a re-read sitemap no longer lists is checked (``unlisted``).
 * ``meta`` — ``horizon`` (the oldest publication date the state covers, '' = everything),
   ``open_run_started`` (a run that never finished), ``feed_failing_since``.
 
@@ -49,6 +56,7 @@ from newsspider.crawl.run.records import (
     ExportRecord,
     MissingPost,
     PendingPage,
+    TombstoneRecord,
     content_hash,
 )
 from newsspider.normalize import newer
@@ -81,8 +89,18 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE TABLE IF NOT EXISTS outputs (part TEXT PRIMARY KEY, final TEXT, opened TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, lastmod TEXT);
-CREATE TABLE IF NOT EXISTS sitemap (url TEXT PRIMARY KEY, lastmod TEXT);
+CREATE TABLE IF NOT EXISTS sitemap (url TEXT PRIMARY KEY, lastmod TEXT, source TEXT);
+CREATE TABLE IF NOT EXISTS tombstones (
+    url TEXT PRIMARY KEY,
+    post_id INTEGER,
+    detected_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    modified TEXT,
+    moved_to TEXT
+);
 """
+#: States of the version before sitemaps were kept per post sitemap.
+SITEMAP_SOURCE = "ALTER TABLE sitemap ADD COLUMN source TEXT"
 
 #: State files of earlier versions: ``failed`` rows are pending pages.
 MIGRATIONS = """
@@ -165,6 +183,8 @@ class State:
             if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'failed'").fetchone():
                 self.db.executescript(MIGRATIONS)
             self.db.executescript(PENDING_OUTCOMES)
+            if "source" not in {row[1] for row in self.db.execute("PRAGMA table_info(sitemap)")}:
+                self.db.execute(SITEMAP_SOURCE)
             problem = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
             if problem != "ok":
                 raise sqlite3.DatabaseError(f"the file is damaged ({problem}): restore it from a backup, or start "
@@ -227,6 +247,30 @@ class State:
             (url, url),
         ).fetchone()
         return ArticleRecord(*row) if row else None
+
+    def by_post_id(self, post_id: int | None, other_than: str) -> ArticleRecord | None:
+        """The article recorded for this post id under another URL (the post moved there)."""
+        if post_id is None:
+            return None
+        row = self.db.execute(
+            "SELECT url, post_id, published, modified, lastmod, content_hash, first_seen, last_seen"
+            " FROM articles WHERE post_id = ? AND url != ? LIMIT 1", (post_id, other_than)).fetchone()
+        return ArticleRecord(*row) if row else None
+
+    def article_urls(self) -> list[str]:
+        """Every article in the dataset, oldest first."""
+        return [row[0] for row in self.db.execute("SELECT url FROM articles ORDER BY first_seen, url")]
+
+    def unlisted(self, sitemap: str, listed: set[str]) -> list[str]:
+        """Articles of the dataset that ``sitemap`` listed when last read and no longer lists."""
+        rows = self.db.execute("SELECT s.url FROM sitemap s JOIN articles a ON a.url = s.url WHERE s.source = ?"
+                               " ORDER BY s.url", (sitemap,))
+        return [url for (url,) in rows if url not in listed]
+
+    def tombstone(self, url: str) -> TombstoneRecord | None:
+        row = self.db.execute("SELECT url, post_id, detected_at, reason, modified, moved_to FROM tombstones"
+                              " WHERE url = ?", (url,)).fetchone()
+        return TombstoneRecord(*row) if row else None
 
     def known(self, url: str) -> bool:
         return self.lookup(url) is not None
@@ -315,7 +359,7 @@ class State:
         """Apply a run's commit in one transaction; returns how many articles were
         ``new``/``updated``/``unchanged`` against the state before it.  StateError (and
         nothing written) when it fails."""
-        counts = {"new": 0, "updated": 0, "unchanged": 0}
+        counts = {"new": 0, "updated": 0, "unchanged": 0, "deleted": 0, "moved": 0}
         now = utcnow()
         try:
             with self.db:
@@ -336,6 +380,9 @@ class State:
                 self.db.executemany("UPDATE pending SET given_up = 1 WHERE url = ?", [(u,) for u in batch.given_up])
                 for record in batch.exported:  # after the failures: an export clears its pending row
                     counts[self._record(record, now)] += 1
+                for tombstone in batch.tombstones:  # after the exports: a move has renamed the row
+                    counts["deleted" if tombstone.deletion else "moved"] += 1
+                    self._bury(tombstone)
                 # aliases only of articles in the state (this transaction's exports included)
                 self.db.executemany(
                     "INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles"
@@ -349,9 +396,14 @@ class State:
                     " last_modified=COALESCE(excluded.last_modified, last_modified),"
                     " lastmod=COALESCE(excluded.lastmod, lastmod)",
                     [(url, *v) for url, v in batch.validators.items()])
-                if batch.sitemap is not None:
-                    self.db.execute("DELETE FROM sitemap")
-                    self.db.executemany("INSERT OR REPLACE INTO sitemap (url, lastmod) VALUES (?, ?)", batch.sitemap)
+                for source, posts in batch.sitemaps.items():
+                    self.db.execute("DELETE FROM sitemap WHERE source = ?", (source,))
+                    self.db.executemany("INSERT OR REPLACE INTO sitemap (url, lastmod, source) VALUES (?, ?, ?)",
+                                        [(url, lastmod, source) for url, lastmod in posts])
+                if batch.sitemaps_complete:
+                    read = list(batch.sitemaps)
+                    self.db.execute(f"DELETE FROM sitemap WHERE source IS NULL OR source NOT IN "
+                                    f"({','.join('?' * len(read))})", read)
                     self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sitemap_read', ?)", (now,))
                 for key, value in batch.meta.items():
                     if value is None:
@@ -364,6 +416,12 @@ class State:
 
     def _record(self, record: ExportRecord, now: str) -> str:
         known = self.lookup(record.url)
+        if known is None and (moved := self.by_post_id(record.post_id, record.url)) is not None:
+            # the post's URL changed (a move): the article keeps its row, under the new URL
+            self.db.execute("UPDATE articles SET url = ? WHERE url = ?", (record.url, moved.url))
+            self.db.execute("UPDATE aliases SET url = ? WHERE url = ?", (record.url, moved.url))
+            self.db.execute("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)", (moved.url, record.url))
+            known = self.lookup(record.url)
         kind = "new" if known is None else self.compare({"modified": record.modified}, known, record.digest)
         url = known.url if known is not None else record.url  # came in under an alias
         lastmod = record.lastmod
@@ -379,7 +437,25 @@ class State:
         self.db.executemany("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)", [(a, url) for a in names])
         self.db.executemany("DELETE FROM outcomes WHERE url = ?", [(u,) for u in {url, *names}])
         self.db.executemany("DELETE FROM pending WHERE url = ?", [(u,) for u in {url, *names}])
+        self.db.executemany("DELETE FROM tombstones WHERE url = ?", [(u,) for u in {url, *names}])
         return kind
+
+    def _bury(self, tombstone: TombstoneRecord) -> None:
+        """A tombstone made durable: a deletion takes the article (and its aliases) out of
+        the dataset and gives its URL a final outcome; a move leaves the renamed row."""
+        self.db.execute("INSERT OR REPLACE INTO tombstones (url, post_id, detected_at, reason, modified, moved_to)"
+                        " VALUES (?, ?, ?, ?, ?, ?)", (tombstone.url, tombstone.post_id, tombstone.detected_at,
+                                                       tombstone.reason, tombstone.modified, tombstone.moved_to))
+        # (a move to the same post renamed the row already; to another post, the old one goes)
+        self.db.execute("DELETE FROM aliases WHERE url = ?", (tombstone.url,))
+        self.db.execute("DELETE FROM articles WHERE url = ?", (tombstone.url,))
+        if tombstone.deletion:
+            self.db.execute("INSERT OR REPLACE INTO outcomes (url, outcome, checked) VALUES (?, ?, ?)",
+                            (tombstone.url, tombstone.outcome, tombstone.detected_at))
+            self.db.execute("DELETE FROM pending WHERE url = ?", (tombstone.url,))
+        elif tombstone.moved_to:
+            self.db.execute("INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles WHERE url = ?",
+                            (tombstone.url, tombstone.moved_to))
 
     def _touch(self, url: str, lastmod: str | None, aliases: Iterable[str], now: str) -> None:
         record = self.lookup(url)
