@@ -25,8 +25,10 @@ logger = logging.getLogger(__name__)
 #: as ``crawl -h`` lists them.
 ARGUMENTS = {
     "mode": ("|".join(MODES), "incremental (the default, for cron): only what is new or changed since the "
-                              "state's last run; full: every listing to its last page and the post sitemaps, "
-                              "every article"),
+                              "state's last run, and the deletions the changed post sitemaps show; full: every "
+                              "listing to its last page and the post sitemaps, every article; check (weekly): "
+                              "every sitemap, every article of the dataset asked again conditionally, only new "
+                              "articles, edits, moves and deletions emitted"),
     "since": ("YYYY-MM-DD", "skip articles published before this day; stop paging a listing at older entries"),
     "base_url": ("URL", f"fetch everything from this base (a mirror, the demo server) instead of {site.ORIGIN}; "
                         "items keep canonical URLs"),
