@@ -455,7 +455,8 @@ class SiteManifest:
     seed: int
     per_page: int
     articles: list[ExpectedArticle]
-    """Every article, newest first (by publication time)."""
+    """Every article served, newest first (by publication time); with changes, moved ones
+    at their new URL, deleted and unpublished ones left out."""
     categories: list[CategoryInfo]
     static_pages: list[str]
     dead_url: str
