@@ -35,6 +35,13 @@ article edited (an extra last paragraph, later ``dateModified``/``article:modifi
 sitemap ``lastmod``). Every other article page, static page and chrome block is byte-identical;
 pages that list posts (home, archives, feed, sitemaps) change as they would on WordPress.
 
+``changes=Changes(...)`` applies what happens to posts between crawls on top of either
+version: deleted (404 or 410), unpublished (301 to the home page), moved to a new slug (301
+from the old URL, same post id), or only dropped from the sitemaps. Pages are removed from
+disk; the statuses and redirects the server must answer are ``manifest.fault_rules()``
+(:mod:`newsspider.dev.faults`). Generating again without the change restores the site.
+:func:`sitemap_posts` reads back what the post sitemaps list.
+
 CLI: ``python tests/sitegen.py OUT --articles N [--version 2] [--seed S] [--manifest FILE]``.
 """
 
@@ -46,28 +53,38 @@ import html
 import itertools
 import json
 import math
+import os
 import random
 import re
+import shutil
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
+
+if TYPE_CHECKING:
+    from newsspider.dev.faults import FaultRule
 
 __all__ = [
     "SAMPLE_DIR",
     "SITE",
     "TEMPLATE_DIR",
     "CategoryInfo",
+    "Changes",
     "ExpectedArticle",
+    "Removal",
     "SiteManifest",
     "TemplateError",
     "generate_site",
     "main",
+    "sitemap_posts",
 ]
 
 SITE = "https://georgiatoday.ge"
@@ -82,6 +99,9 @@ TEMPLATE_FILES = {
 }
 NOW = datetime(2026, 1, 30, 15, 10, tzinfo=timezone.utc)
 """Publication time of the newest version-1 article; version 2 happens a day later."""
+CHANGED_AT = {1: NOW + timedelta(hours=6), 2: NOW + timedelta(days=1, hours=9)}
+"""When the :class:`Changes` to each version happen (after all of that version's posts and
+edits): the ``dateModified`` of a moved post."""
 TBILISI = timezone(timedelta(hours=4))
 SITEMAP_CHUNK = 1000
 FEED_SIZE = 10
@@ -279,16 +299,17 @@ class Post:
     tags: list[Term]
     blocks: list[tuple[str, str]]  # (kind, text): p | h2 | empty | ad | ad_text | figure | credit
     caption: str | None  # featured image caption; None = no featured image
+    stub: str = ""
+    """ASCII file-name stem for this post's images (from the first slug: a move keeps it)."""
+
+    def __post_init__(self) -> None:
+        if not self.stub:
+            self.stub = self.slug[:40] if self.slug.isascii() else f"post-{self.post_id}"
 
     @property
     def url(self) -> str:
         """Canonical URL (percent-encoded slug, trailing slash)."""
         return f"{SITE}/{encode_slug(self.slug)}/"
-
-    @property
-    def stub(self) -> str:
-        """ASCII file-name stem for this post's images."""
-        return self.slug[:40] if self.slug.isascii() else f"post-{self.post_id}"
 
     @property
     def image_base(self) -> str | None:
@@ -359,6 +380,58 @@ class ExpectedArticle:
 
 
 @dataclass(frozen=True)
+class Changes:
+    """What happened to some posts between two crawls, applied on top of a site version.
+
+    Keys are canonical article URLs of that version (``SiteManifest.article_urls`` of the
+    unchanged generation); one URL takes one change. What the site shows, as WordPress would:
+
+    * ``deleted_404``: the page is gone (its directory is removed: the server answers 404);
+    * ``deleted_410``: gone, answering 410 (directory removed; a rule of
+      :meth:`SiteManifest.fault_rules`);
+    * ``unpublished``: the URL answers 301 to the home page ``/`` (a rule; directory removed);
+    * ``moved``: URL → new slug (decoded or percent-encoded; lower case words joined by
+      ``-`` as WordPress makes them): the same post (id, title, body, images) at
+      ``/<new slug>/`` with every self-reference updated and ``dateModified`` (meta, JSON-LD,
+      sitemap ``lastmod``) at :data:`CHANGED_AT`; the old URL answers 301 to the new one
+      (a rule; old directory removed);
+    * ``unlisted``: dropped from the post sitemaps only; the page is served unchanged.
+
+    Deleted and unpublished posts also leave the home page, the category/tag/author
+    listings, the related-post boxes of other articles and the feed; a moved one is listed
+    there under its new URL. The site-wide chrome (sidebar "Recommended"/"Don't Miss", footer
+    highlights and trending, on every page) keeps its links, as a cached widget would:
+    :attr:`SiteManifest.chrome_urls` lists those posts.
+    """
+
+    deleted_404: AbstractSet[str] = frozenset()
+    deleted_410: AbstractSet[str] = frozenset()
+    unpublished: AbstractSet[str] = frozenset()
+    moved: Mapping[str, str] = field(default_factory=dict)
+    unlisted: AbstractSet[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A post no longer served at ``url``: what the server answers there instead."""
+
+    url: str
+    """Its canonical URL before the change."""
+    post_id: int
+    change: str
+    """The :class:`Changes` field: ``deleted_404``, ``deleted_410``, ``unpublished``, ``moved``."""
+    status: int
+    """404 or 410 (deleted) or 301 (unpublished, moved)."""
+    location: str | None = None
+    """For a 301: the home page ``https://georgiatoday.ge/`` or the moved post's new URL."""
+
+    @property
+    def path(self) -> str:
+        """Local URL path, as ``ExpectedArticle.path``."""
+        return local_path(self.url)
+
+
+@dataclass(frozen=True)
 class CategoryInfo:
     """A category archive: its listing page URLs and articles (newest first)."""
 
@@ -382,7 +455,8 @@ class SiteManifest:
     seed: int
     per_page: int
     articles: list[ExpectedArticle]
-    """Every article, newest first (by publication time)."""
+    """Every article served, newest first (by publication time); with changes, moved ones
+    at their new URL, deleted and unpublished ones left out."""
     categories: list[CategoryInfo]
     static_pages: list[str]
     dead_url: str
@@ -403,6 +477,14 @@ class SiteManifest:
     """Version 2: the three articles that did not exist in version 1 (newest first)."""
     edited_urls: list[str] = field(default_factory=list)
     """Version 2: the version-1 article whose body and dateModified changed."""
+    removals: list[Removal] = field(default_factory=list)
+    """The :class:`Changes` that took posts from their URL (deleted, unpublished, moved),
+    newest first; ``articles`` holds the moved ones under their new URL."""
+    unlisted_urls: list[str] = field(default_factory=list)
+    """Articles served but missing from the post sitemaps (``Changes.unlisted``)."""
+    chrome_urls: list[str] = field(default_factory=list)
+    """Articles linked from the sidebar and footer of every page (as of version 1): a change
+    to one of them leaves those links in place."""
 
     @property
     def article_urls(self) -> list[str]:
@@ -424,6 +506,31 @@ class SiteManifest:
     def items(self) -> list[dict[str, Any]]:
         """Expected crawler items (truth.jsonl shape), newest first."""
         return [a.item() for a in self.articles]
+
+    @property
+    def removed_urls(self) -> dict[str, int]:
+        """URL → post id of the deleted (404, 410) and unpublished posts."""
+        return {r.url: r.post_id for r in self.removals if r.change != "moved"}
+
+    @property
+    def moved_urls(self) -> dict[str, str]:
+        """Old URL → new URL of the moved posts (``article(new)`` has the same ``post_id``)."""
+        return {r.url: r.location for r in self.removals if r.change == "moved" and r.location is not None}
+
+    def fault_rules(self) -> list[FaultRule]:
+        """New :class:`~newsspider.dev.faults.FaultRule` objects for the 410s and 301s of the
+        changes (404s need none: their pages are gone), for ``MirrorServer(root,
+        faults=FaultPlan(rules))`` or ``server.faults.rules[:] = ...``; none without changes."""
+        from newsspider.dev.faults import FaultRule
+
+        rules = []
+        for removal in self.removals:
+            if removal.status == 410:
+                rules.append(FaultRule(removal.path, statuses=[410]))
+            elif removal.location is not None:
+                rules.append(FaultRule(removal.path, redirect_to=local_path(removal.location),
+                                       redirect_status=removal.status))
+        return rules
 
     def to_json(self) -> dict[str, Any]:
         """JSON-serialisable form (``root`` as a string)."""
@@ -1621,6 +1728,63 @@ def apply_version2(posts: list[Post], factory: ContentFactory, seed: int) -> tup
     return new, edited
 
 
+RESERVED_SLUGS = frozenset(
+    ("category", "tag", "author", "feed", "page", "wp-content", "wp-json", "wp-admin", DEAD_SLUG)
+)
+"""Top-level path segments a moved post cannot take (besides other posts' and pages' slugs)."""
+
+
+def apply_changes(
+    posts: Sequence[Post], changes: Changes, when: datetime, reserved: AbstractSet[str]
+) -> tuple[list[Post], list[Removal], set[int]]:
+    """The posts the site still shows (newest first; moved ones as new :class:`Post` objects
+    at their new slug, modified at ``when``), the removals and the ids of unlisted posts.
+
+    ``reserved`` are top-level slugs taken by other pages. Raises ValueError for a URL that
+    is not an article of ``posts``, a URL given two changes, a new slug that is not a
+    WordPress slug or is taken, or changes that leave no post.
+    """
+    by_url = {p.url: p for p in posts}
+    groups: dict[str, Iterable[str]] = {
+        "deleted_404": changes.deleted_404,
+        "deleted_410": changes.deleted_410,
+        "unpublished": changes.unpublished,
+        "moved": changes.moved,
+        "unlisted": changes.unlisted,
+    }
+    change_of: dict[str, str] = {}
+    for name, urls in groups.items():
+        for url in urls:
+            if url not in by_url:
+                raise ValueError(f"{name}: {url} is not an article of this site version")
+            if url in change_of:
+                raise ValueError(f"{url} is in both {change_of[url]} and {name}")
+            change_of[url] = name
+    taken = {p.slug for p in posts} | set(reserved)
+    kept: list[Post] = []
+    removals: list[Removal] = []
+    for post in posts:
+        change = change_of.get(post.url)
+        if change in ("deleted_404", "deleted_410"):
+            removals.append(Removal(post.url, post.post_id, change, 410 if change == "deleted_410" else 404))
+        elif change == "unpublished":
+            removals.append(Removal(post.url, post.post_id, change, 301, f"{SITE}/"))
+        elif change == "moved":
+            slug = unquote(changes.moved[post.url]).strip("/")
+            if not slug or slug != slugify(slug) or slug in taken:
+                raise ValueError(f"moved: {changes.moved[post.url]!r} is not a free WordPress slug")
+            taken.add(slug)
+            moved = replace(post, slug=slug, modified=max(post.modified, when))
+            removals.append(Removal(post.url, post.post_id, change, 301, moved.url))
+            kept.append(moved)
+        else:
+            kept.append(post)
+    if not kept:
+        raise ValueError("the changes leave no post")
+    unlisted = {by_url[url].post_id for url in changes.unlisted}
+    return kept, removals, unlisted
+
+
 def expected(post: Post) -> ExpectedArticle:
     """Manifest entry for one post."""
     return ExpectedArticle(
@@ -1654,9 +1818,11 @@ class SiteWriter:
         tpl: Templates,
         picks: ChromePicks,
         per_page: int,
+        unlisted: AbstractSet[int] = frozenset(),
     ) -> None:
         self.root = root
         self.posts = posts
+        self.unlisted = unlisted
         self.categories = categories
         self.tpl = tpl
         self.per_page = per_page
@@ -1669,7 +1835,7 @@ class SiteWriter:
         self.dead_url = f"{SITE}/{DEAD_SLUG}/"
         self.editors = picks.editors
         self.chrome = self._chrome(picks)
-        self.files = 0
+        self.written: set[Path] = set()
 
     # -- chrome
 
@@ -1732,7 +1898,31 @@ class SiteWriter:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
-        self.files += 1
+        self.written.add(rel)
+
+    def prune(self, post_ids: AbstractSet[int]) -> None:
+        """Delete the pages this site no longer has, left by an earlier generation in ``root``.
+
+        That is the directory of every top-level page of one of ``post_ids`` not written now
+        (deleted, unpublished, moved away or moved back); archive pages past the last and
+        archives without posts; post sitemaps past the last.
+        """
+        own = re.compile(rb'<body class="[^"]*\bpostid-(\d+)\b')
+        for page in self.root.glob("*/index.html"):
+            if page.relative_to(self.root) not in self.written:
+                m = own.search(page.read_bytes())
+                if m is not None and int(m.group(1)) in post_ids:
+                    shutil.rmtree(page.parent)
+        for kind in ("category", "tag", "author"):
+            for page in sorted(self.root.glob(f"{kind}/**/index.html")):
+                if page.relative_to(self.root) not in self.written:
+                    page.unlink()
+            for folder, _, _ in os.walk(self.root / kind, topdown=False):
+                if not os.listdir(folder):
+                    os.rmdir(folder)
+        for sitemap in self.root.glob("post-sitemap*.xml"):
+            if sitemap.relative_to(self.root) not in self.written:
+                sitemap.unlink()
 
     def write_articles(self) -> None:
         """Every article page."""
@@ -1789,7 +1979,8 @@ class SiteWriter:
         """Yoast sitemaps and ``robots.txt``; returns the sitemap URLs (index first)."""
         newest = iso(max(p.modified for p in self.posts))
         index: list[tuple[str, str]] = []
-        by_modified = sorted(self.posts, key=lambda p: (p.modified, p.post_id))
+        listed = [p for p in self.posts if p.post_id not in self.unlisted]
+        by_modified = sorted(listed, key=lambda p: (p.modified, p.post_id))
         for k in range(0, len(by_modified), SITEMAP_CHUNK):
             chunk = by_modified[k : k + SITEMAP_CHUNK]
             name = f"post-sitemap{k // SITEMAP_CHUNK + 1 if k else ''}.xml"
@@ -1817,6 +2008,26 @@ class SiteWriter:
         self.write(Path(name), head + "".join(entries) + tail)
 
 
+# ----------------------------------------------------------------------------- reading back
+
+SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def sitemap_posts(root: Path) -> dict[str, str]:
+    """url -> lastmod of every post the mirror's post sitemaps list, read from the files
+    on disk (the index names them) with ElementTree, without any of the project's code."""
+    posts = {}
+    index = ET.parse(root / "sitemap_index.xml").getroot()
+    for loc in index.findall("sm:sitemap/sm:loc", SITEMAP_NS):
+        name = local_path(loc.text or "").strip("/")
+        if not name.startswith("post-sitemap"):
+            continue
+        for entry in ET.parse(root / name).getroot().findall("sm:url", SITEMAP_NS):
+            posts[entry.findtext("sm:loc", namespaces=SITEMAP_NS) or ""] = entry.findtext(
+                "sm:lastmod", namespaces=SITEMAP_NS) or ""
+    return posts
+
+
 # ----------------------------------------------------------------------------- entry point
 
 
@@ -1831,6 +2042,7 @@ def generate_site(
     extra: Mapping[str, str | bytes] | None = None,
     template_dir: Path = TEMPLATE_DIR,
     term_archives: bool = True,
+    changes: Changes | None = None,
 ) -> SiteManifest:
     """Write a synthetic georgiatoday.ge mirror under ``out`` and describe it.
 
@@ -1842,8 +2054,14 @@ def generate_site(
     (to add broken pages or override generated ones). ``template_dir`` is a directory in the
     sample's layout (the repo copy by default; :data:`SAMPLE_DIR` works too). With
     ``term_archives=False`` no ``/tag/`` and ``/author/`` archives are written (their links
-    then 404). Existing files under ``out`` are overwritten, never deleted, so writing
-    version 2 over version 1 leaves an exact version-2 mirror.
+    then 404). ``changes`` (:class:`Changes`) deletes, unpublishes, moves or unlists posts of
+    this version; the manifest's :meth:`~SiteManifest.fault_rules` are then the server's part.
+
+    Generating into an existing mirror overwrites its files and deletes the pages the new
+    site no longer has (pages of its posts at another URL, archive pages past the last,
+    post sitemaps past the last); other files are left alone. So writing version 2 over
+    version 1, a site with changes over one without, or without them again (a restore)
+    leaves exactly what a fresh generation writes.
     """
     if n_articles < 1 or per_page < 1 or version not in (1, 2):
         raise ValueError("need n_articles >= 1, per_page >= 1 and version 1 or 2")
@@ -1853,15 +2071,19 @@ def generate_site(
     picks = ChromePicks.choose(posts, seed)
     new, edited = apply_version2(posts, factory, seed) if version == 2 else ([], None)
     tpl = load_templates(Path(template_dir), cats)
-    writer = SiteWriter(Path(out), posts, cats, tpl, picks, per_page)
+    pages = static_pages(tpl)
+    reserved = RESERVED_SLUGS | {p.slug for p in pages}
+    shown, removals, unlisted = apply_changes(posts, changes or Changes(), CHANGED_AT[version], reserved)
+    writer = SiteWriter(Path(out), shown, cats, tpl, picks, per_page, unlisted)
     writer.write_articles()
     category_pages = writer.write_archives(("category",))
     term_pages = writer.write_archives(("tag", "author")) if term_archives else {}
-    pages = static_pages(tpl)
     writer.write_pages(pages)
     writer.write_home()
     writer.write_feed()
     sitemaps = writer.write_sitemaps(pages)
+    writer.prune({p.post_id for p in posts})
+    now_at = {p.post_id: p.url for p in shown}
     for rel, content in (extra or {}).items():
         writer.write(Path(rel), content if isinstance(content, str) else content.decode("utf-8"))
     return SiteManifest(
@@ -1869,7 +2091,7 @@ def generate_site(
         version=version,
         seed=seed,
         per_page=per_page,
-        articles=[expected(p) for p in posts],
+        articles=[expected(p) for p in shown],
         categories=[
             CategoryInfo(c.name, c.slug, c.url, category_pages[c], [p.url for p in writer.by_term.get(c, [])])
             for c in cats
@@ -1882,8 +2104,12 @@ def generate_site(
         author_urls=[t.url for t in term_pages if t.kind == "author"],
         archive_page_urls=[u for urls in term_pages.values() for u in urls],
         sitemap_urls=sitemaps,
-        new_urls=[p.url for p in new],
-        edited_urls=[edited.url] if edited is not None else [],
+        new_urls=[now_at[p.post_id] for p in new if p.post_id in now_at],
+        edited_urls=[now_at[edited.post_id]] if edited is not None and edited.post_id in now_at else [],
+        removals=removals,
+        unlisted_urls=[p.url for p in shown if p.post_id in unlisted],
+        chrome_urls=list(dict.fromkeys(p.url for p in (*picks.recommended, *picks.highlights, *picks.trending,
+                                                        *picks.editors))),
     )
 
 

@@ -15,7 +15,6 @@ import csv
 import json
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 from conftest import REPO, crawl_command, crawl_env, read_jsonl, summary_fields, summary_line
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
-from sitegen import SITE, SiteManifest, disk_path, generate_site, local_path
+from sitegen import SITE, SiteManifest, disk_path, generate_site, local_path, sitemap_posts
 
 from newsspider.crawl.report import health
 from newsspider.crawl.report import stats as S
@@ -37,22 +36,6 @@ from newsspider.crawl.run.state import State
 from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 N_ARTICLES = 40
-SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-
-
-def sitemap_posts(root: Path) -> dict[str, str]:
-    """url -> lastmod of every post the mirror's post sitemaps list, read from the files
-    on disk (the index names them), without any of the project's code."""
-    posts = {}
-    index = ET.parse(root / "sitemap_index.xml").getroot()
-    for loc in index.findall("sm:sitemap/sm:loc", SITEMAP_NS):
-        name = local_path(loc.text or "").strip("/")
-        if not name.startswith("post-sitemap"):
-            continue
-        for entry in ET.parse(root / name).getroot().findall("sm:url", SITEMAP_NS):
-            posts[entry.findtext("sm:loc", namespaces=SITEMAP_NS) or ""] = entry.findtext(
-                "sm:lastmod", namespaces=SITEMAP_NS) or ""
-    return posts
 
 
 def crawl(server: MirrorServer, tmp: Path, name: str, *extra: str,
