@@ -1,5 +1,7 @@
 """Scrapy settings for newsspider.  Every value here can be overridden with ``-s``."""
 
+from newsspider.items import ArticleItem, Tombstone
+
 BOT_NAME = "newsspider"
 SPIDER_MODULES = ["newsspider.spiders"]
 NEWSPIDER_MODULE = "newsspider.spiders"
@@ -161,7 +163,12 @@ NEWSSPIDER_HEALTH_MIN_SITE_COVERAGE = 0.99  # of the posts the sitemaps list, in
 # NEWSSPIDER_MONITOR_FAILED_ACTIONS = ["spidermon.contrib.actions.email.smtp.SendSmtpEmail"].
 SPIDERMON_ENABLED = False
 SPIDERMON_ENGINE_STOP_MONITORS = ["newsspider.crawl.report.monitors.HealthMonitorSuite"]
-SPIDERMON_VALIDATION_SCHEMAS = ["newsspider.crawl.report.monitors.ARTICLE_SCHEMA"]
+# By item class (spidermon keys the dict by the class itself): articles and tombstones each
+# against their own schema.
+SPIDERMON_VALIDATION_SCHEMAS = {
+    ArticleItem: ["newsspider.crawl.report.monitors.ARTICLE_SCHEMA"],
+    Tombstone: ["newsspider.crawl.report.monitors.TOMBSTONE_SCHEMA"],
+}
 NEWSSPIDER_MONITOR_FAILED_ACTIONS: list[str] = []  # when a monitor failed (an unhealthy run)
 NEWSSPIDER_MONITOR_PASSED_ACTIONS: list[str] = []  # when every monitor passed
 NEWSSPIDER_MONITOR_FINISHED_ACTIONS: list[str] = []  # after every run

@@ -18,15 +18,17 @@ from scrapy.utils.test import get_crawler
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCHEMA_PATH = REPO / "newsspider" / "schema" / "article.schema.json"
+TOMBSTONE_SCHEMA_PATH = REPO / "newsspider" / "schema" / "tombstone.schema.json"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider  # noqa: E402
 
 
-def load_validator() -> jsonschema.Draft202012Validator:
-    """A validator of the item JSON Schema (itself checked against the metaschema)."""
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def load_validator(path: Path = SCHEMA_PATH) -> jsonschema.Draft202012Validator:
+    """A validator of the item JSON Schema, or of the one at ``path`` (itself checked
+    against the metaschema)."""
+    schema = json.loads(path.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 

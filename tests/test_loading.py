@@ -5,7 +5,9 @@ on the item ``newsspider extract`` makes of a page that gives the day only — b
 crawl's file (offsets ``+00:00`` and ``+04:00`` in one dataset) and alone (a file whose
 ``subtitle``, ``summary``, ``modified``, ``image_credit`` are null in every line).  Every
 column must come out with its type: dates time-zone aware, integers nullable integers, text
-nullable strings, lists lists; and every value equal to the JSON's."""
+nullable strings, lists lists; and every value equal to the JSON's.  Its "Tombstones"
+snippet, after the pandas one, drops the rows of the articles deleted or moved since, as
+``newsspider compact`` does."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,9 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES, REPO, SCHEMA_PATH, read_jsonl
 
+from newsspider import offline
 from newsspider.dev.devserver import MirrorServer
+from newsspider.items import Tombstone
 
 DOC = REPO / "docs" / "fields.md"
 SNAPSHOT = REPO / "newsspider" / "dev" / "snapshot" / "site"
@@ -37,9 +42,9 @@ LISTS = {"authors", "categories", "tags"}
 TEXT = set(FIELDS) - DATES - INTEGERS - LISTS
 
 
-def _snippet(language: str) -> str:
-    """The one ``language`` code block of the doc's "Loading the data" section."""
-    section = DOC.read_text(encoding="utf-8").split("\n## Loading the data\n", 1)[1].split("\n## ", 1)[0]
+def _snippet(language: str, title: str = "Loading the data") -> str:
+    """The one ``language`` code block of the doc's section ``title``."""
+    section = DOC.read_text(encoding="utf-8").split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(rf"^```{language}\n(.*?)^```$", section, flags=re.S | re.M)
     assert len(blocks) == 1, f"one {language} block in the section, found {len(blocks)}"
     return blocks[0]
@@ -138,3 +143,56 @@ def test_duckdb_snippet_loads_every_column_with_its_type(
             if value is not None and name in DATES:
                 value = datetime.fromisoformat(value)
             assert got == value, (name, got, value)
+
+
+def _tombstone(article: dict[str, Any], detected_at: datetime, reason: str = "http_404",
+               moved_to: str | None = None) -> dict[str, Any]:
+    return asdict(Tombstone(url=article["url"], post_id=article["post_id"], detected_at=detected_at.isoformat(),
+                            reason=reason, modified=article["modified"], moved_to=moved_to))
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
+@pytest.mark.parametrize("with_tombstones", [True, False])
+def test_pandas_tombstone_snippet_drops_the_rows_deleted_since(
+        datasets: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_tombstones: bool) -> None:
+    """The crawl's four articles, a day later: the first answers 404, the second moved to a
+    new URL (its line there in a later file), the third has a tombstone older than its line
+    (it stays), the fourth was deleted (twice: the latest tombstone counts) and came back
+    (its old row goes, its new one stays).
+    The rows left are those ``newsspider compact`` keeps, with their types.  No
+    ``tombstones/`` at all: every row stays."""
+    shutil.copytree(datasets["crawl"] / "output", tmp_path / "output")
+    outputs = tmp_path / "output" / "georgiatoday"
+    crawl = _lines(tmp_path)
+    first, moved, older, back = crawl
+    crawled = datetime.fromisoformat(max(row["crawled_at"] for row in crawl))
+    day, later = crawled + timedelta(days=1), crawled + timedelta(days=2)
+    new_url = moved["url"].rstrip("/") + "-2/"
+    again = [{**moved, "url": new_url, "crawled_at": (day + timedelta(seconds=5)).isoformat()},
+             {**back, "crawled_at": later.isoformat()}]
+    _write(outputs / "2099-01-01T00-00-00+00-00.jsonl", again)
+    if with_tombstones:
+        _write(outputs / "tombstones" / "2099-01-01T00-00-00+00-00.jsonl", [
+            _tombstone(first, day), _tombstone(moved, day, "moved", new_url),
+            _tombstone(older, crawled - timedelta(days=1), "redirected"), _tombstone(back, day, "http_410"),
+            _tombstone(back, crawled - timedelta(days=2))])  # an earlier one: the latest counts
+        expected = [older, *again]
+    else:
+        expected = [*crawl, *again]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+    exec(compile(_snippet("python"), f"{DOC} (pandas)", "exec"), namespace)
+    exec(compile(_snippet("python", "Tombstones (deletions and moves)"), f"{DOC} (tombstones)", "exec"), namespace)
+    articles: pd.DataFrame = namespace["articles"]
+    assert list(articles.columns) == FIELDS
+    assert isinstance(articles["crawled_at"].dtype, pd.DatetimeTZDtype)
+    assert isinstance(articles["url"].dtype, pd.StringDtype)
+    assert list(zip(articles["url"], articles["crawled_at"], strict=True)) == [
+        (row["url"], datetime.fromisoformat(row["crawled_at"])) for row in expected]
+    merged = tmp_path / "dataset.jsonl"
+    offline.compact([outputs], merged)
+    assert sorted(row["url"] for row in read_jsonl(merged)) == sorted(articles["url"].drop_duplicates())

@@ -13,18 +13,21 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import REPO, crawl_command, crawl_env, log_text, summary_line
+from conftest import FIXTURES, REPO, crawl_command, crawl_env, log_text, project_crawler, summary_line
 from sitegen import SiteManifest, generate_site
+from spidermon.contrib.scrapy.pipelines import ItemValidationPipeline
 
 from newsspider import settings
 from newsspider.crawl.report import health, monitors
 from newsspider.crawl.report.monitors import HealthMonitorSuite
 from newsspider.dev.devserver import MirrorServer
+from newsspider.items import ArticleItem, Tombstone
 
 N_ARTICLES = 20
 
@@ -96,6 +99,28 @@ def test_clean_crawl_passes_every_monitor_and_exits_zero(tmp_path: Path, site: S
     assert f"'spidermon/validation/items': {N_ARTICLES}," in log
     assert "'spidermon/validation/items/errors'" not in log
     assert "[Spidermon] OK" in log and "ERROR" not in log
+
+
+def test_articles_and_tombstones_are_validated_each_against_its_schema() -> None:
+    """The project's ``SPIDERMON_VALIDATION_SCHEMAS``, as spidermon's pipeline loads it: an
+    article against ``article.schema.json``, a tombstone against ``tombstone.schema.json``
+    — each valid against its own schema only — and the invalid ones judged by the check."""
+    crawler = project_crawler(SPIDERMON_ENABLED=True)
+    pipeline = ItemValidationPipeline.from_crawler(crawler)
+    case = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+    article = ArticleItem(**{k: v for k, v in case.items() if not k.startswith("_")},
+                          crawled_at="2026-11-26T21:00:00+00:00")
+    gone = Tombstone(url=article.url, post_id=article.post_id, detected_at="2026-12-07T18:00:00+00:00",
+                     reason="moved", modified=article.modified,
+                     moved_to="https://georgiatoday.ge/batumi-boulevard-reconstruction-completed/")
+    for item in (article, gone, replace(article, word_count=None), replace(gone, moved_to=None)):
+        assert pipeline.process_item(item) is item  # exported all the same
+    stats = crawler.stats.get_stats()
+    limits = health.Limits.from_settings(crawler.settings)
+    facts = health.Facts(mode="full", finish_reason="finished", stopped=None, archive_problem=None,
+                         home="ok", home_url="https://georgiatoday.ge/")
+    assert health.check_invalid_items(facts, stats, limits) == (
+        "2 of 4 items failed JSON Schema validation (moved_to, word_count)")
 
 
 UNHEALTHY = {

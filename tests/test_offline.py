@@ -5,14 +5,19 @@ outputs as the crawl's recovery does."""
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import subprocess
+import sys
 import zlib
+from dataclasses import asdict
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, project_crawler, read_jsonl
+from conftest import FIXTURES, REPO, project_crawler, read_jsonl
 from scrapy.http import Request, Response
 from scrapy.responsetypes import responsetypes
 from warcio.statusandheaders import StatusAndHeaders
@@ -21,7 +26,9 @@ from warcio.warcwriter import WARCWriter
 from newsspider import offline
 from newsspider.crawl.archive import CALLBACK_HEADER, CANONICAL_HEADER, POST_PAGE_HEADER, payload_digest
 from newsspider.crawl.export.feedstorage import read_items
+from newsspider.items import Tombstone
 from newsspider.offline import workers
+from newsspider.offline.compaction import Compaction
 from newsspider.spiders.georgiatoday import GeorgiaTodaySpider
 
 POST = "https://georgiatoday.ge/on-the-road-with-georgias-mobile-library-bus/"
@@ -125,7 +132,7 @@ def test_compact_reads_lines_as_the_crawl_writes_them(tmp_path: Path) -> None:
     first = _line("https://georgiatoday.ge/a/", image_caption="one\u2028two")
     source = tmp_path / "run.jsonl"
     source.write_bytes(first + _line("https://georgiatoday.ge/b/").rstrip(b"\n"))
-    assert offline.compact([source], tmp_path / "out.jsonl") == (2, 2)
+    assert offline.compact([source], tmp_path / "out.jsonl") == Compaction(read=2, written=2, deleted=0, moved=0)
     assert json.loads((tmp_path / "out.jsonl").read_bytes().splitlines()[0])["image_caption"] == "one\u2028two"
     # the crawl's recovery of a killed run's output: the cut-off last line is dropped
     assert read_items(source.read_bytes()) == ([json.loads(first)], len(first))
@@ -144,7 +151,7 @@ def test_compact_keeps_the_latest_modified_before_the_latest_fetch(tmp_path: Pat
         _line(a, title="stale", modified="2026-01-02T09:00:00+04:00", crawled_at="2026-01-03T07:00:00+00:00")
         + _line(b, title="refetched", modified="2026-01-01T00:00:00+00:00", crawled_at="2026-01-03T07:00:00+00:00")
         + _line(c, title="second", modified=None, crawled_at="2026-01-01T07:00:00+00:00"))
-    assert offline.compact([tmp_path], tmp_path / "out" / "merged.jsonl") == (6, 3)
+    assert offline.compact([tmp_path], tmp_path / "out" / "merged.jsonl") == Compaction(6, 3, 0, 0)
     merged = read_jsonl(tmp_path / "out" / "merged.jsonl")
     assert [(item["url"], item["title"]) for item in merged] == [(a, "new"), (b, "refetched"), (c, "second")]
 
@@ -161,6 +168,185 @@ def test_compact_names_the_line_it_cannot_read(tmp_path: Path, line: bytes, erro
     with pytest.raises(offline.UnreadableInput, match="^" + re.escape(f"{source.parent}/") + re.escape(error)):
         offline.compact([source], tmp_path / "out.jsonl")
     assert not (tmp_path / "out.jsonl").exists()
+
+
+# --- compact with tombstones: the articles deleted or moved since ------------------------------
+def _article(fixture: str, crawled_at: str, **changes: Any) -> dict[str, Any]:
+    """The item of a fixture page, as the crawl writes it (fetched at ``crawled_at``)."""
+    case = json.loads((FIXTURES / f"{fixture}.json").read_text(encoding="utf-8"))
+    return {**{k: v for k, v in case.items() if not k.startswith("_")}, "crawled_at": crawled_at, **changes}
+
+
+BATUMI = _article("sample-batumi-boulevard", "2026-12-01T06:00:00+00:00")
+CYRILLIC = _article("cyrillic", "2026-12-01T06:00:00+00:00")
+KUTAISI = _article("sample-kutaisi-georgian", "2026-12-01T06:00:01+00:00")
+#: Where the Batumi article moved (the same post under a new slug) on 7 December.
+BATUMI_NEW_URL = "https://georgiatoday.ge/batumi-boulevard-reconstruction-completed/"
+
+
+def _gone(article: dict[str, Any], detected_at: str, reason: str = "http_404",
+          moved_to: str | None = None) -> dict[str, Any]:
+    return asdict(Tombstone(url=article["url"], post_id=article["post_id"], detected_at=detected_at,
+                            reason=reason, modified=article["modified"], moved_to=moved_to))
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """JSON Lines as the crawl's feed writes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def _outputs(root: Path, articles: dict[str, list[dict[str, Any]]],
+             tombstones: dict[str, list[dict[str, Any]]]) -> Path:
+    """``output/georgiatoday/<time>.jsonl`` and ``output/georgiatoday/tombstones/<time>.jsonl``."""
+    outputs = root / "output" / "georgiatoday"
+    for time, rows in articles.items():
+        _write(outputs / f"{time}.jsonl", rows)
+    for time, rows in tombstones.items():
+        _write(outputs / "tombstones" / f"{time}.jsonl", rows)
+    return outputs
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed ``newsspider`` command, run from ``cwd``."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SCRAPY_")}, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "newsspider.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+FIRST_RUN = "2026-12-01T06-00-00+00-00"
+
+
+def test_compact_drops_the_articles_deleted_since(tmp_path: Path) -> None:
+    """Batumi answered 404 on 3 December, came back on the 5th, answered 410 on the 7th:
+    the latest event, the 410, deletes it.  A tombstone of a URL the dataset does not
+    have deletes nothing."""
+    back = {**BATUMI, "crawled_at": "2026-12-05T06:00:00+00:00"}
+    outputs = _outputs(tmp_path, {FIRST_RUN: [BATUMI, CYRILLIC, KUTAISI], "2026-12-05T06-00-00+00-00": [back]}, {
+        "2026-12-03T06-00-00+00-00": [_gone(BATUMI, "2026-12-03T06:00:07+00:00")],
+        "2026-12-07T06-00-00+00-00": [_gone(BATUMI, "2026-12-07T06:00:07+00:00", "http_410"),
+                                      _gone({**KUTAISI, "url": "https://georgiatoday.ge/never-seen/"},
+                                            "2026-12-07T06:00:08+00:00")]})
+    merged = tmp_path / "dataset.jsonl"
+    assert offline.compact([outputs], merged) == Compaction(read=4, written=2, deleted=1, moved=0)
+    assert read_jsonl(merged) == [CYRILLIC, KUTAISI]
+
+
+def test_compact_keeps_deleted_articles_marked_when_asked(tmp_path: Path) -> None:
+    """``keep_deleted``: the deleted article's line as it was, plus one key saying why and
+    when; the others unmarked."""
+    outputs = _outputs(tmp_path, {FIRST_RUN: [BATUMI, CYRILLIC, KUTAISI]},
+                       {"2026-12-07T18-00-00+00-00": [_gone(CYRILLIC, "2026-12-07T18:00:03+00:00", "not_an_article")]})
+    merged = tmp_path / "dataset.jsonl"
+    assert offline.compact([outputs], merged, keep_deleted=True) == Compaction(3, 3, 1, 0)
+    marked = {"reason": "not_an_article", "detected_at": "2026-12-07T18:00:03+00:00", "moved_to": None}
+    assert read_jsonl(merged) == [BATUMI, {**CYRILLIC, "deleted": marked}, KUTAISI]
+
+
+def test_compact_keeps_an_article_that_came_back_after_its_tombstone(tmp_path: Path) -> None:
+    """Deleted on the 3rd, fetched again (edited) on the 5th: the later line stands, unmarked."""
+    edited = {**BATUMI, "title": BATUMI["title"] + " (updated)", "modified": "2026-12-04T10:00:00+00:00",
+              "crawled_at": "2026-12-05T06:00:00+00:00"}
+    outputs = _outputs(tmp_path, {FIRST_RUN: [BATUMI, CYRILLIC], "2026-12-05T06-00-00+00-00": [edited]},
+                       {"2026-12-03T06-00-00+00-00": [_gone(BATUMI, "2026-12-03T06:00:07+00:00", "http_410")]})
+    merged = tmp_path / "dataset.jsonl"
+    for keep_deleted in (False, True):
+        assert offline.compact([outputs], merged, keep_deleted=keep_deleted) == Compaction(3, 2, 0, 0)
+        assert read_jsonl(merged) == [edited, CYRILLIC]
+
+
+def test_compact_keeps_an_article_seen_after_its_tombstone_in_its_chosen_version(tmp_path: Path) -> None:
+    """A tombstone older than the article's latest version deletes nothing; nor one older
+    than a later fetch that gave a stale copy (an older ``modified``, as from a cache): the
+    article was there after it, and its latest version (by ``modified``) is kept."""
+    newer = {**KUTAISI, "title": "Kutaisi (edited)", "modified": "2026-12-02T09:00:00+00:00",
+             "crawled_at": "2026-12-02T10:00:00+00:00"}
+    stale = {**KUTAISI, "crawled_at": "2026-12-06T06:00:00+00:00"}
+    outputs = _outputs(tmp_path, {FIRST_RUN: [BATUMI, KUTAISI], "2026-12-02T10-00-00+00-00": [newer],
+                                  "2026-12-06T06-00-00+00-00": [stale]},
+                       {"2026-11-20T06-00-00+00-00": [_gone(BATUMI, "2026-11-20T06:00:00+00:00")],
+                        "2026-12-04T06-00-00+00-00": [_gone(KUTAISI, "2026-12-04T06:00:00+00:00")]})
+    merged = tmp_path / "dataset.jsonl"
+    assert offline.compact([outputs], merged) == Compaction(4, 2, 0, 0)
+    assert read_jsonl(merged) == [BATUMI, newer]
+
+
+def test_compact_drops_the_old_url_of_a_moved_article_and_keeps_the_new(tmp_path: Path) -> None:
+    moved_to = {**BATUMI, "url": BATUMI_NEW_URL, "crawled_at": "2026-12-07T18:00:05+00:00"}
+    outputs = _outputs(tmp_path, {FIRST_RUN: [BATUMI, CYRILLIC], "2026-12-07T18-00-00+00-00": [moved_to]},
+                       {"2026-12-07T18-00-00+00-00": [
+                           _gone(BATUMI, "2026-12-07T18:00:04+00:00", "moved", BATUMI_NEW_URL)]})
+    merged = tmp_path / "dataset.jsonl"
+    assert offline.compact([outputs], merged) == Compaction(3, 2, 0, 1)
+    assert read_jsonl(merged) == [CYRILLIC, moved_to]
+    assert offline.compact([outputs], merged, keep_deleted=True) == Compaction(3, 3, 0, 1)
+    marked = {"reason": "moved", "detected_at": "2026-12-07T18:00:04+00:00", "moved_to": BATUMI_NEW_URL}
+    assert read_jsonl(merged) == [{**BATUMI, "deleted": marked}, CYRILLIC, moved_to]
+
+
+def test_compact_leaves_out_an_unfinished_tombstone_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A running (or killed) run's tombstones, ``<time>.jsonl.<pid>-<hex>.part``: left out
+    with the WARNING said of article ``.part`` files; an empty ``tombstones/`` deletes nothing."""
+    outputs = _outputs(tmp_path, {FIRST_RUN: [BATUMI, CYRILLIC]}, {})
+    part = _write(outputs / "tombstones" / "2026-12-07T18-00-00+00-00.jsonl.4242-9f3c.part",
+                  [_gone(BATUMI, "2026-12-07T18:00:04+00:00")])
+    merged = tmp_path / "dataset.jsonl"
+    with caplog.at_level(logging.WARNING):
+        assert offline.compact([outputs], merged) == Compaction(2, 2, 0, 0)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Left out {part}: the output of an unfinished run (a crawl is running or was killed; "
+        "the next crawl recovers it)"]
+    assert read_jsonl(merged) == [BATUMI, CYRILLIC]
+    part.unlink()
+    assert offline.compact([outputs], merged) == Compaction(2, 2, 0, 0)
+
+
+@pytest.mark.parametrize(("line", "error"), [
+    (json.dumps(BATUMI), "not a tombstone (url, reason, detected_at)"),  # an article line
+    (json.dumps({**_gone(BATUMI, "2026-12-07T18:00:04+00:00"), "reason": "deleted"}), "not a tombstone"),
+    (json.dumps({**_gone(BATUMI, "2026-12-07T18:00:04+00:00"), "detected_at": None}), "not a tombstone"),
+    ('{"url": "https://georgiatoday.ge/b/", "reason": "http_404"', "not a JSON line (Expecting ',' delimiter"),
+])
+def test_compact_names_the_tombstone_line_it_cannot_read(tmp_path: Path, line: str, error: str) -> None:
+    outputs = _outputs(tmp_path, {FIRST_RUN: [BATUMI, CYRILLIC]}, {})
+    bad = outputs / "tombstones" / "2026-12-07T18-00-00+00-00.jsonl"
+    bad.parent.mkdir()
+    bad.write_text(json.dumps(_gone(CYRILLIC, "2026-12-07T18:00:03+00:00")) + "\n\n" + line + "\n", encoding="utf-8")
+    merged = tmp_path / "dataset.jsonl"
+    with pytest.raises(offline.UnreadableInput, match="^" + re.escape(f"{bad}:3: {error}")):
+        offline.compact([outputs], merged)
+    assert not merged.exists()
+
+
+def test_compact_command_applies_the_tombstones_of_a_file_named(tmp_path: Path) -> None:
+    """``newsspider compact DIR --tombstones FILE``: the tombstones of FILE with those of
+    DIR's ``tombstones/``; the log line counts what was dropped.  A bad tombstone line:
+    exit 1 naming it, nothing written."""
+    moved_to = {**BATUMI, "url": BATUMI_NEW_URL, "crawled_at": "2026-12-07T18:00:05+00:00"}
+    _outputs(tmp_path, {FIRST_RUN: [BATUMI, CYRILLIC, KUTAISI], "2026-12-07T18-00-00+00-00": [moved_to]},
+             {"2026-12-07T18-00-00+00-00": [_gone(BATUMI, "2026-12-07T18:00:04+00:00", "moved", BATUMI_NEW_URL)]})
+    _write(tmp_path / "elsewhere" / "deletions.jsonl", [_gone(KUTAISI, "2026-12-08T06:00:00+00:00", "http_410")])
+    result = _cli(tmp_path, "compact", "output/georgiatoday", "--tombstones", "elsewhere/deletions.jsonl",
+                  "-O", "dataset.jsonl")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_jsonl(tmp_path / "dataset.jsonl") == [CYRILLIC, moved_to]
+    assert "INFO: Compacted 4 lines into 2 articles: dataset.jsonl; dropped as deleted: 1, as moved: 1" in result.stderr
+    kept = _cli(tmp_path, "compact", "output/georgiatoday", "--tombstones", "elsewhere", "--keep-deleted",
+                "-O", "kept.jsonl")
+    assert kept.returncode == 0, kept.stderr[-3000:]
+    assert [row.get("deleted", {}).get("reason") for row in read_jsonl(tmp_path / "kept.jsonl")] == [
+        "moved", None, "http_410", None]
+    assert "INFO: Compacted 4 lines into 4 articles: kept.jsonl; marked as deleted: 1, as moved: 1" in kept.stderr
+
+    (tmp_path / "elsewhere" / "deletions.jsonl").write_text(json.dumps(KUTAISI) + "\n", encoding="utf-8")
+    bad = _cli(tmp_path, "compact", "output/georgiatoday", "--tombstones", "elsewhere/deletions.jsonl",
+               "-O", "bad.jsonl")
+    assert bad.returncode == 1
+    assert "error: cannot read elsewhere/deletions.jsonl:1: not a tombstone (url, reason, detected_at)" in bad.stderr
+    assert not (tmp_path / "bad.jsonl").exists()
+    missing = _cli(tmp_path, "compact", "output/georgiatoday", "--tombstones", "gone.jsonl", "-O", "bad.jsonl")
+    assert missing.returncode == 2 and "error: cannot read gone.jsonl: no such file or directory" in missing.stderr
 
 
 # --- records read from the indexes, by worker processes -----------------------------------------

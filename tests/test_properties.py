@@ -8,18 +8,21 @@
 * The processors (``parse_date``, ``clean_text``, ``canonical_url``, ``parse_language``,
   ``parse_post_id``) take any value and return their documented type; ``canonical_url``
   puts a site URL in any spelling on the canonical origin.
+* The item schemas say what ``newsspider/items.py`` says: ``article.schema.json`` has the
+  fields of ``ArticleItem``, ``tombstone.schema.json`` those of ``Tombstone`` and its rules
+  (realistic tombstones accepted, broken ones rejected).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, load_validator
+from conftest import FIXTURES, SCHEMA_PATH, TOMBSTONE_SCHEMA_PATH, load_validator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scrapy.exceptions import DropItem
@@ -27,7 +30,7 @@ from scrapy.exceptions import DropItem
 from newsspider.crawl.export.pipelines import RequireFields
 from newsspider.dev.extract import extract_html
 from newsspider.extraction import NotAnArticle
-from newsspider.items import ArticleItem
+from newsspider.items import TOMBSTONE_REASONS, ArticleItem, Tombstone
 from newsspider.normalize import canonical_url, clean_text, parse_date, parse_language, parse_post_id
 
 URL = "https://georgiatoday.ge/some-article/"
@@ -307,3 +310,61 @@ def test_normalize_text_collapses_exactly_the_regex_whitespace(text: str) -> Non
 
     expected = WHITESPACE_RUN.sub(" ", _INVISIBLE.sub("", text)).strip()
     assert normalize_text(text) == expected
+
+
+# --------------------------------------------------------------------------- item schemas
+
+TOMBSTONE_VALIDATOR = load_validator(TOMBSTONE_SCHEMA_PATH)
+BATUMI = json.loads((FIXTURES / "sample-batumi-boulevard.json").read_text(encoding="utf-8"))
+#: The Batumi article of the fixtures, gone: the page answers 404.
+GONE = Tombstone(url=BATUMI["url"], post_id=BATUMI["post_id"], detected_at="2026-12-07T18:00:00+00:00",
+                 reason="http_404", modified=BATUMI["modified"])
+#: The same post, moved to a new slug.
+MOVED = replace(GONE, reason="moved",
+                moved_to="https://georgiatoday.ge/batumi-boulevard-reconstruction-completed/")
+
+
+@pytest.mark.parametrize(("path", "item"), [(SCHEMA_PATH, ArticleItem), (TOMBSTONE_SCHEMA_PATH, Tombstone)])
+def test_each_schema_has_exactly_the_fields_of_its_item(path: Path, item: type) -> None:
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    names = [f.name for f in fields(item)]
+    assert list(schema["properties"]) == schema["required"] == names
+    assert schema["additionalProperties"] is False
+
+
+def test_the_tombstone_schema_knows_every_reason() -> None:
+    schema = json.loads(TOMBSTONE_SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert tuple(schema["properties"]["reason"]["enum"]) == TOMBSTONE_REASONS
+
+
+@pytest.mark.parametrize("tombstone", [
+    GONE,
+    replace(GONE, reason="http_410", post_id=None, modified=None),
+    replace(GONE, reason="redirected", detected_at="2026-12-07T22:00:00+04:00"),
+    replace(GONE, reason="not_an_article"),
+    MOVED,
+    replace(MOVED, url="https://georgiatoday.ge/%e1%83%a5%e1%83%90/",
+            moved_to="https://georgiatoday.ge/%e1%83%a5%e1%83%90-2/"),
+], ids=lambda t: t.reason)
+def test_realistic_tombstones_are_valid(tombstone: Tombstone) -> None:
+    errors = [e.message for e in TOMBSTONE_VALIDATOR.iter_errors(asdict(tombstone))]
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(("tombstone", "where"), [
+    ({**asdict(MOVED), "moved_to": None}, "moved_to"),  # a move says where to
+    ({k: v for k, v in asdict(MOVED).items() if k != "moved_to"}, ""),  # every key present
+    ({**asdict(GONE), "moved_to": MOVED.moved_to}, "moved_to"),  # only a move has a moved_to
+    ({**asdict(GONE), "reason": "deleted"}, "reason"),  # not one of TOMBSTONE_REASONS
+    ({**asdict(GONE), "reason": None}, "reason"),
+    ({**asdict(GONE), "detected_at": "2026-12-07T18:00:00"}, "detected_at"),  # no offset
+    ({**asdict(GONE), "detected_at": None}, "detected_at"),
+    ({**asdict(GONE), "url": "http://www.georgiatoday.ge/batumi/"}, "url"),  # not canonical
+    ({**asdict(MOVED), "moved_to": "https://georgiatoday.ge/batumi/#top"}, "moved_to"),
+    ({**asdict(GONE), "post_id": 0}, "post_id"),
+    ({**asdict(GONE), "title": BATUMI["title"]}, ""),  # an article's field
+], ids=lambda case: str(case) if isinstance(case, str) else None)
+def test_broken_tombstones_are_rejected(tombstone: dict[str, Any], where: str) -> None:
+    errors = list(TOMBSTONE_VALIDATOR.iter_errors(tombstone))
+    assert errors
+    assert {"/".join(map(str, e.absolute_path)) for e in errors} == {where}

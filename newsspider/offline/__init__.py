@@ -1,6 +1,7 @@
 """Rebuild the dataset offline, behind ``scrapy reextract`` and ``scrapy compact``
 (``newsspider/commands/``): ``reextract`` (WARC archives -> items, see ``reextraction``) and
-``compact`` (dated JSON Lines outputs -> one line per article, see ``compaction``).
+``compact`` (dated JSON Lines outputs -> one line per article, deletions applied, see
+``compaction``).
 
 Modules: ``files`` (inputs, ``UnreadableInput``, the atomic JSON Lines output), ``index``
 (an archive's CDXJ index, read or made; ``Entry``/``Archive``: the records read),

@@ -6,9 +6,10 @@ one test method per check that calls the *same* check function through the run e
 what a check says.  Field coverage is one of those checks (counted in the crawl stats by
 the run's ledger), not spidermon's ``FieldCoverageMonitor``: the exit status must judge it
 with spidermon off too.  Item validation against
-``newsspider/schema/article.schema.json`` is spidermon's ``ItemValidationPipeline``
-(``SPIDERMON_VALIDATION_SCHEMAS`` = ``ARTICLE_SCHEMA`` below); its count of invalid items
-is judged by ``health.check_invalid_items``, so it reaches the exit status too.
+``newsspider/schema/article.schema.json`` (tombstones: ``tombstone.schema.json``) is
+spidermon's ``ItemValidationPipeline`` (``SPIDERMON_VALIDATION_SCHEMAS`` = ``ARTICLE_SCHEMA``
+and ``TOMBSTONE_SCHEMA`` below, by item class); its count of invalid items is judged by
+``health.check_invalid_items``, so it reaches the exit status too.
 
 ``HealthMonitorSuite`` runs at ``engine_stopped`` (``SPIDERMON_ENGINE_STOP_MONITORS``),
 not at ``spider_closed``: Scrapy runs the ``spider_closed`` handlers side by side, and
@@ -40,10 +41,17 @@ from spidermon import Monitor, MonitorSuite, monitors
 from newsspider.crawl.report import health
 from newsspider.crawl.run.extension import RunExtension
 
-#: The item JSON Schema, read from the package (works from a wheel or a scrapyd egg):
-#: ``SPIDERMON_VALIDATION_SCHEMAS = ["newsspider.crawl.report.monitors.ARTICLE_SCHEMA"]``.
-ARTICLE_SCHEMA: dict[str, Any] = json.loads(
-    resources.files("newsspider").joinpath("schema/article.schema.json").read_text(encoding="utf-8"))
+
+def _schema(name: str) -> dict[str, Any]:
+    """A JSON Schema of ``newsspider/schema/``, read from the package (works from a wheel or
+    a scrapyd egg)."""
+    return json.loads(resources.files("newsspider").joinpath(f"schema/{name}").read_text(encoding="utf-8"))
+
+
+#: The item JSON Schemas, by item class: ``SPIDERMON_VALIDATION_SCHEMAS = {ArticleItem:
+#: ["newsspider.crawl.report.monitors.ARTICLE_SCHEMA"], Tombstone: [….TOMBSTONE_SCHEMA]}``.
+ARTICLE_SCHEMA: dict[str, Any] = _schema("article.schema.json")
+TOMBSTONE_SCHEMA: dict[str, Any] = _schema("tombstone.schema.json")
 
 # spidermon 1.27 writes its report with ``Spider.log()``, deprecated since Scrapy 2.19: one
 # ``py.warnings`` WARNING per run, about spidermon's code, not ours.
