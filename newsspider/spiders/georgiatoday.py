@@ -365,10 +365,10 @@ class GeorgiaTodaySpider(scrapy.Spider):
         item = load_article(pages, crawled_at=fetched_at(response))
         decision = self.policy.decide(item)
         ledger.article_read(item.url, first_urls, decision)
+        # an article of the dataset under another URL (same post id, or redirected): moved
+        if (moved := ledger.gone(self.policy.moved(item, first_urls, utcnow()))) is not None:
+            yield moved
         if decision == EMIT:
-            # an article of the dataset under another URL (same post id, or redirected): moved
-            if (moved := ledger.gone(self.policy.moved(item, first_urls, utcnow()))) is not None:
-                yield moved
             yield item
 
     # --- failures -----------------------------------------------------------------------

@@ -36,8 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scrapy.extensions.feedexport import FileFeedStorage
+from scrapy.extensions.feedexport import FileFeedStorage, ItemFilter
 
+from newsspider.crawl.run.ledger import ITEM_KINDS
 from newsspider.crawl.run.records import TombstoneRecord, is_tombstone
 from newsspider.crawl.run.state import Commit, ExportRecord, State
 
@@ -143,6 +144,8 @@ class AtomicFileFeedStorage(FileFeedStorage):
     def __init__(self, uri: str, *, feed_options: dict[str, Any] | None = None) -> None:
         super().__init__(uri, feed_options=feed_options)
         self.atomic = bool((feed_options or {}).get("atomic"))
+        item_filter = ItemFilter(feed_options)
+        self.kinds = [kind for kind, cls in ITEM_KINDS.items() if item_filter.accepts(cls())]  # what it stores
         self.final_path: Path = Path(self.path)
         self.part_path: Path | None = None
         self.file: GuardedFile | None = None
@@ -159,7 +162,7 @@ class AtomicFileFeedStorage(FileFeedStorage):
     def _failed(self, path: Path, exc: OSError) -> None:
         run = self.ledger
         if run is not None:
-            run.output_failed(path, exc)
+            run.output_failed(path, exc, self.kinds)
         else:  # no run to stop (a tool using the storage on its own): let the caller see it
             raise exc
 

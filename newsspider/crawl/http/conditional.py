@@ -51,11 +51,12 @@ def not_modified(run: Ledger, response: Any) -> bool:
 
 def child_sitemap_changed(policy: Policy, run: Ledger, url: str, lastmod: str | None) -> bool:
     """A child of the sitemap index is read again only when the index's ``<lastmod>``
-    for it moved (incremental runs; a full run reads everything)."""
+    for it moved — forward (a post added or edited) or back (its newest post deleted) —
+    (incremental runs; a full run reads everything)."""
     old = run.validators.get(url, (None, None, None))
     run.validators[url] = (old[0], old[1], lastmod)
     known = run.state.validators(url)[2] if run.state is not None else None
-    if policy.incremental and lastmod and known and not newer(lastmod, known):
+    if policy.incremental and lastmod and known and lastmod == known:
         run.inc(S.SITEMAP_UNCHANGED)
         return False
     return True

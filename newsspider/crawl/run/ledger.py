@@ -70,7 +70,7 @@ class Ledger:
     sitemaps_read: set[str] = field(default_factory=set)
     # exported, waiting for the commit point (articles in the scratch file, tombstones here)
     tombstones: list[TombstoneRecord] = field(default_factory=list)
-    export_caps: dict[str, int] | None = None  # per kind: items written before an output failed
+    export_caps: dict[str, int] = field(default_factory=dict)  # per kind: items written before its output failed
     durable: dict[str, list[int]] = field(default_factory=dict)  # per kind, per output: items durably stored
     outputs: list[str] = field(default_factory=list)  # for the summary
     journal_done: list[str] = field(default_factory=list)
@@ -237,7 +237,7 @@ class Ledger:
         """Items of ``kind`` durably in every output of that kind (none without one)."""
         stored = self.durable.get(kind)
         count = min([self.exported_count(kind), *stored]) if stored else 0
-        return min(count, self.export_caps[kind]) if self.export_caps is not None else count
+        return min(count, self.export_caps[kind]) if kind in self.export_caps else count
 
     def gone(self, tombstone: TombstoneRecord | None) -> Tombstone | None:
         """A tombstone to emit (once per URL in a run), counted."""
@@ -251,12 +251,12 @@ class Ledger:
 
     def item_exported(self, item: Any) -> None:
         if isinstance(item, Tombstone):
-            if self.export_caps is None:
+            if "tombstone" not in self.export_caps:
                 self.tombstones.append(TombstoneRecord.of(item))
             return
         data = ItemAdapter(item)
         self._judge_item(data)
-        if self.export_caps is not None:
+        if "article" in self.export_caps:
             return
         url = data["url"]
         self.scratch.add_exported(ExportRecord.of(data, self.scratch.lastmod(url), self.aliases.get(url, ())))
@@ -292,11 +292,12 @@ class Ledger:
             self.inc(S.STOP_ERRORS)
             logger.error("%s; stopping the run (close reason %s)", detail, reason)
 
-    def output_failed(self, path: Path, exc: OSError) -> None:
-        """A write/flush/fsync/rename of an output failed: what was written before counts
-        only if the file can still be finished; nothing after it does."""
-        if self.export_caps is None:
-            self.export_caps = {kind: self.exported_count(kind) for kind in ITEM_KINDS}
+    def output_failed(self, path: Path, exc: OSError, kinds: Iterable[str] = ITEM_KINDS) -> None:
+        """A write/flush/fsync/rename of an output (of these kinds of items) failed: what
+        was written before counts only if the file can still be finished; nothing of these
+        kinds after it does (the outputs of other kinds go on counting what they store)."""
+        for kind in kinds:
+            self.export_caps.setdefault(kind, self.exported_count(kind))
         self.stop("export_failed", f"Could not write the output {path}: {exc.strerror or exc}")
 
     def state_failed(self, exc: Exception) -> None:

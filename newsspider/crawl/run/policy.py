@@ -152,12 +152,12 @@ class Policy:
         return TombstoneRecord(record.url, record.post_id, detected_at, reason, record.modified, None)
 
     def moved(self, item: Any, first_urls: set[str], detected_at: str) -> TombstoneRecord | None:
-        """An article read under a URL the dataset does not have, for a post it has under
-        another URL (same post id) or reached by a redirect from an article it has: the
-        tombstone of the move (the article is emitted under its new URL)."""
+        """An article read under another URL than the one the dataset has it under (same
+        post id), or reached by a redirect from an article of the dataset: the tombstone of
+        the move (the article itself is emitted under its new URL)."""
         data = ItemAdapter(item)
         url = data.get("url")
-        if not url or self.state is None or self.began_empty or self.state.lookup(url) is not None:
+        if not url or self.state is None or self.began_empty:
             return None
         record = self.state.by_post_id(data.get("post_id"), url)
         if record is None:

@@ -25,8 +25,9 @@ Tables (``NEWSSPIDER_STATE_PATH``; an empty setting disables the state):
 * ``tombstones`` — articles the site took down or moved (``newsspider.items.Tombstone``),
   the latest per URL, recorded with the commit point that made their output line durable.
   A deletion takes the article's row (and aliases) out of ``articles`` and gives its URL a
-  final outcome; a move renames the row (the post id is the article's identity); an
-  article exported again under a tombstoned URL (it came back) clears the tombstone.
+  final outcome; a move renames the row (the post id is the article's identity), in the
+  same transaction as the move's tombstone; an article exported again under a tombstoned
+  URL (it came back) clears the tombstone.
 * ``sitemap`` — every post the post sitemaps listed (url, ``lastmod``, the post sitemap
   that listed it): each sitemap's rows are replaced when a run that did its job read it
   whole, and a ``full``/``check`` run that read them all replaces the whole list
@@ -378,9 +379,13 @@ class State:
                     " attempts=attempts+1",
                     [(url, reason, now, now) for url, reason in batch.failures.items()])
                 self.db.executemany("UPDATE pending SET given_up = 1 WHERE url = ?", [(u,) for u in batch.given_up])
+                tombstones = list(batch.tombstones)
+                for tombstone in tombstones:  # before the exports: the moved article is found under its new URL
+                    if not tombstone.deletion:
+                        self._move(tombstone)
                 for record in batch.exported:  # after the failures: an export clears its pending row
                     counts[self._record(record, now)] += 1
-                for tombstone in batch.tombstones:  # after the exports: a move has renamed the row
+                for tombstone in tombstones:
                     counts["deleted" if tombstone.deletion else "moved"] += 1
                     self._bury(tombstone)
                 # aliases only of articles in the state (this transaction's exports included)
@@ -416,12 +421,6 @@ class State:
 
     def _record(self, record: ExportRecord, now: str) -> str:
         known = self.lookup(record.url)
-        if known is None and (moved := self.by_post_id(record.post_id, record.url)) is not None:
-            # the post's URL changed (a move): the article keeps its row, under the new URL
-            self.db.execute("UPDATE articles SET url = ? WHERE url = ?", (record.url, moved.url))
-            self.db.execute("UPDATE aliases SET url = ? WHERE url = ?", (record.url, moved.url))
-            self.db.execute("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)", (moved.url, record.url))
-            known = self.lookup(record.url)
         kind = "new" if known is None else self.compare({"modified": record.modified}, known, record.digest)
         url = known.url if known is not None else record.url  # came in under an alias
         lastmod = record.lastmod
@@ -440,22 +439,32 @@ class State:
         self.db.executemany("DELETE FROM tombstones WHERE url = ?", [(u,) for u in {url, *names}])
         return kind
 
+    def _move(self, tombstone: TombstoneRecord) -> None:
+        """A move made durable: the article keeps its row (its post id is its identity)
+        under the new URL, the old one an alias; when the new URL has a row of its own
+        already (recorded by itself, or another post's), the old row goes."""
+        old, new = tombstone.url, tombstone.moved_to
+        if not new or self.db.execute("SELECT 1 FROM articles WHERE url = ?", (old,)).fetchone() is None:
+            return
+        if self.db.execute("SELECT 1 FROM articles WHERE url = ?", (new,)).fetchone() is None:
+            self.db.execute("UPDATE articles SET url = ? WHERE url = ?", (new, old))
+        else:
+            self.db.execute("DELETE FROM articles WHERE url = ?", (old,))
+        self.db.execute("UPDATE aliases SET url = ? WHERE url = ?", (new, old))
+        self.db.execute("INSERT OR REPLACE INTO aliases (alias, url) VALUES (?, ?)", (old, new))
+
     def _bury(self, tombstone: TombstoneRecord) -> None:
-        """A tombstone made durable: a deletion takes the article (and its aliases) out of
-        the dataset and gives its URL a final outcome; a move leaves the renamed row."""
+        """A tombstone made durable: kept (the latest per URL); a deletion takes the article
+        (and its aliases) out of the dataset and gives its URL a final outcome."""
         self.db.execute("INSERT OR REPLACE INTO tombstones (url, post_id, detected_at, reason, modified, moved_to)"
                         " VALUES (?, ?, ?, ?, ?, ?)", (tombstone.url, tombstone.post_id, tombstone.detected_at,
                                                        tombstone.reason, tombstone.modified, tombstone.moved_to))
-        # (a move to the same post renamed the row already; to another post, the old one goes)
-        self.db.execute("DELETE FROM aliases WHERE url = ?", (tombstone.url,))
-        self.db.execute("DELETE FROM articles WHERE url = ?", (tombstone.url,))
         if tombstone.deletion:
+            self.db.execute("DELETE FROM aliases WHERE url = ?", (tombstone.url,))
+            self.db.execute("DELETE FROM articles WHERE url = ?", (tombstone.url,))
             self.db.execute("INSERT OR REPLACE INTO outcomes (url, outcome, checked) VALUES (?, ?, ?)",
                             (tombstone.url, tombstone.outcome, tombstone.detected_at))
             self.db.execute("DELETE FROM pending WHERE url = ?", (tombstone.url,))
-        elif tombstone.moved_to:
-            self.db.execute("INSERT OR IGNORE INTO aliases (alias, url) SELECT ?, url FROM articles WHERE url = ?",
-                            (tombstone.url, tombstone.moved_to))
 
     def _touch(self, url: str, lastmod: str | None, aliases: Iterable[str], now: str) -> None:
         record = self.lookup(url)
