@@ -48,7 +48,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check newsspider tests bench
 	$(BIN)/mypy
 
-## crawl the bundled offline snapshot (newsspider/dev/snapshot/site) served on 127.0.0.1
+## crawl the bundled offline snapshot (newsspider/dev/snapshot/site) served on 127.0.0.1, then take one
+## article down and run the check: output/demo.jsonl, output/demo-tombstones.jsonl
 demo: $(STAMP)
 	$(BIN)/newsspider demo --port $(DEMO_PORT) --output output/demo.jsonl
 

@@ -89,7 +89,7 @@ def test_crawl_from_another_directory_writes_under_it(tmp_path: Path) -> None:
 def test_crawl_keeps_the_crawl_commands_exit_status(tmp_path: Path) -> None:
     result = _cli(tmp_path, "crawl", "-a", "mode=fast")
     assert result.returncode == 2
-    error = "error: bad spider argument: mode must be one of full, incremental, got 'fast'"
+    error = "error: bad spider argument: mode must be one of full, incremental, check, got 'fast'"
     assert result.stderr.splitlines()[0] == error
     assert "Usage" not in result.stderr and len(result.stderr.splitlines()) == 2, result.stderr
     assert not (tmp_path / "output").exists()
@@ -109,7 +109,8 @@ def test_crawl_help_lists_the_spider_arguments(tmp_path: Path) -> None:
     text = " ".join(result.stdout.split())  # argparse wraps the lines
     assert "-s NAME=VALUE" in text and "-O FILE" in text  # Scrapy's options are still there
     assert "Spider Arguments" in text
-    assert "-a mode=full|incremental incremental (the default, for cron): only what is new or changed" in text
+    assert "-a mode=full|incremental|check incremental (the default, for cron): only what is new or changed" in text
+    assert "check (weekly): every sitemap, every article of the dataset asked again conditionally" in text
     assert "-a since=YYYY-MM-DD skip articles published before this day" in text
     assert "-a base_url=URL fetch everything from this base (a mirror, the demo server)" in text
     assert "  -a since=YYYY-MM-DD" in result.stdout.splitlines()  # one argument a line, as the options
@@ -171,17 +172,30 @@ def test_crawl_accepts_the_spider_name_and_scrapy_options(tmp_path: Path) -> Non
 
 
 def test_demo_writes_under_the_current_directory(tmp_path: Path) -> None:
-    """``make demo`` (``--port 8765``) while the dev server holds that port: a free one."""
+    """``make demo`` (``--port 8765``) while the dev server holds that port: a free one.  The
+    full crawl writes every article of the snapshot; once one of them answers 404, the check
+    run writes its tombstone and re-exports nothing; the state is gone at the end."""
+    (tmp_path / "tmp").mkdir()  # the demo's temporary directory (its state) is made there
     with MirrorServer(SNAPSHOT / "site") as taken:
-        result = _cli(tmp_path, "demo", "--port", str(taken.port))
+        result = _cli(tmp_path, "demo", "--port", str(taken.port), TMPDIR=str(tmp_path / "tmp"))
         assert len(taken.requests) == 0
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"port {taken.port} on 127.0.0.1 is in use (another dev server?): serving on port" in result.stderr
     assert "Traceback" not in result.stderr
-    items = read_jsonl(tmp_path / "output" / "demo.jsonl")
+    output = tmp_path / "output"
+    items = read_jsonl(output / "demo.jsonl")
     assert sorted(item["url"] for item in items) == sorted(t["url"] for t in read_jsonl(SNAPSHOT / "truth.jsonl"))
-    assert "4 articles written to output/demo.jsonl (crawl exit status 0)" in result.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["output"], "nothing else written (no state)"
+    [tombstone] = read_jsonl(output / "demo-tombstones.jsonl")
+    assert tombstone["url"] in {item["url"] for item in items} and tombstone["reason"] == "http_404"
+    assert not (output / "demo-check.jsonl").exists()  # nothing unchanged re-exported
+    assert result.stdout.splitlines()[1:] == [
+        "4 articles written to output/demo.jsonl (crawl exit status 0)",
+        f"then the site took {tombstone['url']} down (it answers 404): the check run (exit status 0)",
+        "wrote 1 tombstone to output/demo-tombstones.jsonl (http_404) and re-exported nothing",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["output", "tmp"], "nothing else written"
+    assert sorted(p.name for p in output.iterdir()) == ["demo-tombstones.jsonl", "demo.jsonl"]
+    assert list((tmp_path / "tmp").iterdir()) == [], "the state's temporary directory is deleted"
 
 
 def test_extract(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ What the docs promise: quiet logs — an unchanged run writes the four lines doc
 shows (plus the line saying a local ``base_url`` drops the delays), a run with trouble adds
 its WARNINGs and nothing else; one log file per UTC day, each run appended, old ones
 deleted; an unhealthy run's last lines (``Unhealthy run:``, ``Summary:``) printed for cron
-to mail; and no scheduled full run, the hourly line catching up with a changed site alone.
+to mail; no scheduled full run, the hourly line catching up with a changed site alone; and
+the weekly check writing the tombstone of an article the site took down, and nothing else.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from conftest import REPO, read_jsonl, summary_fields
@@ -58,8 +60,9 @@ def cron_block(doc: Path, after: str) -> str:
     return re.search(r"^```cron\n(.*?)^```$", text, flags=re.S | re.M).group(1)  # type: ignore[union-attr]
 
 
-def crawl_job(commands: list[str]) -> str:
-    [job] = [c for c in commands if " crawl" in c]
+def crawl_job(commands: list[str], mode: str | None = None) -> str:
+    """The one crawl job of ``-a mode=<mode>``, or (no mode) the one giving none: the hourly run."""
+    [job] = [c for c in commands if " crawl" in c and (f"-a mode={mode} " in c if mode else "mode=" not in c)]
     return job
 
 
@@ -126,11 +129,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> SiteManifest:
 
 
 def test_the_example_crontab_schedules_no_full_run() -> None:
-    """Two jobs: the hourly incremental crawl, quiet, into a dated log; the log clean-up."""
+    """Three jobs: the hourly incremental crawl (no mode), quiet, into a dated log; the weekly
+    check, the same line with ``-a mode=check``; the log clean-up.  No full run."""
     variables, commands = cron_jobs(CRONTAB.read_text(encoding="utf-8"))
     assert set(variables) == {"SHELL", "MAILTO", "REPO", "UA"}
-    assert len(commands) == 2 and "mode=" not in " ".join(commands)
-    assert "-s NEWSSPIDER_QUIET=True" in crawl_job(commands)
+    assert len(commands) == 3 and "mode=full" not in " ".join(commands)
+    hourly, weekly = crawl_job(commands), crawl_job(commands, "check")
+    assert "-s NEWSSPIDER_QUIET=True" in hourly
+    assert weekly == hourly.replace(" crawl georgiatoday ", " crawl georgiatoday -a mode=check ")
+    schedules = {line.split(None, 5)[5]: line.split(None, 5)[:5] for line in CRONTAB.read_text(encoding="utf-8")
+                 .splitlines() if line[:1].isdigit()}
+    assert schedules[hourly][1:] == ["*"] * 4 and schedules[weekly][2:] == ["*", "*", "0"]  # hourly; Sundays
 
 
 def test_crontab_example_quiet_daily_logs_and_catching_up(tmp_path: Path) -> None:
@@ -202,6 +211,32 @@ def test_crontab_example_quiet_daily_logs_and_catching_up(tmp_path: Path) -> Non
     assert {path.name for path in (repo / "logs").iterdir()} == logs
 
 
+def test_the_weekly_check_writes_the_tombstone_of_an_article_taken_down(tmp_path: Path) -> None:
+    """deploy/crontab.example's weekly line on the dataset a backfill by hand built, once the
+    site took one article down (its page answers 404): a tombstone for it, nothing else."""
+    root = tmp_path / "mirror"
+    site = generate_site(root, n_articles=12, per_page=5, term_archives=False)
+    repo = checkout(tmp_path / "srv")
+    variables, commands = cron_jobs(CRONTAB.read_text(encoding="utf-8"))
+    variables["REPO"] = str(repo)
+    output = repo / "output" / "georgiatoday"
+    with MirrorServer(root) as server:
+        backfill = run_line(crawl_job(commands), variables, tmp_path, server.base_url, "-a", "mode=full")
+        assert backfill.returncode == 0, backfill.stderr[-3000:] + backfill.stdout
+        articles = {path: path.read_bytes() for path in output.glob("*.jsonl")}
+        assert sum(len(read_jsonl(path)) for path in articles) == 12
+        taken_down = site.articles[4]
+        shutil.rmtree(root / unquote(taken_down.path).strip("/"))
+        check = run_line(crawl_job(commands, "check"), variables, tmp_path, server.base_url)
+        assert (check.returncode, check.stdout) == (0, ""), check.stderr[-3000:]
+    fields = summary_fields(day_log(repo).read_text(encoding="utf-8").splitlines()[-1])
+    assert (fields["mode"], fields["deleted"], fields["moved"], fields["health"]) == ("check", "1", "0", "ok")
+    assert (fields["new"], fields["updated"], fields["reexported"], fields["items"]) == ("0", "0", "0", "0")
+    [tombstones] = (output / "tombstones").glob("*.jsonl")
+    assert [(t["url"], t["reason"]) for t in read_jsonl(tombstones)] == [(taken_down.url, "http_404")]
+    assert {path: path.read_bytes() for path in output.glob("*.jsonl")} == articles  # nothing re-exported
+
+
 @pytest.mark.parametrize(
     ("doc", "after", "directory"),
     [(CRON_MD, "ready-made crontab", "/srv/newsspider"),
@@ -209,16 +244,21 @@ def test_crontab_example_quiet_daily_logs_and_catching_up(tmp_path: Path) -> Non
 )
 def test_cron_lines_of_the_docs(tmp_path: Path, site: SiteManifest, doc: Path, after: str, directory: str) -> None:
     """The crontab lines docs/cron.md and docs/deploy.md show: a quiet log in the day's file
-    (the backfill by hand, then an unchanged run of four lines), output under the directory."""
+    (the backfill by hand, the weekly check finding nothing to write, then an unchanged
+    hourly run of four lines), output under the directory."""
     repo = checkout(tmp_path / "srv")
     block = cron_block(doc, after).replace(directory, str(repo)).replace("/opt/newsspider/bin/", f"{repo}/.venv/bin/")
     variables, commands = cron_jobs(block)
+    hourly, weekly = crawl_job(commands), crawl_job(commands, "check")
     log = Log(repo)
     with MirrorServer(site.root) as server:
-        for extra in (("-a", "mode=full"), ()):
-            result = run_line(crawl_job(commands), variables, tmp_path, server.base_url, *extra)
+        for job, extra in ((hourly, ("-a", "mode=full")), (weekly, ()), (hourly, ())):
+            result = run_line(job, variables, tmp_path, server.base_url, *extra)
             assert (result.returncode, result.stdout) == (0, ""), result.stderr[-3000:]
             lines = log.new()
+            if job is weekly:
+                fields = summary_fields(lines[-1])
+                assert (fields["mode"], fields["health"], fields["output"]) == ("check", "ok", "none"), lines[-1]
     assert [shape(line) for line in lines] == documented_quiet_run(), "\n".join(lines)
     assert len(list((repo / "output" / "georgiatoday").glob("*.jsonl"))) == 1
     assert day_log(repo).is_file()
