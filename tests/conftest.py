@@ -77,6 +77,14 @@ def crawl_command(
     ]
 
 
+def dated_feeds(directory: Path) -> dict[str, dict[str, Any]]:
+    """FEEDS as the project's default ones, under ``directory``: dated, atomic, no file
+    without items; the articles in it, the tombstones in its ``tombstones/``."""
+    feed = {"format": "jsonlines", "encoding": "utf-8", "atomic": True, "store_empty": False}
+    return {str(directory / "%(time)s.jsonl"): {**feed, "item_classes": ["newsspider.items.ArticleItem"]},
+            str(directory / "tombstones" / "%(time)s.jsonl"): {**feed, "item_classes": ["newsspider.items.Tombstone"]}}
+
+
 def crawl_env() -> dict[str, str]:
     """The project and ``tests/`` (test pipelines such as ``cron_helpers``) importable."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}

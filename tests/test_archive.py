@@ -507,7 +507,7 @@ def test_kill_9_then_rerun_leaves_readable_archives_with_every_exported_article(
     outside at a moment the test does not choose."""
     site = generate_site(tmp_path / "site", n_articles=30, per_page=PER_PAGE, term_archives=False)
     archive, state, out = tmp_path / "archive", tmp_path / "state.sqlite3", tmp_path / "out"
-    feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
+    feeds = json.dumps(dated_feeds(out))
     if kill == "item_written":
         extra = ["-s", f"EXTENSIONS={json.dumps({**project_settings.EXTENSIONS, 'cron_helpers.KillAt': 900})}",
                  "-s", "CRON_TEST_KILL_AT=item_written:6"]

@@ -21,7 +21,7 @@ SNAPSHOT = REPO / "newsspider" / "dev" / "snapshot" / "site"
 @pytest.mark.parametrize(
     ("argument", "message"),
     [
-        ("mode=fast", "mode must be one of full, incremental, got 'fast'"),
+        ("mode=fast", "mode must be one of full, incremental, check, got 'fast'"),
         ("since=yesterday", "since must be a date YYYY-MM-DD, got 'yesterday'"),
         ("base_url=ftp://mirror", "base_url must be an http(s) URL such as http://127.0.0.1:8000, got 'ftp://mirror'"),
     ],
@@ -37,7 +37,7 @@ def test_bad_argument_is_a_usage_error(tmp_path: Path, argument: str, message: s
     # one error line and a hint: no Scrapy usage banner, no start-up log before them
     error, hint = result.stderr.splitlines()
     assert error == f"error: bad spider argument: {message}"
-    assert hint == "hint: -a mode=full|incremental, -a since=YYYY-MM-DD, -a base_url=URL (crawl -h says what they mean)"
+    assert hint == "hint: -a mode=full|incremental|check, -a since=YYYY-MM-DD, -a base_url=URL (crawl -h says what they mean)"
     assert not out.exists() and not (tmp_path / "state.sqlite3").exists()
 
 

@@ -132,9 +132,7 @@ def test_incremental_on_empty_state_uses_window(tmp_path: Path, site_v1: SiteMan
     # The synthetic site's newest article is from 2026-01-30, long before "now"… unless a
     # window that wide is asked for.
     with MirrorServer(site_v1.root) as server:
-        feeds = {
-            str(tmp_path / "out" / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}
-        }
+        feeds = dated_feeds(tmp_path / "out")
         run = crawl(
             server.base_url, tmp_path, "inc", "-s", f"FEEDS={json.dumps(feeds)}", mode="incremental", output=False
         )
@@ -176,7 +174,7 @@ def test_lock_contention_exits_zero_without_crawling(tmp_path: Path, site_v1: Si
 
 def test_kill_9_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, site_v1: SiteManifest) -> None:
     out = tmp_path / "out"
-    feeds = json.dumps({str(out / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}})
+    feeds = json.dumps(dated_feeds(out))
     state = tmp_path / "state.sqlite3"
     slow = FaultPlan([FaultRule("/*", delay=0.08)])
     with MirrorServer(site_v1.root, faults=slow) as server:

@@ -215,7 +215,7 @@ def test_kill_9_then_rerun_emits_each_tombstone_once(tmp_path: Path, point: str)
         status, _, _ = cron.run(server.base_url, "incremental", "-s", f"EXTENSIONS={KILL_AT}",
                                 "-s", f"CRON_TEST_KILL_AT={point}")
         assert status == -signal.SIGKILL
-        status, summary, log = cron.run(server.base_url, "incremental")
+        status, summary, _ = cron.run(server.base_url, "incremental")
     assert status == 0, summary
     assert as_found(cron.tombstones()) == expected_tombstones(before, after)
     urls = [item["url"] for item in cron.articles()]

@@ -55,8 +55,7 @@ class Cron:
         self.runs = 0
 
     def feeds(self, out: Path | None = None) -> str:
-        target = (out or self.out) / "%(time)s.jsonl"
-        return json.dumps({str(target): {"format": "jsonlines", "atomic": True, "store_empty": False}})
+        return json.dumps(dated_feeds(out or self.out))
 
     def command(self, base_url: str, *extra: str, mode: str | None = "full", out: Path | None = None,
                 state: Path | None = None) -> tuple[list[str], Path]:

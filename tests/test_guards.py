@@ -49,7 +49,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> SiteManifest:
 
 def dated(directory: Path) -> dict[str, Any]:
     """A FEEDS entry as the default one: dated, atomic, no file without items."""
-    return {str(directory / "%(time)s.jsonl"): {"format": "jsonlines", "atomic": True, "store_empty": False}}
+    return dated_feeds(directory)
 
 
 class Crawls:

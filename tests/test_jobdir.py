@@ -101,7 +101,7 @@ def check_resumed_run(
     assert len(post_ids) == len(set(post_ids))
     for item in first + second:
         schema_validator.validate(item)
-    assert f"new={len(second)} updated=0 reexported=0 unchanged_skipped=0" in line, line
+    assert f"new={len(second)} updated=0 reexported=0 deleted=0 moved=0 unchanged_skipped=0" in line, line
 
     # Resumed, not restarted: run 2 fetches no page run 1 fetched, in particular none of
     # the articles run 1 exported (robots.txt is read by the middleware at each start).

@@ -281,7 +281,7 @@ def test_without_items_dir_the_default_output_is_under_the_jobs_directory(tmp_pa
                                               ("jobid", "plain"), ("base_url", server.base_url), ("mode", "full")])
         assert reply["status"] == "ok", reply
         job = wait_for(daemon, "plain")["plain"]
-    outputs = list((daemon.root / "output" / "georgiatoday").glob("*"))
+    outputs = list((daemon.root / "output" / "georgiatoday").glob("*.jsonl"))
     assert len(outputs) == 1 and outputs[0].suffix == ".jsonl", outputs
     truth = read_jsonl(SNAPSHOT / "truth.jsonl")
     assert sorted(item["url"] for item in read_jsonl(outputs[0])) == sorted(t["url"] for t in truth)

@@ -145,10 +145,23 @@ def test_the_default_outputs_hold_one_kind_each() -> None:
         "output/%(name)s/%(time)s.jsonl": ["article"], "output/%(name)s/tombstones/%(time)s.jsonl": ["tombstone"]}
 
 
-def test_an_o_export_takes_articles_only_and_keeps_the_tombstones_output_with_state(tmp_path: Path) -> None:
+def test_an_o_export_takes_articles_only_and_with_state_its_tombstones_go_beside_it(tmp_path: Path) -> None:
     one_off = feeds_of("-O", str(tmp_path / "all.jsonl"))
     assert {uri: kinds(options) for uri, options in one_off.items()} == {str(tmp_path / "all.jsonl"): ["article"]}
     with_state = feeds_of("-O", str(tmp_path / "all.jsonl"), "--with-state")
     assert {uri: kinds(options) for uri, options in with_state.items()} == {
-        str(tmp_path / "all.jsonl"): ["article"], "output/%(name)s/tombstones/%(time)s.jsonl": ["tombstone"]}
-    assert ItemFilter(with_state[str(tmp_path / "all.jsonl")]).accepts(ArticleItem())
+        str(tmp_path / "all.jsonl"): ["article"], str(tmp_path / "tombstones" / "all.jsonl"): ["tombstone"]}
+    assert with_state[str(tmp_path / "tombstones" / "all.jsonl")]["overwrite"] is True  # as -O
+
+
+def test_feeds_of_ones_own_take_articles_and_keep_or_get_a_tombstones_output(tmp_path: Path) -> None:
+    """``-s FEEDS=…`` (scrapyd's items_dir too): a feed without item_classes takes articles
+    only, and gets a tombstones/ sibling; one that names its item classes is left as it is."""
+    items = f"file://{tmp_path}/items/georgiatoday/job1.jl"
+    mixed = feeds_of("-s", f"FEEDS={json.dumps({items: {'format': 'jsonlines'}})}")
+    assert {uri: kinds(options) for uri, options in mixed.items()} == {
+        items: ["article"], f"file://{tmp_path}/items/georgiatoday/tombstones/job1.jl": ["tombstone"]}
+    both = {str(tmp_path / "a.jsonl"): {"format": "jsonlines", "item_classes": ["newsspider.items.ArticleItem"]},
+            str(tmp_path / "t.jsonl"): {"format": "jsonlines", "item_classes": ["newsspider.items.Tombstone"]}}
+    assert {uri: kinds(options) for uri, options in feeds_of("-s", f"FEEDS={json.dumps(both)}").items()} == {
+        str(tmp_path / "a.jsonl"): ["article"], str(tmp_path / "t.jsonl"): ["tombstone"]}

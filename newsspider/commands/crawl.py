@@ -23,11 +23,12 @@ import os
 import sys
 import textwrap
 from collections.abc import Mapping
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from scrapy.commands import ScrapyHelpFormatter
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.extensions.feedexport import ItemFilter
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.misc import load_object
 
@@ -37,7 +38,7 @@ from newsspider.crawl.report.quiet import quiet_loggers, quiet_settings
 from newsspider.crawl.run.commit import summary
 from newsspider.crawl.run.extension import RunExtension
 from newsspider.crawl.run.state import State, StateLock
-from newsspider.items import ArticleItem
+from newsspider.items import ArticleItem, Tombstone
 from newsspider.spiders.arguments import ARGUMENTS
 from newsspider.urls import OriginMap
 
@@ -52,9 +53,20 @@ KNOWN_SETTINGS = sorted(name for name in vars(project_settings) if name.startswi
 #: Prefixes of the project's settings as typed, right or wrong (Scrapy's NEWSPIDER_MODULE aside).
 SETTING_PREFIXES = ("NEWSSPIDER_", "NEWSPIDER_")
 SCRAPY_SETTINGS = {"NEWSPIDER_MODULE"}
-#: The ``item_classes`` of the project's tombstone output.
-TOMBSTONES = "newsspider.items.Tombstone"
 SETTINGS_HINT = "hint: settings are given with -s NAME=VALUE; newsspider/settings.py lists the project's, with defaults"
+
+
+def own_feeds(feeds: dict[str, Any], keeps_state: bool) -> dict[str, dict[str, Any]]:
+    """Outputs given on the command line (``-o``/``-O``, ``-s FEEDS=…``, scrapyd's
+    ``items_dir``): each takes articles only unless its ``item_classes`` say otherwise; and
+    when the run keeps a state (it may find deletions) and none takes tombstones, each
+    article output gets one for them beside it: ``<its directory>/tombstones/<its name>``."""
+    own = {uri: {"item_classes": [ArticleItem], **options} for uri, options in feeds.items()}
+    if keeps_state and not any(ItemFilter(options).accepts(Tombstone()) for options in own.values()):
+        for uri, options in list(own.items()):
+            head, _, name = uri.rpartition("/")
+            own[f"{head}/tombstones/{name}" if head else f"tombstones/{name}"] = {**options, "item_classes": [Tombstone]}
+    return own
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, ScrapyHelpFormatter):
@@ -132,16 +144,15 @@ class Command(ScrapyCrawlCommand):
         # (newsspider/crawl/archive/) only act when this is set.
         self.settings.set("NEWSSPIDER_CRAWL_COMMAND", True, priority="cmdline")
         quiet_settings(self.settings)
-        if opts.output or opts.overwrite_output:
+        feeds = self.settings.getdict("FEEDS")
+        given = {uri: options for uri, options in feeds.items() if uri not in project_feeds}
+        if given:
             # Scrapy merges the project's FEEDS into -o/-O; here -o/-O replace the default
-            # dated output of the articles, as the README promises, and take articles only.
-            feeds = self.settings.getdict("FEEDS")
-            cli = {uri: {"item_classes": [ArticleItem], **options} for uri, options in feeds.items()
-                   if uri not in project_feeds}
-            if opts.with_state:  # the run may find deletions: their output stays
-                cli.update({uri: options for uri, options in feeds.items()
-                            if uri in project_feeds and options.get("item_classes") == [TOMBSTONES]})
-            self.settings.set("FEEDS", cli or feeds, priority="cmdline")
+            # dated outputs, as the README promises.  Outputs of one's own take articles only.
+            keeps_state = bool(self.settings.get("NEWSSPIDER_STATE_PATH")) and (
+                opts.with_state or not (opts.output or opts.overwrite_output))
+            self.settings.set("FEEDS", own_feeds(given, keeps_state), priority="cmdline")
+        if opts.output or opts.overwrite_output:
             if not opts.with_state:
                 # A one-off export (a trial, `mode=full -O all.jsonl`): the dataset's state and
                 # archive are neither read nor changed, so it never bends what cron delivers.

@@ -19,7 +19,6 @@ from typing import Any
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.ledger import Ledger
 from newsspider.crawl.run.policy import Policy
-from newsspider.crawl.run.state import newer
 
 
 def conditional(policy: Policy, ledger: Ledger, url: str) -> dict[str, Any]:
