@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 from cdxj_indexer.main import write_cdx_index
-from conftest import FIXTURES, REPO, crawl_command, crawl_env, log_text, project_crawler, read_jsonl
+from conftest import FIXTURES, REPO, crawl_command, crawl_env, dated_feeds, log_text, project_crawler, read_jsonl
 from itemloaders.processors import MapCompose
 from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request

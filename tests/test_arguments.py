@@ -37,7 +37,8 @@ def test_bad_argument_is_a_usage_error(tmp_path: Path, argument: str, message: s
     # one error line and a hint: no Scrapy usage banner, no start-up log before them
     error, hint = result.stderr.splitlines()
     assert error == f"error: bad spider argument: {message}"
-    assert hint == "hint: -a mode=full|incremental|check, -a since=YYYY-MM-DD, -a base_url=URL (crawl -h says what they mean)"
+    assert hint == ("hint: -a mode=full|incremental|check, -a since=YYYY-MM-DD, -a base_url=URL "
+                    "(crawl -h says what they mean)")
     assert not out.exists() and not (tmp_path / "state.sqlite3").exists()
 
 

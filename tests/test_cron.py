@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, crawl_command, crawl_env, log_text, read_jsonl, summary_fields, summary_line
+from conftest import REPO, crawl_command, crawl_env, dated_feeds, log_text, read_jsonl, summary_fields, summary_line
 from sitegen import SiteManifest, generate_site, local_path
 
 from newsspider import settings

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, crawl_env, log_text, read_jsonl
+from conftest import REPO, crawl_env, dated_feeds, log_text, read_jsonl
 from sitegen import SITE, SiteManifest, generate_site, local_path
 
 from newsspider.crawl.run.state import State

@@ -247,7 +247,7 @@ def test_a_state_no_full_run_has_read_the_sitemaps_into(tmp_path: Path) -> None:
     result = coverage_command(tmp_path / "state.sqlite3")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert "no mode=full run has read the post sitemaps" in result.stderr
+    assert "no mode=full or mode=check run has read the post sitemaps" in result.stderr
 
 
 # --- the reconciliation and the check, on their own ---------------------------------------------

@@ -21,7 +21,7 @@ from newsspider.crawl.export.feedstorage import recover_outputs
 from newsspider.crawl.run.ledger import ITEM_KINDS
 from newsspider.crawl.run.records import Commit, ExportRecord, TombstoneRecord, is_tombstone
 from newsspider.crawl.run.state import State
-from newsspider.items import ArticleItem, Tombstone
+from newsspider.items import Tombstone
 
 SITE = "https://georgiatoday.ge"
 

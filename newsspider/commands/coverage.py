@@ -1,8 +1,8 @@
 """``scrapy coverage [--json]``: does the dataset hold every post the site lists?
 
 Reads the state (``NEWSSPIDER_STATE_PATH``, read-only: a running crawl is not disturbed)
-and reconciles the post sitemaps, as the last ``mode=full`` run that read them all listed
-them, with what the state knows now (``newsspider.crawl.run.state.coverage``).  Prints the
+and reconciles the post sitemaps, as the last ``mode=full`` or ``check`` run that read
+them all listed them, with what the state knows now (``newsspider.crawl.run.state.coverage``).  Prints the
 counts, then each missing post and why, to stdout:
 
 * TSV (default): a first line ``# coverage=<in dataset>/<listed> listed=… in_dataset=…
@@ -15,7 +15,7 @@ counts, then each missing post and why, to stdout:
 longer ask it), ``dead`` (``detail``: 404 or 410), ``not_article`` or ``never_fetched``
 (no answer kept for it).
 Exit status: 0; 2 with an ``error:`` line when the state does not exist (or is disabled);
-1 when it cannot be read or no full run has read the sitemaps into it yet.
+1 when it cannot be read or no full or check run has read the sitemaps into it yet.
 """
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ class Command(ScrapyCommand):
             self.exitcode = 1
             return
         if found is None:
-            print(f"error: no mode=full run has read the post sitemaps into the state {path} yet "
-                  "(newsspider crawl -a mode=full)", file=sys.stderr)
+            print(f"error: no mode=full or mode=check run has read the post sitemaps into the state {path} yet "
+                  "(newsspider crawl -a mode=check)", file=sys.stderr)
             self.exitcode = 1
             return
         (write_json if opts.json else write_tsv)(found)

@@ -65,7 +65,8 @@ def own_feeds(feeds: dict[str, Any], keeps_state: bool) -> dict[str, dict[str, A
     if keeps_state and not any(ItemFilter(options).accepts(Tombstone()) for options in own.values()):
         for uri, options in list(own.items()):
             head, _, name = uri.rpartition("/")
-            own[f"{head}/tombstones/{name}" if head else f"tombstones/{name}"] = {**options, "item_classes": [Tombstone]}
+            beside = f"{head}/tombstones/{name}" if head else f"tombstones/{name}"
+            own[beside] = {**options, "item_classes": [Tombstone]}
     return own
 
 
@@ -152,13 +153,12 @@ class Command(ScrapyCrawlCommand):
             keeps_state = bool(self.settings.get("NEWSSPIDER_STATE_PATH")) and (
                 opts.with_state or not (opts.output or opts.overwrite_output))
             self.settings.set("FEEDS", own_feeds(given, keeps_state), priority="cmdline")
-        if opts.output or opts.overwrite_output:
-            if not opts.with_state:
-                # A one-off export (a trial, `mode=full -O all.jsonl`): the dataset's state and
-                # archive are neither read nor changed, so it never bends what cron delivers.
-                self.settings.set("NEWSSPIDER_STATE_PATH", "", priority="cmdline")
-                if (self.settings.getpriority("NEWSSPIDER_ARCHIVE_DIR") or 0) < SETTINGS_PRIORITIES["cmdline"]:
-                    self.settings.set("NEWSSPIDER_ARCHIVE_DIR", "", priority="cmdline")
+        if (opts.output or opts.overwrite_output) and not opts.with_state:
+            # A one-off export (a trial, `mode=full -O all.jsonl`): the dataset's state and
+            # archive are neither read nor changed, so it never bends what cron delivers.
+            self.settings.set("NEWSSPIDER_STATE_PATH", "", priority="cmdline")
+            if (self.settings.getpriority("NEWSSPIDER_ARCHIVE_DIR") or 0) < SETTINGS_PRIORITIES["cmdline"]:
+                self.settings.set("NEWSSPIDER_ARCHIVE_DIR", "", priority="cmdline")
         self.base_url = opts.spargs.get("base_url") or self.settings.get("NEWSSPIDER_BASE_URL") or site.ORIGIN
 
     def check_arguments(self, spider: str, spargs: dict[str, str]) -> None:

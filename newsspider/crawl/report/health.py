@@ -267,7 +267,7 @@ def check_invalid_items(facts: Facts, stats: Mapping[str, Any], limits: Limits) 
 
 
 def check_site_coverage(facts: Facts, stats: Mapping[str, Any], limits: Limits) -> str | None:
-    """A full run that ran to its end, without ``since``: the posts its sitemaps list that
+    """A full or check run that ran to its end, without ``since``: the posts its sitemaps list that
     are not in the dataset (pending, dead, not articles, never fetched), or that it could
     not tell (a post sitemap it asked was not read)."""
     if facts.finish_reason != "finished" or facts.stopped or facts.since is not None:

@@ -137,7 +137,8 @@ class StateError(Exception):
 
 
 def coverage(db: sqlite3.Connection) -> Coverage | None:
-    """The post sitemaps of the last full run that read them all against the dataset: in
+    """The post sitemaps as the last full or check run that read them all found them (kept
+    current by later runs' re-reads), against the dataset: in
     it (an exported article, under its URL or an alias), else pending (its reason), dead
     (404/410), not an article, or never fetched (no answer kept: skipped by ``since``, a
     run stopped first …).  None when no such run has read them into this state."""
