@@ -135,6 +135,15 @@ def test_incremental_run_emits_each_deletion_and_move_once(tmp_path: Path) -> No
     assert status == 0 and (summary["deleted"], summary["moved"], summary["items"]) == ("0", "0", "0"), summary
     assert int(summary["requests"]) <= 11, summary
     assert as_found(cron.tombstones()) == expected_tombstones(before, after)
+    # compact: the site as it stands — the deleted ones dropped, the moved one under its new URL
+    compacted = tmp_path / "dataset.jsonl"
+    result = subprocess.run([sys.executable, "-m", "newsspider.cli", "compact", str(cron.out), "-O", str(compacted)],
+                            cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    dataset = read_jsonl(compacted)
+    assert sorted(item["url"] for item in dataset) == sorted(after.article_urls)
+    assert {item["url"]: item["post_id"] for item in dataset}[after.moved_urls[moved]] == (
+        before.article(moved).item()["post_id"])
 
 
 def test_a_post_a_cron_run_found_is_found_deleted_by_a_later_one(tmp_path: Path) -> None:
