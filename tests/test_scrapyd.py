@@ -257,7 +257,7 @@ def test_unhealthy_job_is_visible(scrapyd: Scrapyd, jobs: dict[str, dict[str, An
 def test_bad_spider_argument_fails_the_job_at_once(scrapyd: Scrapyd, jobs: dict[str, dict[str, Any]]) -> None:
     daemon_log = scrapyd.log.read_text(encoding="utf-8")
     assert any("Process died: exitstatus=2" in line and "job='badarg'" in line for line in daemon_log.splitlines())
-    assert "error: bad spider argument: mode must be one of full, incremental, got 'fast'" in daemon_log
+    assert "error: bad spider argument: mode must be one of full, incremental, check, got 'fast'" in daemon_log
     assert "Usage" not in daemon_log and "Traceback" not in daemon_log
     # stopped before the crawl (and its logging) started: no job log at all
     assert not (scrapyd.root / "logs" / "newsspider" / "georgiatoday" / "badarg.log").exists()

@@ -66,7 +66,7 @@ def own_feeds(feeds: dict[str, Any], keeps_state: bool) -> dict[str, dict[str, A
         for uri, options in list(own.items()):
             head, _, name = uri.rpartition("/")
             beside = f"{head}/tombstones/{name}" if head else f"tombstones/{name}"
-            own[beside] = {**options, "item_classes": [Tombstone]}
+            own[beside] = {**options, "item_classes": [Tombstone], "store_empty": False}  # none: no file
     return own
 
 
