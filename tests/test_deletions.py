@@ -26,6 +26,7 @@ from newsspider import settings
 from newsspider.dev.devserver import FaultPlan, MirrorServer
 
 N_ARTICLES = 30
+SITE = "https://georgiatoday.ge"
 SEED = 11
 KILL_AT = json.dumps({**settings.EXTENSIONS, "cron_helpers.KillAt": 900})
 
@@ -130,6 +131,9 @@ def test_incremental_run_emits_each_deletion_and_move_once(tmp_path: Path) -> No
         articles = {url for (url,) in cron.table("SELECT url FROM articles")}
         assert articles == set(after.article_urls)
         assert unlisted in articles and "asked again" not in log
+        # where the unpublished one redirects (the home page) is not taken for a dead end
+        assert (f"{SITE}/",) not in cron.table("SELECT url FROM outcomes")
+        assert cron.table("SELECT url, outcome FROM outcomes") >= {(unpublished, "not_article"), (gone_404, "dead:404")}
         # the next unchanged run: nothing again, and no more requests than before
         status, summary, _ = cron.run(server.base_url, "incremental")
     assert status == 0 and (summary["deleted"], summary["moved"], summary["items"]) == ("0", "0", "0"), summary

@@ -344,8 +344,9 @@ class GeorgiaTodaySpider(scrapy.Spider):
             ledger.not_html(response.url, response.headers.get("Content-Type"))
             return
         except NotAnArticle as exc:
+            # (what a redirect led to — the home page, a category — is no outcome of its own)
             redirected = self._redirected_from(response) - {url}
-            ledger.no_article({url, *redirected}, exc.reason, str(exc), response.url)
+            ledger.no_article(redirected or {url}, exc.reason, str(exc), response.url)
             if exc.reason not in BROKEN_PAGE_REASONS:  # an article of the dataset became this page
                 yield from self._gone(redirected, "redirected")
                 yield from self._gone({url}, "not_an_article")
