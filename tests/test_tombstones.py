@@ -20,6 +20,7 @@ from newsspider.commands.crawl import Command
 from newsspider.crawl.export.feedstorage import recover_outputs
 from newsspider.crawl.run.ledger import ITEM_KINDS
 from newsspider.crawl.run.records import Commit, ExportRecord, TombstoneRecord, is_tombstone
+from newsspider.crawl.run.scratch import Scratch
 from newsspider.crawl.run.state import State
 from newsspider.items import Tombstone
 
@@ -165,3 +166,18 @@ def test_feeds_of_ones_own_take_articles_and_keep_or_get_a_tombstones_output(tmp
             str(tmp_path / "t.jsonl"): {"format": "jsonlines", "item_classes": ["newsspider.items.Tombstone"]}}
     assert {uri: kinds(options) for uri, options in feeds_of("-s", f"FEEDS={json.dumps(both)}").items()} == {
         str(tmp_path / "a.jsonl"): ["article"], str(tmp_path / "t.jsonl"): ["tombstone"]}
+
+
+def test_a_sitemap_read_empty_replaces_what_it_listed(tmp_path: Path) -> None:
+    """A post sitemap that lists nothing any more: its posts are no longer listed (and so
+    asked again by the run that reads it empty); the other sitemaps' rows stay."""
+    state = State(tmp_path / "state.sqlite3")
+    for slug, post_id in (("a", 1), ("b", 2)):
+        state.record_article(article(slug, post_id))
+    state.commit(Commit(sitemaps={f"{SITE}/post-sitemap.xml": [(f"{SITE}/a/", None)],
+                                  f"{SITE}/post-sitemap2.xml": [(f"{SITE}/b/", None)]}))
+    assert state.unlisted(f"{SITE}/post-sitemap2.xml", set()) == [f"{SITE}/b/"]
+    scratch = Scratch()
+    scratch.list_posts(f"{SITE}/post-sitemap2.xml", [])
+    state.commit(Commit(sitemaps=scratch.listed()))
+    assert rows(state, "sitemap") == [(f"{SITE}/a/", None, f"{SITE}/post-sitemap.xml")]

@@ -24,6 +24,7 @@ CREATE TABLE lastmod (url TEXT PRIMARY KEY, lastmod TEXT NOT NULL) WITHOUT ROWID
 CREATE TABLE exported (seq INTEGER PRIMARY KEY, record BLOB NOT NULL);
 CREATE TABLE backlog (seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL);
 CREATE TABLE listed (source TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (source, url)) WITHOUT ROWID;
+CREATE TABLE sources (source TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 #: Page cache of the scratch file, in KiB (SQLite's negative cache_size).
 CACHE_KIB = 1024
@@ -69,11 +70,13 @@ class Scratch:
 
     # --- the posts the post sitemaps list --------------------------------------------------
     def list_posts(self, source: str, urls: Iterable[str]) -> None:
+        self.db.execute("INSERT OR IGNORE INTO sources (source) VALUES (?)", (source,))
         self.db.executemany("INSERT OR IGNORE INTO listed (source, url) VALUES (?, ?)", ((source, u) for u in urls))
 
     def listed(self) -> dict[str, list[tuple[str, str | None]]]:
-        """Post sitemap -> (url, its ``lastmod``) of every post it listed."""
-        by_source: dict[str, list[tuple[str, str | None]]] = {}
+        """Sitemap read -> (url, its ``lastmod``) of every post it listed (none: it lists none now)."""
+        by_source: dict[str, list[tuple[str, str | None]]] = {
+            source: [] for (source,) in self.db.execute("SELECT source FROM sources")}
         for source, url, lastmod in self.db.execute(
                 "SELECT source, url, lastmod FROM listed LEFT JOIN lastmod USING (url) ORDER BY source, url"):
             by_source.setdefault(source, []).append((url, lastmod))
