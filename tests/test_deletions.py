@@ -214,7 +214,8 @@ def test_check_run_finds_a_deletion_the_index_does_not_show_and_a_restore(tmp_pa
 
 
 # --- exactly once across kills ------------------------------------------------------------------
-@pytest.mark.parametrize("point", ["item_written:1", "item_written:3", "before_rename", "before_commit", "after_commit"])
+@pytest.mark.parametrize("point", ["item_written:1", "item_written:3", "before_rename", "before_commit",
+                                   "after_commit"])
 def test_kill_9_then_rerun_emits_each_tombstone_once(tmp_path: Path, point: str) -> None:
     root = tmp_path / "mirror"
     before = generate_site(root, n_articles=N_ARTICLES, seed=SEED, term_archives=False)
