@@ -23,7 +23,7 @@ from conftest import REPO, crawl_env, log_text, read_jsonl, summary_fields
 from sitegen import Changes, SiteManifest, generate_site, sitemap_posts
 
 from newsspider import settings
-from newsspider.dev.devserver import FaultPlan, MirrorServer
+from newsspider.dev.devserver import FaultPlan, FaultRule, MirrorServer
 
 N_ARTICLES = 30
 SITE = "https://georgiatoday.ge"
@@ -273,3 +273,19 @@ def test_a_full_disk_under_the_tombstones_commits_none_of_them_and_the_next_run_
     assert as_found(cron.tombstones()) == expected_tombstones(before, after)
     assert [item["url"] for item in cron.articles()].count(after.moved_urls[moved]) == 1
     assert {url for (url,) in cron.table("SELECT url FROM articles")} == set(after.article_urls)
+
+
+def test_a_site_answering_404_everywhere_takes_nothing_out_of_the_dataset(tmp_path: Path) -> None:
+    """The site (home page, sitemaps, every article) answers 404 — a broken deploy, a CDN
+    misconfigured: the weekly check writes no tombstone and exits 1; the dataset stays."""
+    root = tmp_path / "mirror"
+    site = generate_site(root, n_articles=N_ARTICLES, seed=SEED, term_archives=False)
+    cron = Cron(tmp_path)
+    with MirrorServer(root, faults=FaultPlan()) as server:
+        assert cron.run(server.base_url, "full")[0] == 0
+        server.faults.rules[:] = [FaultRule("/*", statuses=[404])]
+        status, summary, _ = cron.run(server.base_url, "check")
+    assert status == 1 and summary["health"] == "unhealthy", summary
+    assert (summary["deleted"], summary["moved"]) == ("0", "0"), summary
+    assert cron.tombstones() == []
+    assert {url for (url,) in cron.table("SELECT url FROM articles")} == set(site.article_urls)

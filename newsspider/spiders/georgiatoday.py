@@ -151,7 +151,11 @@ class GeorgiaTodaySpider(scrapy.Spider):
 
     def _gone(self, urls: set[str], reason: str) -> list[Tombstone]:
         """Tombstones of the articles of the dataset among ``urls`` (the page answered
-        ``reason``)."""
+        ``reason``) — only while the site's home page answers: a site down, or answering
+        404 everywhere, takes nothing out of the dataset."""
+        if self.ledger.start_pages.get("home") != "ok":
+            self._inc(S.TOMBSTONES_HELD, len(urls))
+            return []
         now = utcnow()
         return [t for url in sorted(urls) if (t := self.ledger.gone(self.policy.gone(url, reason, now)))]
 

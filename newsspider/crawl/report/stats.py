@@ -109,6 +109,8 @@ def tombstone(reason: str) -> str:
     return f"{STAT}/tombstones/{reason}"
 
 
+#: Answers that would have been tombstones while the home page had not answered (or failed).
+TOMBSTONES_HELD = f"{STAT}/tombstones/held"
 #: Articles of the dataset asked again: every one in check mode, and in any mode those a
 #: re-read post sitemap no longer lists.
 CHECKED_ARTICLES = f"{STAT}/check/articles"
