@@ -284,8 +284,9 @@ def test_a_site_answering_404_everywhere_takes_nothing_out_of_the_dataset(tmp_pa
     with MirrorServer(root, faults=FaultPlan()) as server:
         assert cron.run(server.base_url, "full")[0] == 0
         server.faults.rules[:] = [FaultRule("/*", statuses=[404])]
-        status, summary, _ = cron.run(server.base_url, "check")
+        status, summary, log = cron.run(server.base_url, "check")
     assert status == 1 and summary["health"] == "unhealthy", summary
+    assert f"'newsspider/tombstones/held': {N_ARTICLES}," in log  # every article asked, none buried
     assert (summary["deleted"], summary["moved"]) == ("0", "0"), summary
     assert cron.tombstones() == []
     assert {url for (url,) in cron.table("SELECT url FROM articles")} == set(site.article_urls)

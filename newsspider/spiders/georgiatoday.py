@@ -153,11 +153,12 @@ class GeorgiaTodaySpider(scrapy.Spider):
         """Tombstones of the articles of the dataset among ``urls`` (the page answered
         ``reason``) — only while the site's home page answers: a site down, or answering
         404 everywhere, takes nothing out of the dataset."""
-        if self.ledger.start_pages.get("home") != "ok":
-            self._inc(S.TOMBSTONES_HELD, len(urls))
-            return []
         now = utcnow()
-        return [t for url in sorted(urls) if (t := self.ledger.gone(self.policy.gone(url, reason, now)))]
+        found = [t for url in sorted(urls) if (t := self.policy.gone(url, reason, now)) is not None]
+        if found and self.ledger.start_pages.get("home") != "ok":
+            self._inc(S.TOMBSTONES_HELD, len(found))
+            return []
+        return [t for t in map(self.ledger.gone, found) if t is not None]
 
     def _redirected_from(self, response: Response) -> set[str]:
         """The site URLs this response was redirected from (canonical)."""
