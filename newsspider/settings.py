@@ -141,7 +141,7 @@ NEWSSPIDER_PROGRESS_TTY_INTERVAL = 1.0
 LOGSTATS_INTERVAL = 0
 # Quiet mode for cron logs (-s NEWSSPIDER_QUIET=True): Scrapy's own loggers at WARNING, so
 # no versions/settings/components/stats dumps; Summary:, Progress: and every WARNING stay
-# (newsspider/crawl/report/quiet.py).
+# (newsspider/commands/crawl.py).
 NEWSSPIDER_QUIET = False
 NEWSSPIDER_HEALTH_ENABLED = True
 NEWSSPIDER_HEALTH_MAX_SPIDER_EXCEPTIONS = 0

@@ -11,7 +11,7 @@
 * The run could not do its job (``newsspider.crawl.report.health``: output or state failures,
   unreachable or blocked site, thresholds …): exit 1.  Scrapy start-up failures: exit 1.
 * Every run ends with its ``Summary:`` line, a forced shutdown (a second Ctrl-C) too.
-* ``-s NEWSSPIDER_QUIET=True``: Scrapy's own INFO lines off (``newsspider.crawl.report.quiet``).
+* ``-s NEWSSPIDER_QUIET=True``: Scrapy's own INFO lines off (``quiet_settings``, ``quiet_loggers``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from scrapy.utils.misc import load_object
 
 from newsspider import settings as project_settings
 from newsspider import site
-from newsspider.crawl.report.quiet import quiet_loggers, quiet_settings
 from newsspider.crawl.run.commit import summary
 from newsspider.crawl.run.extension import RunExtension
 from newsspider.crawl.run.state import State, StateLock
@@ -72,6 +71,24 @@ def own_feeds(feeds: dict[str, Any], keeps_state: bool) -> dict[str, dict[str, A
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, ScrapyHelpFormatter):
     """Scrapy's help layout, keeping the line breaks of the spider arguments' list."""
+
+
+def quiet_settings(settings: BaseSettings) -> None:
+    """``NEWSSPIDER_QUIET``, a log for cron, before the crawler process exists: no versions
+    dump (``LOG_VERSIONS``).  One Scrapy line stays, ``Scrapy x.y started``, logged before
+    any crawl code runs: it marks where each run starts in a log several runs append to."""
+    if settings.getbool("NEWSSPIDER_QUIET"):
+        settings.set("LOG_VERSIONS", [], priority="cmdline")
+
+
+def quiet_loggers(settings: BaseSettings) -> None:
+    """``NEWSSPIDER_QUIET``, once the crawler process has configured logging (which resets
+    the ``scrapy`` logger's level): Scrapy's own loggers at WARNING — no settings or stats
+    dumps, no component lists.  The project's lines (``Summary:``, ``Progress:`` …) and every
+    WARNING stay, and Scrapy's log counts, which the health verdict reads, still count every
+    record logged.  (``LOG_LEVEL=WARNING`` would drop the ``Summary:`` line, an INFO one.)"""
+    if settings.getbool("NEWSSPIDER_QUIET"):
+        logging.getLogger("scrapy").setLevel(logging.WARNING)
 
 
 def arguments_help(width: int = 78) -> str:
