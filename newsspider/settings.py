@@ -48,8 +48,6 @@ NEWSSPIDER_RETRY_MAX_DELAY = 30.0  # cap of one backoff wait
 NEWSSPIDER_RETRY_JITTER = 0.5  # +-50 % random spread of each backoff wait
 NEWSSPIDER_RETRY_AFTER_MAX = 60.0  # cap on a server's Retry-After
 NEWSSPIDER_ROBOTS_RETRY_TIMES = 2  # robots.txt blocks every request: give up on it sooner
-# While nothing of the site has answered: retries of a connection that cannot be made at all
-# (unknown host, refused); once one request gave up that way, none (the site is unreachable).
 NEWSSPIDER_CRAWL_DELAY_MAX = 30.0  # cap on robots.txt Crawl-delay
 NEWSSPIDER_SLOWDOWN_WINDOW = 10  # last N responses of the site considered ...
 NEWSSPIDER_SLOWDOWN_RATIO = 0.5  # ... slow down when this share of them is 429/503
@@ -71,8 +69,9 @@ ITEM_PIPELINES = {
 }
 
 # --- output -------------------------------------------------------------------------------
-# -O/-o on the command line replace the articles' output (the tombstones' stays, with
-# --with-state).  Both are atomic (written as *.part, renamed when the run ends) and not
+# -O/-o (or -s FEEDS) on the command line replace both: such an output takes articles, and
+# with a state its tombstones go to tombstones/<its name> beside it (newsspider/commands/
+# crawl.py, own_feeds).  Both defaults are atomic (written as *.part, renamed when the run ends) and not
 # stored when empty; see newsspider/crawl/export/feedstorage.py and docs/cron.md.  The
 # tombstones (articles the site took down or moved) have their own directory: a read of
 # the article files never meets one.

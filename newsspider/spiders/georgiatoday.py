@@ -160,9 +160,10 @@ class GeorgiaTodaySpider(scrapy.Spider):
             return []
         return [t for t in map(self.ledger.gone, found) if t is not None]
 
-    def _redirected_from(self, response: Response) -> set[str]:
-        """The site URLs this response was redirected from (canonical)."""
-        return {self.origins.to_canonical(u) for u in response.meta.get("redirect_urls", ())
+    def _redirected_from(self, meta: dict[str, Any], *also: str) -> set[str]:
+        """The site URLs a response (its request's ``meta``) was redirected from, and
+        ``also``, canonical."""
+        return {self.origins.to_canonical(u) for u in (*meta.get("redirect_urls", ()), *also)
                 if self.origins.is_site(u)}
 
     # --- entry points -------------------------------------------------------------------
@@ -350,7 +351,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
             return
         except NotAnArticle as exc:
             # (what a redirect led to — the home page, a category — is no outcome of its own)
-            redirected = self._redirected_from(response) - {url}
+            redirected = self._redirected_from(response.meta) - {url}
             ledger.no_article(redirected or {url}, exc.reason, str(exc), response.url)
             if exc.reason not in BROKEN_PAGE_REASONS:  # an article of the dataset became this page
                 yield from self._gone(redirected, "redirected")
@@ -359,7 +360,7 @@ class GeorgiaTodaySpider(scrapy.Spider):
         pages = (*pages, page)
         # URLs that led to page 1 (as linked, before redirects): aliases in the state.
         first_urls = (set(response.meta.get("first_urls", ())) if len(pages) > 1
-                      else {page.url, *self._redirected_from(response)})
+                      else {page.url, *self._redirected_from(response.meta)})
         next_url = next_page_of_post(pages)
         if next_url is not None:
             request = self._follow(next_url, self.parse_article, cb_kwargs={"pages": pages}, dont_filter=True,
@@ -396,6 +397,4 @@ class GeorgiaTodaySpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         if response is None or request is None or not S.is_dead_status(response.status):
             return []
-        urls = {self.origins.to_canonical(u) for u in (request.url, *request.meta.get("redirect_urls", ()))
-                if self.origins.is_site(u)}
-        return self._gone(urls, f"http_{response.status}")
+        return self._gone(self._redirected_from(request.meta, request.url), f"http_{response.status}")

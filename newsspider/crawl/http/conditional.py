@@ -12,13 +12,14 @@ was last seen (``recheck``).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from email.utils import format_datetime
 from typing import Any
 
 from newsspider.crawl.report import stats as S
 from newsspider.crawl.run.ledger import Ledger
 from newsspider.crawl.run.policy import Policy
+from newsspider.normalize import parse_moment
 
 
 def conditional(policy: Policy, ledger: Ledger, url: str) -> dict[str, Any]:
@@ -67,12 +68,13 @@ def recheck(policy: Policy, ledger: Ledger, url: str) -> dict[str, Any]:
     ``published``) time in the dataset — a 304 says the page is no newer than what we have."""
     record = policy.lookup(url)
     etag, last_modified, _ = ledger.state.validators(url) if ledger.state is not None else (None, None, None)
-    since = record.modified or record.published if record is not None else None
+    since = parse_moment(record.modified or record.published) if record is not None else None
     if etag:
         headers = {"If-None-Match": etag}
-    elif last_modified or since:
-        headers = {"If-Modified-Since": last_modified or format_datetime(
-            datetime.fromisoformat(str(since)).astimezone(timezone.utc), usegmt=True)}
+    elif last_modified:
+        headers = {"If-Modified-Since": last_modified}
+    elif since is not None:
+        headers = {"If-Modified-Since": format_datetime(since.astimezone(timezone.utc), usegmt=True)}
     else:
         return {}
     return {"headers": headers, "meta": {"validate": url, "handle_httpstatus_list": [304]}}

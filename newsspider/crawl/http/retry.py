@@ -23,8 +23,9 @@
 A page over ``DOWNLOAD_MAXSIZE`` never gets here: ``newsspider.crawl.http.size`` makes it
 a counted, pending drop (``dropped/too_large``).
 
-A request whose retries are exhausted goes on to the spider's errback as usual; the run
-(``newsspider.crawl.run.run``) records it as pending for the next run.  Expected trouble is
+A request whose retries are exhausted goes on to the spider's errback as usual; the run's
+ledger (``newsspider.crawl.run.ledger``, through ``newsspider.crawl.run.failures``)
+records it as pending for the next run.  Expected trouble is
 never logged at ERROR: ERROR means a bug of ours.
 """
 

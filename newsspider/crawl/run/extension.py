@@ -188,8 +188,8 @@ class RunExtension:
             return
         self.summarized = True
         ledger, policy = self.ledger, self.run.policy
-        # Judged here, not taken from the commit point (commit.meta_changes judges too, for the
-        # horizon): the state transaction can fail after that verdict (state_failed: exit 1),
+        # Judged here, not taken from the commit point (commit() judges too, for the horizon
+        # and the validators): the state transaction can fail after that verdict (state_failed: exit 1),
         # and a forced shutdown never reaches the commit point.
         enabled = self.crawler.settings.getbool("NEWSSPIDER_HEALTH_ENABLED")
         # with the health checks off, only a stopped run is unhealthy

@@ -41,10 +41,6 @@ Validators = tuple["str | None", "str | None", "str | None"]  # ETag, Last-Modif
 ITEM_KINDS = {"article": ArticleItem, "tombstone": Tombstone}
 
 
-def kind_of(item: Any) -> str:
-    return "tombstone" if isinstance(item, Tombstone) else "article"
-
-
 @dataclass
 class Ledger:
     """The facts of one run (module doc)."""
@@ -128,12 +124,10 @@ class Ledger:
         self.inc(S.PAGES_ARTICLE)
         self.led_to(url, first_urls)
         if decision == UNCHANGED and url:
-            self.unchanged.add(url)
-            self.resolved.update(self.rechecks.keys() & {url})
-            self.inc(S.UNCHANGED_SKIPPED)
+            self.still_there(url)
 
     def still_there(self, url: str) -> None:
-        """An article of the dataset answered a conditional check with 304: unchanged."""
+        """An article of the dataset is unchanged: read again as it was, or a 304."""
         self.unchanged.add(url)
         self.resolved.update(self.rechecks.keys() & {url})
         self.inc(S.UNCHANGED_SKIPPED)

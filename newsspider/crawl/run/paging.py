@@ -1,8 +1,8 @@
 """How far to walk a listing: which entries of a page to fetch, and when to stop paging.
 
 Rules, in order: links already seen in the page chain (a pagination trap repeats them)
-are not new; entries older than ``since`` are not fresh; an incremental run also skips
-what the state knows and stops at the first page with nothing unseen; and a chain never
+are not new; entries older than ``since`` are not fresh; a run other than ``full`` also
+skips what the state knows and stops at the first page with nothing unseen; and a chain never
 goes past ``NEWSSPIDER_MAX_LISTING_PAGES`` pages, whatever the pages look like.
 """
 
@@ -30,8 +30,8 @@ class ListingWalk:
     categories: set[str] = field(default_factory=set)  # category URLs already followed (a few dozen)
 
     def new_category(self, url: str) -> bool:
-        """Every page repeats the menus: follow each category once (and, incremental,
-        not one that was a dead link in an earlier run)."""
+        """Every page repeats the menus: follow each category once (and, but in a
+        full run, not one that was a dead link in an earlier run)."""
         if url in self.categories:
             return False
         self.categories.add(url)

@@ -121,6 +121,9 @@ COMMIT;
 """
 
 
+#: An ``ArticleRecord`` as a row of ``articles``.
+ARTICLE_COLUMNS = "url, post_id, published, modified, lastmod, content_hash, first_seen, last_seen"
+
 #: Each listed post with what the state knows of it (the aliases' lookups use their keys).
 COVERAGE_QUERY = """
 SELECT s.url, s.lastmod,
@@ -204,7 +207,7 @@ class State:
         if not Path(path).exists():
             return None
         try:
-            db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+            db = State.read_only(path)
             try:
                 row = db.execute("SELECT value FROM meta WHERE key = 'base_url'").fetchone()
             finally:
@@ -243,7 +246,7 @@ class State:
     def lookup(self, url: str) -> ArticleRecord | None:
         """The article recorded under this canonical URL or one of its aliases."""
         row = self.db.execute(
-            "SELECT url, post_id, published, modified, lastmod, content_hash, first_seen, last_seen"
+            f"SELECT {ARTICLE_COLUMNS}"
             " FROM articles WHERE url = ?"
             " OR url = (SELECT url FROM aliases WHERE alias = ?)",
             (url, url),
@@ -255,7 +258,7 @@ class State:
         if post_id is None:
             return None
         row = self.db.execute(
-            "SELECT url, post_id, published, modified, lastmod, content_hash, first_seen, last_seen"
+            f"SELECT {ARTICLE_COLUMNS}"
             " FROM articles WHERE post_id = ? AND url != ? LIMIT 1", (post_id, other_than)).fetchone()
         return ArticleRecord(*row) if row else None
 
