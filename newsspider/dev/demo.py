@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsspider.crawl.export.feedstorage import read_items
 from newsspider.dev.devserver import SNAPSHOT, FaultRule, open_server
 
 DESCRIPTION = ("Crawl the bundled offline snapshot of georgiatoday.ge, served on 127.0.0.1, with the real "
@@ -41,7 +42,7 @@ def feeds(articles: Path, tombstones: Path) -> str:
 
 
 def read_lines(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return read_items(path.read_bytes(), strict=True)[0] if path.exists() else []
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m newsspider.dev.demo") -> int:

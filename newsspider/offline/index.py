@@ -167,7 +167,7 @@ class Archive:
     the originals of revisits (from the indexes) and, once read, every record."""
 
     files: list[Path] = field(default_factory=list)
-    incremental: set[int] = field(default_factory=set)  # files of incremental runs
+    incremental: set[int] = field(default_factory=set)  # files of incremental or check runs
     originals: dict[str, Slot] = field(default_factory=dict)  # payload digest -> its first response record
     by_canonical: dict[str, list[Entry]] = field(default_factory=dict)
     records: int = 0

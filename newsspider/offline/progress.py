@@ -29,7 +29,6 @@ class Progress:
         self.last = self.started
         self.records = 0
         self.total = 0
-        self.pages = 0
         self.articles = 0
 
     def start(self, total: int) -> None:
@@ -42,7 +41,6 @@ class Progress:
         self._maybe_show()
 
     def extracted(self, article: bool) -> None:
-        self.pages += 1
         self.articles += article
         self._maybe_show()
 

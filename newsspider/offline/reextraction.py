@@ -14,7 +14,7 @@ finished at the end, when every record is known: further pages joined from their
 
 Then the item pipelines: ``RequireFields`` on every version; by default the latest
 version of each article (by ``modified``, then fetch time) among the fetches the crawl
-emitted (an incremental run does not emit an unchanged article) goes through ``DropDuplicates``;
+emitted (an incremental or check run does not emit an unchanged article) goes through ``DropDuplicates``;
 with ``all_versions`` every distinct version (equal items but for ``crawled_at`` count
 once) is kept, ``DropDuplicates`` applied per archive file (one file = one crawl run, as
 in the crawl).  Output order: the archive order of each version's last page (where the crawl

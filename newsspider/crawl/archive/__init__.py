@@ -46,13 +46,13 @@ Modules: ``writer`` (the ``WarcArchive`` extension: the run's file, what each pa
 records say, the writes, ``finish()``), ``middleware`` (``WarcArchiveMiddleware``),
 ``format`` (header names and the gzipped WARC records of a fetch), ``files`` (file names,
 the CDXJ index, ``seal``), ``recovery`` (``recover_archive_parts``), ``digests``
-(``DigestIndex``), ``reading`` (the complete gzip members of a file and the next one from
-any byte, for recovery and ``scrapy reextract``).  The settings name
+(``DigestIndex``), ``reading`` (the complete gzip members of a file, for recovery and
+``scrapy reextract``).  The settings name
 ``newsspider.crawl.archive.writer.WarcArchive`` and
 ``newsspider.crawl.archive.middleware.WarcArchiveMiddleware``.
 """
 
-from newsspider.crawl.archive.files import INDEX_SUFFIX, PART_SUFFIX, index_path
+from newsspider.crawl.archive.files import PART_SUFFIX, index_path
 from newsspider.crawl.archive.format import (
     CALLBACK_HEADER,
     CANONICAL_HEADER,
@@ -70,7 +70,6 @@ from newsspider.crawl.archive.reading import complete_members
 __all__ = [
     "CALLBACK_HEADER",
     "CANONICAL_HEADER",
-    "INDEX_SUFFIX",
     "INFO_BASE_URL",
     "INFO_CANONICAL",
     "PART_SUFFIX",

@@ -150,9 +150,9 @@ class AtomicFileFeedStorage(FileFeedStorage):
         self.part_path: Path | None = None
         self.file: GuardedFile | None = None
         self.stored: Path | None = None  # where the items are, durably, once stored
-        #: The crawl's ``Run`` (it owns the storages' failures and the journal), handed over
+        #: The run's ``Ledger`` (it owns the storages' failures and the journal), handed over
         #: by the run extension when the spider opens; None outside a crawl.
-        self.ledger: Any = None  # the run's ledger, set when the spider opens
+        self.ledger: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, uri: str, *, feed_options: dict[str, Any] | None = None
@@ -274,9 +274,8 @@ def read_items(data: bytes, *, strict: bool = False) -> tuple[list[dict[str, Any
 
 def finish_part(part: Path, size: int, target: Path) -> Path:
     """A dead run's ``part`` made final: cut to ``size`` bytes (the end of its last complete
-    item or record), fsync'd, renamed to ``target``, the directory fsync'd.  The JSON Lines
-    outputs (``recover_file``) and the WARC archives (``recover_archive_parts``) both end
-    this way.  Returns ``target``."""
+    item), fsync'd, renamed to ``target``, the directory fsync'd (``recover_file``).
+    Returns ``target``."""
     with part.open("r+b") as fh:
         fh.truncate(size)
         os.fsync(fh.fileno())

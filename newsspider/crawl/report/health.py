@@ -86,10 +86,8 @@ def _int(stats: Mapping[str, Any], key: str) -> int:
 
 def spider_exceptions(stats: Mapping[str, Any]) -> int:
     """Exceptions raised in the spider's callbacks, each once: Scrapy counts every one under
-    ``spider_exceptions/count`` and again under ``spider_exceptions/<type>``."""
-    if S.SCRAPY_SPIDER_EXCEPTIONS in stats:
-        return _int(stats, S.SCRAPY_SPIDER_EXCEPTIONS)
-    return sum(int(v) for k, v in stats.items() if k.startswith("spider_exceptions/") and k.count("/") == 1)
+    ``spider_exceptions/count`` (and again under ``spider_exceptions/<type>``)."""
+    return _int(stats, S.SCRAPY_SPIDER_EXCEPTIONS)
 
 
 def dropped_count(stats: Mapping[str, Any]) -> int:

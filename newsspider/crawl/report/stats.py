@@ -68,7 +68,7 @@ OFF_ORIGIN_TO = f"{STAT}/redirects/off_origin_to"  # a string: where to (the hom
 SCRAPY_REQUESTS = "downloader/request_count"
 SCRAPY_RETRIES = "retry/count"  # written by get_retry_request
 SCRAPY_LOG_ERRORS = "log_count/ERROR"
-SCRAPY_SPIDER_EXCEPTIONS = "spider_exceptions/count"  # Scrapy >= 2.13; and spider_exceptions/<type>
+SCRAPY_SPIDER_EXCEPTIONS = "spider_exceptions/count"  # and spider_exceptions/<type>
 SCRAPY_LOG_CRITICAL = "log_count/CRITICAL"
 SCRAPY_RESPONSE_STATUS = "downloader/response_status_count/"
 
